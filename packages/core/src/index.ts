@@ -1,0 +1,4 @@
+export * from './ops.js';
+export * from './errors.js';
+export * from './reference.js';
+export * from './features.js';
