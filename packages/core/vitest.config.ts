@@ -1,2 +1,2 @@
-import { defineConfig } from 'vitest/config';
-export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 60_000 } });
+import { sharedConfig } from '../../vitest.shared.js';
+export default sharedConfig;

@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+/** Tests import workspace packages from source, so no build is needed between edits. */
+export const workspaceAlias = {
+  '@fsta/core': src('core'),
+  '@fsta/onnx': src('onnx'),
+  '@fsta/backbones': src('backbones'),
+  '@fsta/onnxruntime-node': src('onnxruntime-node'),
+  '@fsta/onnxruntime-web': src('onnxruntime-web'),
+  '@fsta/tfjs': src('tfjs'),
+};
+
+export const sharedConfig = defineConfig({
+  resolve: { alias: workspaceAlias },
+  test: { include: ['test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 300_000 },
+});
