@@ -1,0 +1,77 @@
+import { FstaError } from './errors.js';
+
+/** Classifier scores that can be fused with a feature-map score. */
+export type ClassifierScoreName = 'msp' | 'maxlogit' | 'energy' | 'odin' | 'gradnorm' | 'react' | 'ash' | 'dice';
+
+/**
+ * The settings a detector runs with, as written by calibration (`fsta calibrate`)
+ * and read by every adapter and the CLI. Scores follow one convention everywhere:
+ * higher means more in-distribution, and an image is ID when score ≥ threshold.
+ */
+export interface FstaConfig {
+  version: 1;
+  /** Manifest name (`@fsta/backbones`), or 'auto' for automatic stage detection. */
+  backbone: string;
+  /** Stage whose feature map FS is taken on, e.g. 'C5'. */
+  fsStage: string;
+  /** Stage where TA is applied, e.g. 'C4'; null disables TA. */
+  taStage: string | null;
+  /** TA threshold in activation units. */
+  k: number;
+  /** When set, k was derived as this percentile of ID activations at the TA stage. */
+  kPercentile?: number;
+  /** Which feature score the fused score starts from. */
+  featureScore: 'fs' | 'fs_ta';
+  /** Classifier score fused in (S = S_feat + λ·S_cls), or null for the feature score alone. */
+  classifier: ClassifierScoreName | null;
+  lambda: number;
+  /** Temperature for energy / ODIN-style scaling. */
+  temperature: number;
+  /** Decision threshold on the fused score; null until calibrated. */
+  threshold: number | null;
+  /** The ID true-positive rate the threshold was set at. */
+  targetTpr: number | null;
+  /** Free-form record of how the values were chosen (for humans and reports). */
+  provenance?: Record<string, unknown>;
+}
+
+export const defaultConfig = (overrides: Partial<FstaConfig> = {}): FstaConfig => ({
+  version: 1,
+  backbone: 'auto',
+  fsStage: 'C5',
+  taStage: 'C4',
+  k: 0.5,
+  featureScore: 'fs_ta',
+  classifier: null,
+  lambda: 0,
+  temperature: 1,
+  threshold: null,
+  targetTpr: null,
+  ...overrides,
+});
+
+/** Parses and validates a config (from JSON text or an object), with a clear error per bad field. */
+export function parseConfig(input: string | unknown): FstaConfig {
+  let obj: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      obj = JSON.parse(input);
+    } catch (e) {
+      throw new FstaError('BAD_CONFIG', `config is not valid JSON (${(e as Error).message})`, 'pass the file written by `fsta calibrate`');
+    }
+  }
+  if (obj === null || typeof obj !== 'object') throw new FstaError('BAD_CONFIG', 'config must be a JSON object', 'pass the file written by `fsta calibrate`');
+  const c = { ...defaultConfig(), ...(obj as Partial<FstaConfig>) };
+  const bad = (field: string, why: string) => new FstaError('BAD_CONFIG', `config field "${field}" ${why}`, `fix "${field}" in the config or re-run \`fsta calibrate\``);
+  if (c.version !== 1) throw bad('version', `is ${String(c.version)}; this fsta reads version 1`);
+  if (typeof c.backbone !== 'string' || c.backbone === '') throw bad('backbone', 'must be a manifest name or "auto"');
+  if (typeof c.fsStage !== 'string') throw bad('fsStage', 'must be a stage name such as "C5"');
+  if (c.taStage !== null && typeof c.taStage !== 'string') throw bad('taStage', 'must be a stage name or null');
+  if (typeof c.k !== 'number' || !Number.isFinite(c.k) || c.k < 0) throw bad('k', `must be a finite number ≥ 0 (got ${String(c.k)})`);
+  if (c.featureScore !== 'fs' && c.featureScore !== 'fs_ta') throw bad('featureScore', 'must be "fs" or "fs_ta"');
+  if (c.featureScore === 'fs_ta' && c.taStage === null) throw bad('featureScore', 'is "fs_ta" but taStage is null');
+  if (typeof c.lambda !== 'number' || !Number.isFinite(c.lambda)) throw bad('lambda', 'must be a finite number');
+  if (typeof c.temperature !== 'number' || !(c.temperature > 0)) throw bad('temperature', 'must be a number > 0');
+  if (c.threshold !== null && (typeof c.threshold !== 'number' || !Number.isFinite(c.threshold))) throw bad('threshold', 'must be a finite number or null');
+  return c;
+}
