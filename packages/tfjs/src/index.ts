@@ -1,0 +1,2 @@
+export { tfjsOps } from './ops.js';
+export type { TfNamespace } from './ops.js';
