@@ -4,3 +4,4 @@ export * from './reference.js';
 export * from './features.js';
 export * from './config.js';
 export * from './detector.js';
+export * from './preprocess.js';
