@@ -5,3 +5,5 @@ export * from './features.js';
 export * from './config.js';
 export * from './detector.js';
 export * from './preprocess.js';
+export * from './metrics.js';
+export * from './calibration.js';
