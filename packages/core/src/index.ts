@@ -7,6 +7,8 @@ export * from './detector.js';
 export * from './preprocess.js';
 export * from './metrics.js';
 export * from './calibration.js';
+export * from './patched-outputs.js';
+export * from './batch-scoring.js';
 export * from './host.js';
 export * from './feature-variants.js';
 export * from './gmm.js';

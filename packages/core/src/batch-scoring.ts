@@ -1,0 +1,63 @@
+import type { FstaConfig } from './config.js';
+import type { ImageInput, ImageScore, PixelInput } from './detector.js';
+import { FstaError } from './errors.js';
+import type { NamedOutput } from './patched-outputs.js';
+import { scoresFromOutputs } from './patched-outputs.js';
+import type { PixelOptions, PreprocessSpec } from './preprocess.js';
+import { isPixelInput, isRawTensorInput, preprocessPixels, rawTensorSamples, stackBatch } from './preprocess.js';
+
+/** What an adapter supplies: how to run one NCHW batch, and how to decode runtime-specific inputs. */
+export interface BatchScorer {
+  config: FstaConfig;
+  preprocess: PreprocessSpec;
+  /** Network input [C, H, W]. */
+  chw: readonly [number, number, number];
+  batchSize: number;
+  pixelOptions?: PixelOptions;
+  /** Decodes a path, encoded bytes or ImageBitmap to pixels; `index` is its position in the call. */
+  decode(input: ImageInput, index: number): Promise<PixelInput>;
+  /** One run of the patched model on a [n, C, H, W] batch. */
+  run(data: Float32Array, shape: readonly number[]): Promise<Record<string, NamedOutput>>;
+}
+
+/** Inputs → one normalized CHW array per image (a raw tensor with a batch axis gives several). */
+export async function collectSamples(inputs: ImageInput | readonly ImageInput[], s: Pick<BatchScorer, 'preprocess' | 'chw' | 'decode' | 'pixelOptions'>): Promise<Float32Array[]> {
+  const list = Array.isArray(inputs) ? (inputs as readonly ImageInput[]) : [inputs as ImageInput];
+  if (list.length === 0) throw new FstaError('EMPTY', 'score() was given no images', 'pass one image or an array of images');
+  const [, H, W] = s.chw;
+  const [sh, sw] = s.preprocess.size;
+  if (sh !== H || sw !== W) throw new FstaError('BAD_PREPROCESS', `the preprocess size [${sh}, ${sw}] does not match the model input [${H}, ${W}]`, 'pass a preprocess spec (or backbone) made for this model');
+  const out: Float32Array[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const input = list[i]!;
+    if (isRawTensorInput(input)) out.push(...rawTensorSamples(input, s.chw, i));
+    else if (isPixelInput(input)) out.push(preprocessPixels(input, s.preprocess, i, s.pixelOptions));
+    else out.push(preprocessPixels(await s.decode(input, i), s.preprocess, i, s.pixelOptions));
+  }
+  return out;
+}
+
+/** Scores samples in batches of `batchSize`, one model run per batch. */
+export async function scoreSamples(samples: readonly Float32Array[], s: Pick<BatchScorer, 'config' | 'chw' | 'batchSize' | 'run'>): Promise<ImageScore[]> {
+  if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new FstaError('BAD_BATCH_SIZE', `batchSize must be a positive integer, got ${s.batchSize}`, 'pass batchSize ≥ 1 (16 is a good default)');
+  const results: ImageScore[] = [];
+  for (let start = 0; start < samples.length; start += s.batchSize) {
+    const chunk = samples.slice(start, start + s.batchSize);
+    const batch = stackBatch(chunk, s.chw);
+    results.push(...scoresFromOutputs(await s.run(batch.data, batch.shape), s.config, chunk.length));
+  }
+  return results;
+}
+
+/**
+ * Serializes async work: runtimes differ in whether one session may run
+ * concurrently, so adapters queue runs and concurrent score() calls stay correct.
+ */
+export function serialQueue(): <R>(job: () => Promise<R>) => Promise<R> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (job) => {
+    const next = tail.then(job, job);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
