@@ -1,6 +1,7 @@
 import type { ClassifierScoreName, FstaConfig } from './config.js';
 import { defaultConfig, parseConfig } from './config.js';
 import { FstaError } from './errors.js';
+import { PAPER_LAMBDA, fuse, lambdaFromSpread } from './fusion.js';
 import { auroc, fprAtTpr } from './metrics.js';
 import { percentileOf } from './reference.js';
 import { scoreSet } from './score-set.js';
@@ -177,4 +178,103 @@ export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] })
     (runnerUp ? `; next: ${describeTa(runnerUp)}, ${fmt(runnerUp)})` : ')') +
     '. Chosen without OOD test data.';
   return { choice, table, reason };
+}
+
+export interface CalibrateOptions {
+  /** Feature scores (FS, or FS+TA with the chosen stage and k) of ID validation images. */
+  idFeature: ArrayLike<number>;
+  /** Classifier scores of the same ID validation images, when a classifier score is fused. */
+  idClassifier?: ArrayLike<number>;
+  classifier?: ClassifierScoreName | null;
+  /**
+   * A number, 'paper' (the paper's table, for msp/energy/odin/gradnorm/react) or
+   * 'spread' (std(S_feat) / std(S_cls) on ID validation). Default: 'paper' where the
+   * table has the classifier, else 'spread'.
+   */
+  lambda?: number | 'paper' | 'spread';
+  /** Target ID true-positive rate for the threshold. Default 0.95. */
+  tpr?: number;
+  /** Settings kept as given (backbone, fsStage, temperature, ...). */
+  base?: Partial<FstaConfig>;
+  /** A `chooseTa` result: sets taStage, k, kPercentile and featureScore and is recorded. */
+  ta?: TaChoice;
+}
+
+function resolveLambda(classifier: ClassifierScoreName, rule: number | 'paper' | 'spread' | undefined, idFeature: ArrayLike<number>, idClassifier: ArrayLike<number>) {
+  const paper = (PAPER_LAMBDA as Readonly<Record<string, number>>)[classifier];
+  const chosen = rule ?? (paper !== undefined ? 'paper' : 'spread');
+  if (typeof chosen === 'number') {
+    if (!Number.isFinite(chosen)) throw new FstaError('BAD_LAMBDA', `λ must be a finite number, got ${chosen}`, "pass a number, 'paper' or 'spread'");
+    return { value: chosen, rule: 'given' as const };
+  }
+  if (chosen === 'paper') {
+    if (paper === undefined) {
+      throw new FstaError('BAD_LAMBDA', `the paper gives no λ for classifier "${classifier}" (it has ${Object.keys(PAPER_LAMBDA).join(', ')})`, "pass lambda: 'spread' or a number");
+    }
+    return { value: paper, rule: 'paper' as const };
+  }
+  if (chosen === 'spread') return { value: lambdaFromSpread(idFeature, idClassifier), rule: 'spread' as const };
+  throw new FstaError('BAD_LAMBDA', `λ rule ${String(chosen)} is unknown`, "pass a number, 'paper' or 'spread'");
+}
+
+/**
+ * Builds the config a detector runs with from ID validation scores: λ (given, the
+ * paper's, or the ratio of spreads), then the threshold at `tpr` on the fused ID
+ * validation scores (`thresholdAtTpr`). Only ID validation data and, through `ta`,
+ * synthetic noise are used; OOD test data never enter calibration.
+ */
+export function calibrate(options: CalibrateOptions): FstaConfig {
+  const { idClassifier, lambda, tpr = 0.95, base = {}, ta } = options;
+  const classifier = options.classifier ?? null;
+  const idFeature = scoreSet(options.idFeature, 'ID validation feature scores', 'calibration needs scores of ID validation images');
+  const provenance: Record<string, unknown> = {
+    data: `${idFeature.length} ID validation images${ta ? ' and synthetic noise images (TA choice)' : ''}; no OOD test data`,
+  };
+  const taFields: Partial<FstaConfig> = {};
+  if (ta) {
+    const { taStage, k, kPercentile } = ta.choice;
+    Object.assign(taFields, { taStage, k, featureScore: taStage === null ? 'fs' : 'fs_ta' });
+    if (kPercentile !== undefined) taFields.kPercentile = kPercentile;
+    provenance.ta = { reason: ta.reason, candidates: ta.table };
+  }
+
+  let fused: ArrayLike<number> = idFeature;
+  let lambdaValue = 0;
+  if (classifier !== null) {
+    if (idClassifier === undefined) {
+      throw new FstaError('BAD_INPUT', `classifier "${classifier}" is fused but no ID classifier scores were given`, 'pass idClassifier (the same ID validation images scored by the classifier score) or classifier: null');
+    }
+    const cls = scoreSet(idClassifier, 'ID validation classifier scores', 'calibration needs scores of ID validation images');
+    if (cls.length !== idFeature.length) {
+      throw new FstaError('SHAPE_MISMATCH', `${idFeature.length} ID feature scores but ${cls.length} ID classifier scores`, 'score the same ID validation images with both');
+    }
+    const l = resolveLambda(classifier, lambda, idFeature, cls);
+    lambdaValue = l.value;
+    fused = fuse(idFeature, cls, lambdaValue);
+    provenance.lambda = { rule: l.rule, value: lambdaValue, classifier };
+  } else if (lambda !== undefined) {
+    throw new FstaError('BAD_INPUT', 'λ was given but no classifier score is fused', 'pass classifier as well, or leave lambda out');
+  }
+
+  const threshold = thresholdAtTpr(fused, tpr);
+  let kept = 0;
+  for (let i = 0; i < fused.length; i++) if (fused[i]! >= threshold) kept++;
+  provenance.threshold = {
+    rule: 'largest t with at least targetTpr of the fused ID validation scores ≥ t',
+    targetTpr: tpr,
+    achievedTpr: kept / fused.length,
+  };
+
+  const { provenance: baseProvenance, ...rest } = base;
+  return parseConfig(
+    defaultConfig({
+      ...rest,
+      ...taFields,
+      classifier,
+      lambda: lambdaValue,
+      threshold,
+      targetTpr: tpr,
+      provenance: { ...baseProvenance, ...provenance },
+    }),
+  );
 }

@@ -2,6 +2,7 @@ import { FstaError } from './errors.js';
 
 /** Classifier scores that can be fused with a feature-map score. */
 export type ClassifierScoreName = 'msp' | 'maxlogit' | 'energy' | 'odin' | 'gradnorm' | 'react' | 'ash' | 'dice';
+export const CLASSIFIER_SCORE_NAMES: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy', 'odin', 'gradnorm', 'react', 'ash', 'dice'];
 
 /**
  * The settings a detector runs with, as written by calibration (`fsta calibrate`)
@@ -73,5 +74,9 @@ export function parseConfig(input: string | unknown): FstaConfig {
   if (typeof c.lambda !== 'number' || !Number.isFinite(c.lambda)) throw bad('lambda', 'must be a finite number');
   if (typeof c.temperature !== 'number' || !(c.temperature > 0)) throw bad('temperature', 'must be a number > 0');
   if (c.threshold !== null && (typeof c.threshold !== 'number' || !Number.isFinite(c.threshold))) throw bad('threshold', 'must be a finite number or null');
+  if (c.classifier !== null && !CLASSIFIER_SCORE_NAMES.includes(c.classifier)) throw bad('classifier', `must be null or one of ${CLASSIFIER_SCORE_NAMES.join(', ')} (got ${JSON.stringify(c.classifier)})`);
+  if (c.targetTpr !== null && (typeof c.targetTpr !== 'number' || !(c.targetTpr > 0 && c.targetTpr <= 1))) throw bad('targetTpr', 'must be a fraction in (0, 1] or null');
+  if (c.kPercentile !== undefined && (typeof c.kPercentile !== 'number' || !(c.kPercentile >= 0 && c.kPercentile <= 100))) throw bad('kPercentile', 'must be a percentile in [0, 100] when present');
+  if (c.provenance !== undefined && (c.provenance === null || typeof c.provenance !== 'object' || Array.isArray(c.provenance))) throw bad('provenance', 'must be an object when present');
   return c;
 }
