@@ -5,6 +5,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 
 /** Tests import workspace packages from source, so no build is needed between edits. */
 export const workspaceAlias = {
+  // Subpaths before their package: aliases match by prefix, in order.
+  '@fsta/core/conformance': fileURLToPath(new URL('./packages/core/src/conformance.ts', import.meta.url)),
   '@fsta/core': src('core'),
   '@fsta/onnx': src('onnx'),
   '@fsta/backbones': src('backbones'),
