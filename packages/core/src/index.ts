@@ -20,3 +20,4 @@ export * from './dice.js';
 export * from './knn.js';
 export * from './mahalanobis.js';
 export * from './fusion.js';
+export * from './detector-options.js';
