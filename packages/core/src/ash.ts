@@ -12,8 +12,8 @@
 import type { TensorOps } from './ops.js';
 import { tidy } from './ops.js';
 import { FstaError } from './errors.js';
-import { type LinearHead, checkPercentile, checkTemperature, roundHalfEven } from './host.js';
-import { rank2, energy } from './classifier-scores.js';
+import { type LinearHead, checkPercentile, checkTemperature, rank2, roundHalfEven } from './host.js';
+import { energy } from './classifier-scores.js';
 import { applyHead } from './head.js';
 
 export type AshVariant = 'p' | 'b' | 's';

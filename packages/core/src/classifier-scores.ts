@@ -6,14 +6,7 @@
 import type { TensorOps } from './ops.js';
 import { tidy } from './ops.js';
 import { FstaError } from './errors.js';
-import { checkTemperature } from './host.js';
-
-/** Throws unless x is rank 2; returns its (possibly dynamic, -1) dimensions. */
-export function rank2<T>(ops: TensorOps<T>, x: T, what: string): [number, number] {
-  const s = ops.shape(x);
-  if (s.length !== 2) throw new FstaError('BAD_RANK', `${what} must be (N, ${what === 'logits' ? 'K' : 'D'}), got shape [${s.join(', ')}]`, 'flatten to 2-D; for a single sample pass shape [1, D]');
-  return [s[0]!, s[1]!];
-}
+import { checkTemperature, rank2 } from './host.js';
 
 const scaled = <T>(o: TensorOps<T>, logits: T, t: number): T => (t === 1 ? logits : o.div(logits, o.constant([t], [])));
 

@@ -1,7 +1,7 @@
 import type { TensorOps } from './ops.js';
 import { tidy } from './ops.js';
-import { type LinearHead, checkHead } from './host.js';
-import { rank2 } from './classifier-scores.js';
+import { type LinearHead, checkHead, rank2 } from './host.js';
+
 
 /** logits = h·Wᵀ + b for a host-side head, checked against the feature width. */
 export function applyHead<T>(ops: TensorOps<T>, penultimate: T, head: LinearHead): T {

@@ -1,3 +1,4 @@
+import type { TensorOps } from './ops.js';
 import { FstaError, assertFinite } from './errors.js';
 
 /** Row-major host data with a shape: what fitting and host-side scoring take. */
@@ -47,4 +48,11 @@ export function checkPercentile(p: number, what: string, allow100 = true): void 
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Throws unless x is rank 2; returns its (possibly dynamic, -1) dimensions. */
+export function rank2<T>(ops: TensorOps<T>, x: T, what: string): [number, number] {
+  const s = ops.shape(x);
+  if (s.length !== 2) throw new FstaError('BAD_RANK', `${what} must be (N, ${what === 'logits' ? 'K' : 'D'}), got shape [${s.join(', ')}]`, 'flatten to 2-D; for a single sample pass shape [1, D]');
+  return [s[0]!, s[1]!];
 }
