@@ -9,7 +9,7 @@ export * from './metrics.js';
 export * from './calibration.js';
 export * from './patched-outputs.js';
 export * from './batch-scoring.js';
-export * from './host.js';
+export type { HostMatrix, LinearHead } from './host.js';
 export * from './feature-variants.js';
 export * from './gmm.js';
 export * from './classifier-scores.js';
