@@ -1,0 +1,46 @@
+import { FstaError } from '@fsta/core';
+import type { Io } from './io.js';
+import { evalCommand } from './commands/eval.js';
+
+type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
+
+const commands: Record<string, Command> = {
+  eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: evalCommand },
+};
+
+export const mainHelp = () => `Usage: fsta <command> [options]     (fsta <command> --help for details)
+
+Feature Sim (FS) and Threshold Activation (TA) OOD detection.
+
+Commands:
+${Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n')}
+
+Exit status: 0 ok, 1 some item failed, 2 usage or fatal error.`;
+
+/**
+ * Runs the CLI and returns its exit status. User errors (FstaError) print one line,
+ * "fsta: error: <problem>. Fix: <fix>.", never a stack trace; FSTA_DEBUG=1 shows it.
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`fsta: error: unknown command "${name}". Fix: use one of ${Object.keys(commands).join(', ')} (fsta --help).\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof FstaError) {
+      io.err(`fsta: error: ${e.message}\n`);
+      if (process.env.FSTA_DEBUG) io.err(`${e.stack}\n`);
+      return 2;
+    }
+    io.err(`fsta: internal error: ${(e as Error)?.message ?? String(e)}\n${(e as Error)?.stack ?? ''}\nThis is a bug in fsta; please report it with the command you ran.\n`);
+    return 2;
+  }
+}

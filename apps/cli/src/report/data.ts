@@ -1,0 +1,15 @@
+import type { OodMetrics } from '@fsta/core';
+
+/**
+ * Everything `fsta eval` knows after a run, handed to the HTML report writer
+ * (`writeReport(data, path)`). Scores are per image, higher = more ID; metrics are percent.
+ */
+export interface ReportData {
+  title: string;
+  settings: Record<string, unknown>;
+  accuracy: { top1: number; top5: number | null; n: number } | null;
+  results: Record<string, Record<string, OodMetrics>>;
+  /** Per method: ID scores and per-OOD-set scores, in the order of `files`. */
+  scores: Record<string, { id: number[]; ood: Record<string, number[]> }>;
+  files: { id: string[]; ood: Record<string, string[]> };
+}
