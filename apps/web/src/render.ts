@@ -1,0 +1,94 @@
+import type { ImageScore } from '@fsta/core';
+import type { Heatmaps, Inspection } from './engine.js';
+import { topClasses } from './engine.js';
+import { heatmapRGBA, range } from './heatmap.js';
+
+const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toPrecision(6));
+
+function canvasOf(img: ImageData, label: string): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  c.width = img.width;
+  c.height = img.height;
+  c.getContext('2d')!.putImageData(img, 0, 0);
+  c.setAttribute('role', 'img');
+  c.setAttribute('aria-label', label);
+  return c;
+}
+
+/** The image with a map blended over it, drawn at the image's resolution (the map is upsampled smoothly). */
+function overlay(view: ImageData, map: Float32Array, heat: Heatmaps, lo: number, hi: number, label: string): HTMLCanvasElement {
+  const c = canvasOf(view, label);
+  const small = new OffscreenCanvas(heat.w, heat.h);
+  small.getContext('2d')!.putImageData(new ImageData(heatmapRGBA(map, lo, hi), heat.w, heat.h), 0, 0);
+  const ctx = c.getContext('2d')!;
+  ctx.globalAlpha = 0.6;
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(small, 0, 0, c.width, c.height);
+  return c;
+}
+
+function figure(canvas: HTMLCanvasElement, caption: string): HTMLElement {
+  const f = document.createElement('figure');
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption;
+  f.append(canvas, cap);
+  return f;
+}
+
+function scoreRows(s: ImageScore, classifier: string | null, ms: number): [string, string, string][] {
+  const rows: [string, string, string][] = [
+    ['FS', 'fs', fmt(s.fs)],
+    ['FS+TA', 'fsTa', fmt(s.fsTa)],
+  ];
+  for (const [k, v] of Object.entries(s.classifier)) rows.push([k === classifier ? `${k.toUpperCase()} (fused)` : k.toUpperCase(), k, fmt(v)]);
+  rows.push(['Fused score', 'score', fmt(s.score)], ['Model time', 'ms', `${ms.toFixed(1)} ms`]);
+  return rows;
+}
+
+export function resultCard(name: string, view: ImageData, r: Inspection, classes: readonly string[] | null, threshold: number | null, classifier: string | null): HTMLLIElement {
+  const li = document.createElement('li');
+  li.className = 'card';
+  li.dataset.file = name;
+  const h = document.createElement('h3');
+  h.textContent = name;
+  const verdict = document.createElement('p');
+  const badge = document.createElement('span');
+  const v = r.score.verdict;
+  badge.className = `verdict ${v ?? ''}`;
+  badge.dataset.field = 'verdict';
+  badge.textContent = v === 'ID' ? 'ID: the model knows this' : v === 'OOD' ? 'OOD: unfamiliar to the model' : 'no threshold calibrated';
+  verdict.append(badge, ` score ${fmt(r.score.score)} ${threshold === null ? '' : `${r.score.score >= threshold ? '≥' : '<'} threshold ${fmt(threshold)}`}`);
+  const maps = document.createElement('div');
+  maps.className = 'maps';
+  maps.append(figure(canvasOf(view, `${name} as the model sees it`), 'Input'));
+  if (r.heat) {
+    const [lo, hi] = r.heat.fsTa ? range(r.heat.fs, r.heat.fsTa) : range(r.heat.fs);
+    maps.append(figure(overlay(view, r.heat.fs, r.heat, lo, hi, `C5 heatmap without TA for ${name}`), 'C5 map'));
+    if (r.heat.fsTa) maps.append(figure(overlay(view, r.heat.fsTa, r.heat, lo, hi, `C5 heatmap with TA for ${name}`), 'C5 map with TA'));
+  }
+  const table = document.createElement('table');
+  table.className = 'scores';
+  const cap = document.createElement('caption');
+  cap.className = 'sr-only';
+  cap.textContent = `Scores for ${name}`;
+  table.append(cap);
+  for (const [label, key, text] of scoreRows(r.score, classifier, r.ms)) {
+    const tr = table.insertRow();
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = label;
+    const td = tr.insertCell();
+    td.dataset.field = key;
+    td.textContent = text;
+    tr.prepend(th);
+  }
+  li.append(h, verdict, maps, table);
+  if (r.probs) {
+    const top = document.createElement('p');
+    top.className = 'top';
+    top.dataset.field = 'top';
+    top.textContent = 'Top classes: ' + topClasses(r.probs, 3).map(({ index, p }) => `${classes?.[index] ?? `class ${index}`} ${(p * 100).toFixed(1)}%`).join(', ');
+    li.append(top);
+  }
+  return li;
+}

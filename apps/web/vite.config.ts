@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import { workspaceAlias } from '../../vitest.shared.js';
+import { listFiles, serveDir } from './plugins/serve-dir.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const ortDist = here('../../node_modules/onnxruntime-web/dist/');
+const demoDir = here('../cli/assets/demo/');
+
+// Cross-origin isolation lets onnxruntime-web use wasm threads (SharedArrayBuffer).
+const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+export default defineConfig({
+  root: here('./'),
+  base: './',
+  resolve: { alias: workspaceAlias },
+  define: {
+    __DEMO_SAMPLES__: JSON.stringify(listFiles(demoDir, (f) => f.startsWith('images') && f.endsWith('.png'))),
+  },
+  plugins: [
+    serveDir('/ort/', ortDist, (f) => /^ort-wasm-simd-threaded\.jsep\.(wasm|mjs)$/.test(f)),
+    serveDir('/demo/', demoDir, (f) => /\.(onnx|json|png)$/.test(f)),
+  ],
+  server: { headers: isolation, fs: { strict: false } },
+  preview: { headers: isolation },
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 100_000 },
+  worker: { format: 'es' },
+});
