@@ -1,0 +1,10 @@
+export type { GraphNode, GraphView, GraphIndex } from './graph.js';
+export { modulePath, isUnder, indexGraph, initializerBehind, shapeOf, isNonNegative } from './graph.js';
+export type { StageName, StageSelector, Preprocess, StageDefaults, HeadSelector, MatchResult, BackboneManifest } from './manifest.js';
+export { STAGE_NAMES, IMAGENET_MEAN, IMAGENET_STD } from './manifest.js';
+export type { ResolvedStage, StageMap } from './stages.js';
+export { imageInput } from './stages.js';
+export { select, describeSelector } from './select.js';
+export { detectStages } from './detect.js';
+export type { ResolvedHead, BackboneResolution } from './resolve.js';
+export { manifests, backboneNames, getManifest, resolveStages, resolveHead, findBackbone, requireStage } from './resolve.js';

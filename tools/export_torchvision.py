@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Export torchvision models with random weights to ONNX for fsta's stage and patch tests.
+
+Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
+
+    /usr/bin/python3 tools/export_torchvision.py [--out .cache/models] [--force] [--only NAME ...]
+
+Writes NAME.onnx and NAME.json (input name and shape, output names and shapes, the
+command, and a probe: the model's own outputs on a deterministic input, so that a
+runtime loading the export can be checked against torch) per model. Existing
+exports are kept unless --force. No weights are downloaded: every model is built
+with weights=None and a fixed seed, so the files are reproducible on one machine
+(random weights are enough: stage detection and patching depend on the graph, and
+the tests compare numbers against the same model run in onnxruntime).
+
+Input sizes: classifiers and FCN at 224x224 with a dynamic batch axis. Faster R-CNN
+takes a list of images and resizes them internally, so it is built with
+min_size=max_size=320 and exported for one fixed 1x3x320x320 image (its outputs,
+boxes/labels/scores, have a data-dependent length; the batch axis cannot be dynamic).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torchvision
+
+OPSET = 13
+SEED = 0
+
+
+def probe_input(shape):
+    # Integer arithmetic, exactly reproducible in float32 in any language:
+    # x[i] = ((i * 7919) % 1000) / 1000 - 0.5, row-major over `shape`.
+    n = 1
+    for d in shape:
+        n *= d
+    i = torch.arange(n, dtype=torch.int64)
+    return (((i * 7919) % 1000).to(torch.float32) / 1000.0 - 0.5).reshape(shape)
+
+
+def builders():
+    m = torchvision.models
+    return {
+        'resnet18': dict(build=lambda: m.resnet18(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
+                         outputs=['logits']),
+        'resnet50': dict(build=lambda: m.resnet50(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
+                         outputs=['logits']),
+        'densenet121': dict(build=lambda: m.densenet121(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
+                            outputs=['logits']),
+        'fcn_resnet50': dict(
+            build=lambda: m.segmentation.fcn_resnet50(weights=None, weights_backbone=None, aux_loss=False),
+            input=[1, 3, 224, 224], dynamic_batch=True, outputs=['out']),
+        'fasterrcnn_resnet50_fpn': dict(
+            build=lambda: m.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None,
+                                                               min_size=320, max_size=320),
+            input=[3, 320, 320], dynamic_batch=False, outputs=['boxes', 'labels', 'scores'], detector=True),
+    }
+
+
+def export(name, spec, out_dir, command):
+    torch.manual_seed(SEED)
+    model = spec['build']().eval()
+    onnx_path = os.path.join(out_dir, name + '.onnx')
+    tmp_path = onnx_path + '.tmp'
+    x = probe_input(spec['input'])
+    args = ([x],) if spec.get('detector') else (x,)
+    dynamic = {'input': {0: 'batch'}, **{o: {0: 'batch'} for o in spec['outputs']}} if spec['dynamic_batch'] else None
+    t0 = time.time()
+    with torch.no_grad():
+        ref = model(*args)
+        torch.onnx.export(model, args, tmp_path, opset_version=OPSET, do_constant_folding=True,
+                          input_names=['input'], output_names=spec['outputs'], dynamic_axes=dynamic)
+    os.replace(tmp_path, onnx_path)
+    if spec.get('detector'):
+        outs = [ref[0][k] for k in spec['outputs']]
+    elif isinstance(ref, dict):  # FCN returns OrderedDict(out=...); the export flattens it
+        outs = [ref[k] for k in spec['outputs']]
+    else:
+        outs = [ref]
+    sidecar = {
+        'model': name,
+        'file': name + '.onnx',
+        'source': f'torchvision {torchvision.__version__}, torch {torch.__version__}, random weights (torch.manual_seed({SEED}))',
+        'opset': OPSET,
+        'input': {'name': 'input', 'shape': ['batch' if (spec['dynamic_batch'] and i == 0) else d
+                                             for i, d in enumerate(spec['input'])]},
+        'outputs': [{'name': n, 'shape': list(o.shape), 'dtype': str(o.dtype).replace('torch.', '')}
+                    for n, o in zip(spec['outputs'], outs)],
+        'probe': {
+            'input': 'x[i] = ((i * 7919) % 1000) / 1000 - 0.5 over the input shape (row-major, batch 1)',
+            'input_shape': spec['input'],
+            'outputs': {n: {'sum': float(o.double().sum()), 'first': [float(v) for v in o.flatten()[:8]]}
+                        for n, o in zip(spec['outputs'], outs)},
+        },
+        'command': command,
+    }
+    with open(os.path.join(out_dir, name + '.json'), 'w') as f:
+        json.dump(sidecar, f, indent=2)
+        f.write('\n')
+    print(f'exported {name} in {time.time() - t0:.1f}s -> {onnx_path}', flush=True)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default=os.path.join(here, '..', '.cache', 'models'))
+    ap.add_argument('--force', action='store_true', help='re-export models whose files exist')
+    ap.add_argument('--only', nargs='*', help='export only these models')
+    a = ap.parse_args()
+    specs = builders()
+    names = a.only or list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        sys.exit(f'unknown model(s) {unknown}; known: {list(specs)}')
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    command = 'python3 tools/export_torchvision.py' + (' --only ' + ' '.join(names) if a.only else '')
+    for name in names:
+        done = all(os.path.exists(os.path.join(a.out, name + ext)) for ext in ('.onnx', '.json'))
+        if done and not a.force:
+            print(f'{name}: exists, skipped (--force to redo)')
+            continue
+        export(name, specs[name], a.out, command)
+
+
+if __name__ == '__main__':
+    main()
