@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { FstaError } from '@fsta/core';
+import { decodeModel, encodeModel, float32Initializer, GraphIndex, int64Initializer, tensorToFloat32, tensorToNumbers, type OnnxModel, type OnnxTensor } from '../src/index.js';
+import { MODELS } from './helpers.js';
+import { mutate, Outcomes, protobufLengths, protobufVarints, rng, type LengthField } from './fuzz.js';
+
+/**
+ * Property: whatever bytes arrive, decodeModel returns a model or throws an FstaError,
+ * within a time bound and without exhausting memory; and a model it accepts can be
+ * indexed, re-encoded and have its tensors read with, again, only FstaErrors.
+ */
+
+const SEED = 0x5eed_0f57;
+const CASES_PER_SOURCE = { resnet20: 1200, tiny: 600, subgraph: 600 };
+/**
+ * A decode of the ~1 MB model takes milliseconds (up to ~0.5 s when GC runs); the bound
+ * is loose because CI shares 2 cores with other jobs: it catches hangs, not slowness.
+ */
+const MAX_CASE_MS = 10_000;
+
+const vi = (name: string, dims: (number | string)[]) => ({
+  name,
+  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+});
+
+/** Conv → Relu → GlobalAveragePool → Flatten → Gemm, with int and float attributes and value_info. */
+function tinyModel(): OnnxModel {
+  const w = float32Initializer('w', Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => (i % 7) / 7 - 0.5), [4, 3, 3, 3]);
+  const fc = float32Initializer('fc', Array.from({ length: 2 * 4 }, (_, i) => i / 8), [2, 4]);
+  const shape = int64Initializer('shape', [0, -1]);
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'fsta-fuzz',
+    graph: {
+      name: 'tiny',
+      node: [
+        { opType: 'Conv', name: 'conv', input: ['input', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }, { name: 'kernel_shape', type: 7, ints: [3, 3] }] },
+        { opType: 'Relu', name: 'relu', input: ['c'], output: ['r'] },
+        { opType: 'GlobalAveragePool', name: 'gap', input: ['r'], output: ['g'] },
+        { opType: 'Reshape', name: 'flat', input: ['g', 'shape'], output: ['f'] },
+        { opType: 'Gemm', name: 'fc', input: ['f', 'fc'], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }, { name: 'alpha', type: 1, f: 1 }] },
+      ],
+      initializer: [w, fc, shape],
+      input: [vi('input', ['batch', 3, 8, 8])],
+      output: [vi('logits', ['batch', 2])],
+      valueInfo: [vi('r', ['batch', 4, 8, 8])],
+    },
+    metadataProps: [{ key: 'fsta', value: 'fuzz' }],
+  };
+}
+
+/** An If node with two subgraph attributes, float_data/int64_data tensors and string attributes. */
+function subgraphModel(): OnnxModel {
+  const branch = (name: string, v: number): OnnxModel['graph'] => ({
+    name,
+    node: [{ opType: 'Constant', output: [`${name}_out`], attribute: [{ name: 'value', type: 4, t: { name: `${name}_t`, dataType: 1, dims: [2], floatData: [v, -v] } }] }],
+    output: [vi(`${name}_out`, [2])],
+  });
+  const cond: OnnxTensor = { name: 'cond', dataType: 9, dims: [], int32Data: [1] };
+  const axes: OnnxTensor = { name: 'axes', dataType: 7, dims: [1], int64Data: [0] };
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }, { domain: 'com.example', version: 1 }],
+    graph: {
+      name: 'with-subgraphs',
+      node: [
+        { opType: 'If', name: 'if', input: ['cond'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: branch('then', 1.5) }, { name: 'else_branch', type: 5, g: branch('else', 2.5) }] },
+        { opType: 'ReduceSum', name: 'sum', input: ['y', 'axes'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
+        { opType: 'Identity', name: 'id', domain: '', input: ['s'], output: ['out'], attribute: [{ name: 'note', type: 3, s: new TextEncoder().encode('kept') }, { name: 'tags', type: 8, strings: [new Uint8Array([97]), new Uint8Array([98])] }] },
+      ],
+      initializer: [cond, axes],
+      output: [vi('out', [])],
+    },
+  };
+}
+
+function classify(e: unknown): string {
+  if (e instanceof FstaError) return `FstaError:${e.code}`;
+  return `CRASH:${(e as Error)?.constructor?.name ?? typeof e}`;
+}
+
+/** The next things every consumer does with a decoded model. */
+function useModel(m: OnnxModel): void {
+  const g = m.graph!;
+  new GraphIndex(g);
+  encodeModel(m);
+  for (const t of g.initializer ?? []) {
+    if (t.dataType === 1) tensorToFloat32(t);
+    else if (t.dataType === 7 || t.dataType === 6) tensorToNumbers(t);
+  }
+}
+
+interface Failure { source: string; index: number; kind: string; stage: string; error: string; ms: number }
+
+function fuzz(source: string, bytes: Uint8Array, cases: number, decodeOutcomes: Outcomes, useOutcomes: Outcomes, failures: Failure[]): number {
+  const lengths: LengthField[] = protobufLengths(bytes);
+  const varints = protobufVarints(bytes);
+  // Structure lives in the length prefixes and the bytes around them; weights are the bulk.
+  const hot = lengths.map((f) => [Math.max(0, f.offset - 16), f.offset + f.size + 16] as [number, number]);
+  const r = rng(SEED ^ [...source].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+  let slowest = 0;
+  for (let i = 0; i < cases; i++) {
+    const { bytes: b, kind } = mutate(bytes, r, { hot, lengths, varints });
+    const t0 = performance.now();
+    let model: OnnxModel | undefined;
+    try {
+      model = decodeModel(b);
+      decodeOutcomes.add('valid', kind, `${source}#${i}`);
+    } catch (e) {
+      const outcome = classify(e);
+      decodeOutcomes.add(outcome, kind, `${source}#${i}: ${(e as Error).message}`);
+      if (outcome.startsWith('CRASH')) failures.push({ source, index: i, kind, stage: 'decodeModel', error: String((e as Error)?.stack ?? e), ms: 0 });
+    }
+    if (model) {
+      try {
+        useModel(model);
+        useOutcomes.add('usable', kind, `${source}#${i}`);
+      } catch (e) {
+        const outcome = classify(e);
+        useOutcomes.add(outcome, kind, `${source}#${i}: ${(e as Error).message}`);
+        if (outcome.startsWith('CRASH')) failures.push({ source, index: i, kind, stage: 'use', error: String((e as Error)?.stack ?? e), ms: 0 });
+      }
+    }
+    const ms = performance.now() - t0;
+    slowest = Math.max(slowest, ms);
+    if (ms > MAX_CASE_MS) failures.push({ source, index: i, kind, stage: 'time', error: `took ${ms.toFixed(0)} ms`, ms });
+  }
+  return slowest;
+}
+
+describe('fuzzing the ONNX reader (decodeModel) with mutated and truncated models', () => {
+  const sources: [string, Uint8Array, number][] = [
+    ['cifar10-resnet20.onnx', new Uint8Array(readFileSync(`${MODELS}cifar10-resnet20.onnx`)), CASES_PER_SOURCE.resnet20],
+    ['tiny-conv-gemm', encodeModel(tinyModel()), CASES_PER_SOURCE.tiny],
+    ['if-subgraphs', encodeModel(subgraphModel()), CASES_PER_SOURCE.subgraph],
+  ];
+
+  it('the unmutated sources decode and are usable (so the fuzzer starts from valid models)', () => {
+    for (const [, bytes] of sources) {
+      const m = decodeModel(bytes);
+      expect(() => useModel(m)).not.toThrow();
+      // The wire walker finds the structure: at least graph, nodes, and tensors.
+      expect(protobufLengths(bytes).length).toBeGreaterThan(10);
+      expect(protobufVarints(bytes).length).toBeGreaterThan(10);
+    }
+  });
+
+  const decoded = new Outcomes();
+  const used = new Outcomes();
+  const failures: Failure[] = [];
+  let ran = false;
+  const run = () => {
+    if (ran) return;
+    ran = true;
+    let slowest = 0;
+    const t0 = performance.now();
+    for (const [name, bytes, cases] of sources) slowest = Math.max(slowest, fuzz(name, bytes, cases, decoded, used, failures));
+    const total = performance.now() - t0;
+    console.log(
+      `${decoded.summary(`onnx reader fuzz (seed 0x${SEED.toString(16)})`, ` in ${(total / 1000).toFixed(1)} s, slowest case ${slowest.toFixed(0)} ms`)}\n` +
+        `  accepted models then indexed/re-encoded/tensors read: ${[...used.counts.entries()].map(([k, v]) => `${k}=${v}`).join(', ')}\n` +
+        `  example per outcome: ${[...decoded.examples.entries(), ...used.examples.entries()].map(([k, v]) => `\n    ${k}: ${v.slice(0, 240)}`).join('')}`,
+    );
+  };
+  const report = (fs: Failure[]) => fs.slice(0, 5).map((f) => `seed 0x${SEED.toString(16)} ${f.source} case ${f.index} (${f.kind}) at ${f.stage}: ${f.error}`).join('\n\n');
+
+  it('every mutant ends in a valid model or an FstaError from decodeModel, each within the time bound', () => {
+    run();
+    const own = failures.filter((f) => f.stage !== 'use');
+    expect(own, report(own)).toEqual([]);
+    expect(decoded.total).toBeGreaterThanOrEqual(2000);
+    // The fuzzer must exercise both sides: mutants that still decode and ones that are refused.
+    expect(decoded.counts.get('valid') ?? 0).toBeGreaterThan(50);
+    expect(decoded.counts.get('FstaError:CORRUPT_MODEL') ?? 0).toBeGreaterThan(200);
+    for (const kind of ['bit-flip', 'byte-replace', 'insert-run', 'delete-run', 'truncate', 'duplicate-run', 'length-corrupt', 'varint-corrupt']) expect(decoded.byKind.get(kind) ?? 0).toBeGreaterThan(100);
+  });
+
+  it('every accepted mutant can be indexed, re-encoded and have its tensors read, with only FstaErrors', () => {
+    run();
+    const use = failures.filter((f) => f.stage === 'use');
+    expect(use, report(use)).toEqual([]);
+    expect(used.total).toBe(decoded.counts.get('valid'));
+  });
+
+  it('a length prefix claiming 4 GB or 2^53 bytes is refused without allocating it', () => {
+    const bytes = sources[0]![1];
+    const graphField = protobufLengths(bytes).find((f) => f.size >= 3)!;
+    for (const claim of [0xffffffff, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const enc = graphField.encode(claim);
+      const b = new Uint8Array(bytes.length - graphField.size + enc.length);
+      b.set(bytes.subarray(0, graphField.offset));
+      b.set(enc, graphField.offset);
+      b.set(bytes.subarray(graphField.offset + graphField.size), graphField.offset + enc.length);
+      const heap0 = process.memoryUsage().arrayBuffers;
+      let err: unknown;
+      try { decodeModel(b); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(FstaError);
+      expect((err as FstaError).code).toBe('CORRUPT_MODEL');
+      expect((err as Error).message).toMatch(/not a readable ONNX model/);
+      expect(process.memoryUsage().arrayBuffers - heap0).toBeLessThan(64 * 2 ** 20);
+    }
+  });
+});
+
+describe('tensor records whose dims claim more elements than any array can hold', () => {
+  // Found by the fuzzer (varint-corrupt on a dims entry of cifar10-resnet20.onnx).
+  it('tensorToFloat32 and tensorToNumbers refuse dims of 2^33 and 2^53 elements with CORRUPT_MODEL', () => {
+    for (const d of [2 ** 33, 2 ** 53]) {
+      const m: OnnxModel = {
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: {
+          node: [{ opType: 'Identity', input: ['w'], output: ['y'] }],
+          initializer: [{ name: 'w', dataType: 1, dims: [d], rawData: new Uint8Array(4) }, { name: 'v', dataType: 1, dims: [d], floatData: [1] }],
+          output: [{ name: 'y' }],
+        },
+      };
+      for (const t of decodeModel(encodeModel(m)).graph!.initializer!) {
+        for (const read of [tensorToFloat32, tensorToNumbers]) {
+          let err: unknown;
+          try { read(t); } catch (e) { err = e; }
+          expect(err, `${read.name} on "${t.name}" with dims [${d}]: ${String(err)}`).toBeInstanceOf(FstaError);
+          expect((err as FstaError).code).toBe('CORRUPT_MODEL');
+        }
+      }
+    }
+  });
+});
