@@ -11,7 +11,8 @@ export function parse(command: string, argv: readonly string[], options: Options
   try {
     return parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
   } catch (e) {
-    throw usageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''), command);
+    const message = (e as Error).message.replace(/\.? ?To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+    throw usageError(message, command);
   }
 }
 

@@ -1,11 +1,17 @@
 import { FstaError } from '@fsta/core';
 import type { Io } from './io.js';
 import { evalCommand } from './commands/eval.js';
+import { calibrateCommand } from './commands/calibrate.js';
+import { scoreCommand } from './commands/score.js';
+import { demoCommand } from './commands/demo.js';
 
 type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
 
 const commands: Record<string, Command> = {
   eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: evalCommand },
+  calibrate: { summary: 'choose TA stage, k, λ and threshold from ID images and noise; write a config', run: calibrateCommand },
+  demo: { summary: 'eval and calibrate on the bundled demo model and images', run: demoCommand },
+  score: { summary: 'one JSON line per image: scores and ID/OOD verdict', run: scoreCommand },
 };
 
 export const mainHelp = () => `Usage: fsta <command> [options]     (fsta <command> --help for details)

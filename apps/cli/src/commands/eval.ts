@@ -14,6 +14,7 @@ import { progress } from '../progress.js';
 import { formatTable } from '../table.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 import type { ReportData } from '../report/data.js';
+import { writeReport } from '../report/write-report.js';
 
 export const evalHelp = `Usage: fsta eval --model M.onnx --manifest F.json --id DIR --ood NAME=DIR [--ood NAME=DIR ...] [options]
 
@@ -34,6 +35,7 @@ Methods:
   --odin-temperature T   ODIN temperature (default 1000)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
+  --report OUT.html      write a self-contained HTML report (ROC curves, histograms)
   --force                overwrite existing output files
 
 Exit status: 0 ok, 1 some image files could not be read (skipped), 2 usage or fatal error.`;
@@ -47,6 +49,7 @@ export const evalOptions = {
   methods: { type: 'string' },
   'odin-temperature': { type: 'string' },
   json: { type: 'string' },
+  report: { type: 'string' },
   force: { type: 'boolean' },
 } as const;
 
@@ -174,11 +177,16 @@ export async function evalCommand(argv: readonly string[], io: Io): Promise<numb
   const inputs = evalInputs(v);
   const outOpts = { force: Boolean(v.force), inputs: [inputs.choice.spec.modelPath], flag: '--json' };
   if (typeof v.json === 'string') checkOutput(v.json, outOpts);
+  if (typeof v.report === 'string') checkOutput(v.report, { ...outOpts, flag: '--report' });
   const r = await runEval(inputs, io);
   printEval(r, io);
   if (typeof v.json === 'string') {
     writeFileAtomic(v.json, evalJson(r), outOpts);
     io.out(`\nwrote ${v.json}\n`);
+  }
+  if (typeof v.report === 'string') {
+    await writeReport(r.data, v.report, { force: Boolean(v.force) });
+    io.out(`wrote report ${v.report}\n`);
   }
   return r.failed > 0 ? 1 : 0;
 }

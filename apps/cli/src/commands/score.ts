@@ -1,0 +1,90 @@
+import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { FstaError, defaultConfig, fusedScore, parseConfig, verdictOf } from '@fsta/core';
+import type { FstaConfig } from '@fsta/core';
+import { parse, usageError } from '../args.js';
+import type { Io } from '../io.js';
+import { walkImages } from '../images.js';
+import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
+import { FeatureRunner } from '../engine/runner.js';
+import { collect } from '../engine/collect.js';
+import { defaultMethodSettings, methodScores } from '../methods.js';
+
+export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] FILES|DIRS...
+
+Writes one JSON line per image to stdout:
+  {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"}, "score", "verdict"}
+verdict is "ID" (score ≥ threshold), "OOD", or null when the config has no threshold.
+A file that cannot be read gets {"file", "error"} and the rest go on.
+
+${modelHelp}
+  --config FILE          settings from \`fsta calibrate\` (stages, k, λ, threshold);
+                         --fs-stage, --ta-stage and --k override it
+
+Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
+
+const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
+
+function loadConfig(path: string | undefined): FstaConfig {
+  if (path === undefined) return defaultConfig();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new FstaError('NOT_FOUND', `config ${path} cannot be read`, 'pass --config with the file written by `fsta calibrate`');
+  }
+  return parseConfig(text);
+}
+
+/** Files given on the command line, with folders expanded (sorted, recursive). Missing paths become error lines. */
+function expand(paths: readonly string[]): ({ path: string } | { path: string; error: string })[] {
+  return paths.flatMap((p) => {
+    let st;
+    try { st = statSync(p); } catch { return [{ path: p, error: 'no such file or folder' }]; }
+    return st.isDirectory() ? walkImages(p).map((path) => ({ path })) : [{ path: p }];
+  });
+}
+
+export async function scoreCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse('score', argv, { ...modelOptions, config: { type: 'string' } }, true);
+  if (v.help) { io.out(scoreHelp + '\n'); return 0; }
+  if (positionals.length === 0) throw usageError('give at least one image file or folder', 'score');
+  const config = loadConfig(v.config as string | undefined);
+  const choice = modelChoice({ ...v, 'fs-stage': v['fs-stage'] ?? config.fsStage, 'ta-stage': v['ta-stage'] ?? config.taStage ?? 'none' }, 'score');
+  const k = choice.k ?? config.k;
+  const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
+  const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
+  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin or gradnorm');
+  const runner = await FeatureRunner.open(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage });
+  let failed = 0;
+  try {
+    const files = expand(positionals);
+    if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
+    const methods = ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
+    for (let start = 0; start < files.length; start += choice.batch) {
+      const chunk = files.slice(start, start + choice.batch);
+      const readable = chunk.filter((f) => !('error' in f));
+      const c = await collect(runner, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) }, { ks: cfg.taStage === null ? [] : [k], batch: choice.batch });
+      const s = c.files.length ? methodScores(c, methods, runner.head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
+      const reasons = new Map(c.failed.map((f) => [f.path, f.reason]));
+      let i = 0;
+      for (const f of chunk) {
+        const error = 'error' in f ? f.error : reasons.get(f.path);
+        if (error !== undefined) {
+          failed++;
+          io.out(JSON.stringify({ file: f.path, error }) + '\n');
+          continue;
+        }
+        const fs = c.fs[i]!, fsTa = cfg.taStage === null ? null : c.fsTa[0]![i]!;
+        const feat = cfg.featureScore === 'fs_ta' && fsTa !== null ? fsTa : fs;
+        const score = clsName ? fusedScore(feat, s[clsName]![i]!, cfg.lambda) : feat;
+        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i] }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
+        i++;
+      }
+    }
+  } finally {
+    await runner.dispose();
+  }
+  if (failed) io.err(`fsta score: ${failed} file(s) could not be scored (see the "error" lines)\n`);
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { rocCurve } from '@fsta/core';
+import type { ReportData } from './data.js';
+import { writeFileAtomic } from '../write-file.js';
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** Renders a Vega-Lite spec to an SVG string in Node (no browser, no canvas). */
+async function svg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const out = await view.toSVG();
+  view.finalize();
+  return out;
+}
+
+/** At most `n` points of a ROC curve, evenly spaced along it (the curve can have one point per image). */
+function thin<T>(points: T[], n = 400): T[] {
+  if (points.length <= n) return points;
+  return Array.from({ length: n }, (_, i) => points[Math.round((i * (points.length - 1)) / (n - 1))]!);
+}
+
+/** The methods worth plotting: FS, FS+TA and the best (by average AUROC) classifier-only method. */
+function plotted(data: ReportData): string[] {
+  const methods = Object.keys(data.results);
+  const baseline = methods.filter((m) => !m.startsWith('FS')).sort((a, b) => data.results[b]!.average!.auroc - data.results[a]!.average!.auroc)[0];
+  return [...(baseline ? [baseline] : []), ...methods.filter((m) => m === 'FS' || m === 'FS+TA')];
+}
+
+/**
+ * A self-contained HTML report of an eval run: the results table, ROC curves and
+ * ID-vs-OOD score histograms (the paper's Fig. 10), drawn by Vega-Lite as inline SVG.
+ */
+export async function renderReport(data: ReportData): Promise<string> {
+  const oodNames = Object.keys(data.files.ood);
+  const methods = plotted(data);
+  const roc = methods.flatMap((m) => oodNames.flatMap((o) => thin(rocCurve(data.scores[m]!.id, data.scores[m]!.ood[o]!)).map((p) => ({ method: m, ood: o, fpr: p.fpr, tpr: p.tpr }))));
+  const rocSvg = await svg({
+    data: { values: roc }, width: 220, height: 220,
+    facet: { column: { field: 'ood', type: 'nominal', title: 'OOD set' } },
+    spec: { mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'fpr', type: 'quantitative', title: 'FPR (OOD accepted)' }, y: { field: 'tpr', type: 'quantitative', title: 'TPR (ID kept)' }, color: { field: 'method', type: 'nominal' } } },
+  } as TopLevelSpec);
+  const hist: string[] = [];
+  for (const m of methods) {
+    const s = data.scores[m]!;
+    const values = [...s.id.map((v) => ({ set: 'ID', score: v })), ...oodNames.flatMap((o) => s.ood[o]!.map((v) => ({ set: o, score: v })))];
+    hist.push(`<h3>${esc(m)}</h3>` + await svg({
+      data: { values }, width: 520, height: 160,
+      mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
+      encoding: {
+        x: { field: 'score', type: 'quantitative', bin: { maxbins: 50 }, title: `${m} score (higher = more ID)` },
+        y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'images' },
+        color: { field: 'set', type: 'nominal', title: 'set' },
+      },
+    } as TopLevelSpec));
+  }
+  const cols = [...oodNames, 'average'];
+  const rows = Object.entries(data.results).map(([m, r]) => `<tr><th>${esc(m)}</th>${cols.map((c) => `<td>${r[c]!.fpr95.toFixed(2)}</td><td>${r[c]!.auroc.toFixed(2)}</td>`).join('')}</tr>`).join('\n');
+  const acc = data.accuracy ? `<p>ID accuracy: top-1 ${data.accuracy.top1.toFixed(2)}%${data.accuracy.top5 !== null ? `, top-5 ${data.accuracy.top5.toFixed(2)}%` : ''} on ${data.accuracy.n} images.</p>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
+</head><body>
+<h1>${esc(data.title)}</h1>
+${acc}
+<h2>Results (percent; FPR95 lower is better, AUROC higher is better)</h2>
+<table><thead><tr><th></th>${cols.map((c) => `<th colspan="2">${esc(c)}</th>`).join('')}</tr>
+<tr><th>Method</th>${cols.map(() => '<th>FPR95</th><th>AUROC</th>').join('')}</tr></thead>
+<tbody>${rows}</tbody></table>
+<h2>ROC curves (ID positive)</h2>
+${rocSvg}
+<h2>Score distributions, ID against each OOD set</h2>
+${hist.join('\n')}
+<h2>Settings</h2>
+<pre>${esc(JSON.stringify(data.settings, null, 2))}</pre>
+</body></html>
+`;
+}
+
+export async function writeReport(data: ReportData, path: string, opts: { force?: boolean } = {}): Promise<void> {
+  writeFileAtomic(path, await renderReport(data), { force: Boolean(opts.force), flag: '--report' });
+}
