@@ -53,10 +53,13 @@ export interface TfjsDetectorOptions {
 
 async function loadModel(model: string | io.IOHandler): Promise<GraphModelLike> {
   let converter: { loadGraphModel(m: string | io.IOHandler): Promise<GraphModelLike> };
+  // Opaque to bundlers on purpose: the converter is an optional peer, and a LayersModel
+  // user's bundle must build without it. Browser users pass a loaded model instead.
+  const specifier = '@tensorflow/tfjs-converter';
   try {
-    converter = (await import('@tensorflow/tfjs-converter')) as unknown as typeof converter;
+    converter = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as typeof converter;
   } catch {
-    throw new FstaError('MISSING_PEER', 'loading a graph model needs @tensorflow/tfjs-converter, which is not installed', 'npm install @tensorflow/tfjs-converter, or pass a loaded model');
+    throw new FstaError('MISSING_PEER', 'loading a graph model from a URL or IOHandler needs @tensorflow/tfjs-converter, which could not be imported', 'npm install @tensorflow/tfjs-converter, or pass a model you loaded yourself with tf.loadGraphModel(...)');
   }
   return converter.loadGraphModel(model);
 }
