@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { FstaError, type PixelInput } from '@fsta/core';
 
 /** Default cap on decoded image size: 100 megapixels (a 10000x10000 image, ~400 MB of RGBA). */
@@ -27,7 +27,7 @@ export async function decodeImage(input: string | Uint8Array | ArrayBuffer, inde
     bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   }
   if (bytes.byteLength === 0) throw new FstaError('EMPTY_IMAGE', `${what} is empty (0 bytes)`, 'pass a complete JPEG, PNG, WebP, GIF, AVIF or TIFF file', { sample: index });
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
