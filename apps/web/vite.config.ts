@@ -5,7 +5,8 @@ import { listFiles, serveDir } from './plugins/serve-dir.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ortDist = here('../../node_modules/onnxruntime-web/dist/');
-const demoDir = here('../cli/assets/demo/');
+// FSTA_DEMO_DIR lets tests point the page at another model folder with the same layout.
+const demoDir = process.env.FSTA_DEMO_DIR ?? here('../cli/assets/demo/');
 
 // Cross-origin isolation lets onnxruntime-web use wasm threads (SharedArrayBuffer).
 const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };

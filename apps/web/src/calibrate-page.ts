@@ -10,7 +10,7 @@ export interface PageCalibration {
 type Runner = (samples: readonly Float32Array[], config: FstaConfig) => Promise<StageRun>;
 
 const PERCENTILES = [80, 90, 95] as const;
-const NOISE_PER_KIND = 64;
+const NOISE_PER_KIND = 32;
 
 /**
  * Calibration from ID validation images and synthetic noise only (never OOD test

@@ -32,8 +32,11 @@ const state: { spec: ModelSpec | null; engine: OrtEngine | null; calibration: Pa
 
 /** Serializes user actions, so a runtime switch never races a scoring run. */
 const serial = <R>(job: () => Promise<R>): Promise<R> => {
+  document.body.dataset.busy = 'true';
   const next = state.busy.then(job, job);
   state.busy = next.catch(() => undefined);
+  void state.busy.then(() => { if (state.busy === settled) document.body.dataset.busy = 'false'; });
+  const settled = state.busy;
   return next;
 };
 
@@ -54,6 +57,7 @@ async function openEngine(): Promise<void> {
   await state.engine?.dispose();
   state.engine = null;
   ui.note.hidden = true;
+  ui.status.dataset.runtime = '';
   if (choice === 'tfjs-webgl') {
     ui.status.textContent = 'No runtime active: TensorFlow.js cannot run this ONNX model.';
     ui.status.dataset.runtime = 'none';
@@ -61,15 +65,21 @@ async function openEngine(): Promise<void> {
     ui.note.hidden = false;
     return;
   }
-  ui.status.textContent = `Starting ${choice === 'ort-webgpu' ? 'WebGPU' : 'WASM'}…`;
-  const engine = await createOrtEngine(spec, state.calibration?.config ?? defaultConfig(), choice === 'ort-webgpu' ? 'webgpu' : 'wasm');
-  state.engine = engine;
   if (!state.calibration) {
+    // Calibration belongs to the model, not the runtime: run it once on WASM (fast and deterministic on any machine).
     ui.status.textContent = `Calibrating on ${demoSamples.filter((s) => s.startsWith('images/id/')).length} bundled ID images and synthetic noise…`;
-    const id = await Promise.all(demoSamples.filter((s) => s.startsWith('images/id/')).map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
-    state.calibration = await calibratePage(spec, id, (samples, config) => engine.runStages(samples, config));
+    const cal = await createOrtEngine(spec, defaultConfig(), 'wasm');
+    try {
+      const id = await Promise.all(demoSamples.filter((s) => s.startsWith('images/id/')).map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
+      state.calibration = await calibratePage(spec, id, (samples, config) => cal.runStages(samples, config));
+    } finally {
+      await cal.dispose();
+    }
     ui.config.textContent = JSON.stringify(state.calibration.config, null, 2);
   }
+  ui.status.textContent = `Starting ${choice === 'ort-webgpu' ? 'WebGPU' : 'WASM'}…`;
+  const engine = await createOrtEngine(spec, state.calibration.config, choice === 'ort-webgpu' ? 'webgpu' : 'wasm');
+  state.engine = engine;
   engine.config = state.calibration.config;
   ui.status.textContent = `Model: ${(spec as { name?: string }).name ?? 'your model'} · Runtime in use: ${engine.runtime}`;
   ui.status.dataset.runtime = engine.runtime;
@@ -151,9 +161,8 @@ ui.clear.addEventListener('click', () => {
   renderBatch();
 });
 ui.runtime.addEventListener('change', () => void serial(openEngine).catch((e) => showError(e, 'Runtime')));
-ui.modelFile.disabled = true;
-ui.backbone.disabled = true;
-ui.useDemo.disabled = true;
+// Loading your own ONNX (patched in the page with @fsta/onnx) waits for the patcher's browser API; until then the row is hidden, not shown disabled.
+ui.modelFile.closest('.row')!.setAttribute('hidden', '');
 
 // WebGPU by default where the browser has it; the engine falls back to WASM with a note otherwise.
 ui.runtime.value = 'gpu' in navigator ? 'ort-webgpu' : 'ort-wasm';

@@ -98,7 +98,7 @@ export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want:
     const heatFs = await read(fsHeatmap(referenceOps, f5));
     let heatTa: Float32Array | null = null;
     const taStage: Float32Array[] = [];
-    if (spec.taTensor && tail) {
+    if (spec.taTensor && tail && config.taStage !== null) {
       const t4 = out[spec.taTensor]!;
       const per = t4.data.length / n;
       for (let i = 0; i < n; i++) taStage.push(t4.data.subarray(i * per, (i + 1) * per));
