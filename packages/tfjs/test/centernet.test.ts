@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfc from '@tensorflow/tfjs-converter';
 import sharp from 'sharp';
@@ -48,6 +48,10 @@ describe.each(['wasm', 'cpu'] as const)('COCO CenterNet (tfjs GraphModel) on %s'
     det = await createDetector({ model: fileHandler(centernetJson), stages: { fs: FS_NODE, ta: TA_NODE }, k: K, preprocess: PIXELS_0_255 });
     expect(det.runtime).toBe(`tfjs/${backend}`);
   });
+  afterAll(async () => {
+    await det.dispose();
+    model.dispose();
+  });
 
   it('FS and FS+TA equal core reference ops on the intermediate tensors, and detections are unchanged', async () => {
     for (const [i, img] of loaded.entries()) {
@@ -86,6 +90,19 @@ describe.each(['wasm', 'cpu'] as const)('COCO CenterNet (tfjs GraphModel) on %s'
     expect(top(scores[0]!).score).toBeGreaterThan(0.3);
     expect(top(scores[1]!)).toMatchObject({ cls: 0 });
     expect(top(scores[1]!).score).toBeGreaterThan(0.3);
+  });
+
+  it.runIf(backend === 'wasm')('takes an already loaded GraphModel too, with the same scores; dispose() frees only a model it loaded', async () => {
+    const mine = await createDetector({ model, stages: { fs: FS_NODE, ta: TA_NODE }, k: K, preprocess: PIXELS_0_255 });
+    const [a] = await mine.score(loaded[0]!.raw);
+    const [b] = await det.score(loaded[0]!.raw);
+    expect([a!.fs, a!.fsTa]).toEqual([b!.fs, b!.fsTa]);
+    await mine.dispose();
+    await expect(mine.score(loaded[0]!.raw)).rejects.toThrow(/after dispose/);
+    // The user's model still works after the detector that borrowed it is gone.
+    const out = model.execute({ [INPUT]: tf.zeros([1, 512, 512, 3]) }, FS_NODE) as tf.Tensor;
+    expect(out.shape).toEqual([1, 16, 16, 120]);
+    out.dispose();
   });
 
   it.runIf(backend === 'wasm')('disposes every tensor it creates (10 score() calls; the ResNet test makes 50)', async () => {
