@@ -4,12 +4,14 @@ import { evalCommand } from './commands/eval.js';
 import { calibrateCommand } from './commands/calibrate.js';
 import { scoreCommand } from './commands/score.js';
 import { demoCommand } from './commands/demo.js';
+import { inspectCommand } from './commands/inspect.js';
 
 type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
 
 const commands: Record<string, Command> = {
   eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: evalCommand },
   calibrate: { summary: 'choose TA stage, k, λ and threshold from ID images and noise; write a config', run: calibrateCommand },
+  inspect: { summary: 'print the detected stages (tensors, shapes) and the backbone manifest that matched', run: inspectCommand },
   demo: { summary: 'eval and calibrate on the bundled demo model and images', run: demoCommand },
   score: { summary: 'one JSON line per image: scores and ID/OOD verdict', run: scoreCommand },
 };

@@ -4,6 +4,7 @@ import type { Options } from './args.js';
 import { numberFlag, positiveInt, requireString, usageError } from './args.js';
 import { specFromManifest } from './engine/spec.js';
 import type { ModelSpec } from './engine/spec.js';
+import { resolveBackbone } from './engine/backbone-spec.js';
 
 export const modelOptions: Options = {
   model: { type: 'string', short: 'm' },
@@ -40,15 +41,20 @@ export function modelChoice(v: Record<string, unknown>, command: string): ModelC
   if (!existsSync(model)) throw new FstaError('NOT_FOUND', `model ${model} does not exist`, 'pass --model with the path of an .onnx file');
   const k = numberFlag(v.k, '--k', command, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0');
   let spec: ModelSpec;
+  let defaults = { fsStage: 'C5', taStage: 'C4' as string | null };
   if (typeof v.manifest === 'string') spec = specFromManifest(model, v.manifest);
   else {
-    throw new FstaError('NO_STAGES', `no stage information for ${model}: automatic backbone detection (--backbone) is not wired into the CLI yet`, 'pass --manifest FILE naming the stage tensors (format: apps/cli/assets/demo/demo.json)');
+    const name = typeof v.backbone === 'string' ? v.backbone : 'auto';
+    const r = resolveBackbone(model, name);
+    if (!r.spec) throw new FstaError('NO_PREPROCESS', `no backbone manifest matches ${model}; its stages were detected automatically, but its preprocessing is unknown`, 'pass --manifest FILE with the preprocessing and stage tensors (format: apps/cli/assets/demo/demo.json; `fsta inspect` prints the detected stages)');
+    spec = r.spec;
+    defaults = { fsStage: r.resolution.defaults.fsStage, taStage: r.resolution.defaults.taStage };
   }
-  const ta = typeof v['ta-stage'] === 'string' ? v['ta-stage'] : 'C4';
+  const ta = typeof v['ta-stage'] === 'string' ? v['ta-stage'] : defaults.taStage ?? 'none';
   if (ta === '') throw usageError('--ta-stage is empty', command);
   return {
     spec,
-    fsStage: typeof v['fs-stage'] === 'string' ? v['fs-stage'] : 'C5',
+    fsStage: typeof v['fs-stage'] === 'string' ? v['fs-stage'] : defaults.fsStage,
     taStage: ta === 'none' ? null : ta,
     k,
     batch: positiveInt(v.batch, '--batch', command) ?? 32,
