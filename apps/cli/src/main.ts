@@ -5,12 +5,14 @@ import { calibrateCommand } from './commands/calibrate.js';
 import { scoreCommand } from './commands/score.js';
 import { demoCommand } from './commands/demo.js';
 import { inspectCommand } from './commands/inspect.js';
+import { patchCommand } from './commands/patch.js';
 
 type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
 
 const commands: Record<string, Command> = {
   eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: evalCommand },
   calibrate: { summary: 'choose TA stage, k, λ and threshold from ID images and noise; write a config', run: calibrateCommand },
+  patch: { summary: 'write a copy of the model with FS / FS+TA / fused score outputs', run: patchCommand },
   inspect: { summary: 'print the detected stages (tensors, shapes) and the backbone manifest that matched', run: inspectCommand },
   demo: { summary: 'eval and calibrate on the bundled demo model and images', run: demoCommand },
   score: { summary: 'one JSON line per image: scores and ID/OOD verdict', run: scoreCommand },
