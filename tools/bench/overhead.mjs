@@ -1,0 +1,94 @@
+// @ts-check
+// Sections 1 and 2 of issue 7: the cost of FS+TA in onnxruntime-node on CPU, as
+// time(variant) / time(original model), beside the FLOP bound, plus a profile of
+// the patched graph.
+import { readFileSync, rmSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { encodeModel, patchModel } from '@fsta/onnx';
+import { featureSim, referenceOps, tensor, thresholdActivation } from '@fsta/core';
+import { flopBound } from './flops.mjs';
+import { tailModel, withOutputs } from './graph-cut.mjs';
+import { interleaved } from './timing.mjs';
+import { probeInput } from './models.mjs';
+
+export const SESSION_OPTIONS = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: /** @type {const} */ ('all') };
+
+/** @param {ReturnType<typeof import('./models.mjs').loadModel>} m @param {'branch' | 'double-batch'} mode */
+const patched = (m, mode, ta = true) => encodeModel(patchModel(m.model, {
+  fsStageTensor: m.fsTensor, taStageTensor: ta ? m.taTensor : null, k: m.k, mode, featureScore: ta ? 'fs_ta' : 'fs',
+  ...(m.head ? { head: m.head } : {}),
+}).model);
+
+/** @param {ReturnType<typeof import('./models.mjs').loadModel>} m */
+export async function overheadSection(m, batches, reps) {
+  const bound = flopBound(m.model, m.shapes, { taTensor: m.taTensor, fsTensor: m.fsTensor });
+  const open = (/** @type {Uint8Array} */ b) => ort.InferenceSession.create(b, SESSION_OPTIONS);
+  const original = await open(m.bytes);
+  const branch = await open(patched(m, 'branch'));
+  const fsOnly = await open(patched(m, 'branch', false));
+  const doubleBatch = await open(patched(m, 'double-batch'));
+  const head = await open(encodeModel(withOutputs(m.model, [m.taTensor, m.fsTensor])));
+  const tail = await open(encodeModel(tailModel(m.model, m.taTensor, m.fsTensor)));
+  const input = original.inputNames[0];
+  const rows = [];
+  for (const b of batches) {
+    const shape = [b, ...m.chw];
+    const feeds = { [input]: new ort.Tensor('float32', probeInput(shape), shape) };
+    const run = (/** @type {ort.InferenceSession} */ s) => () => s.run(feeds);
+    // How FS+TA runs without a patched graph: stage tensors out, TA and FS on the
+    // host, the TA→FS part as a second session.
+    const stageSplit = async () => {
+      const out = await head.run(feeds);
+      const ta = out[m.taTensor];
+      const fs = out[m.fsTensor];
+      const o = referenceOps;
+      const thresholded = thresholdActivation(o, tensor(/** @type {Float32Array} */ (ta.data), ta.dims), m.k);
+      const again = await tail.run({ [m.taTensor]: new ort.Tensor('float32', /** @type {Float32Array} */ (thresholded.data), ta.dims) });
+      const f2 = again[m.fsTensor];
+      return [featureSim(o, tensor(/** @type {Float32Array} */ (fs.data), fs.dims)), featureSim(o, tensor(/** @type {Float32Array} */ (f2.data), f2.dims))];
+    };
+    const t = await interleaved([
+      { name: 'original', run: run(original) },
+      { name: 'patched (one graph, TA branch)', run: run(branch) },
+      { name: 'patched, FS only (no TA)', run: run(fsOnly) },
+      { name: 'patched, double-batch TA', run: run(doubleBatch) },
+      { name: 'stage-split sessions + host round-trip', run: stageSplit },
+    ], { reps });
+    rows.push({ model: m.label, batch: b, bound: bound.bound, variants: t });
+  }
+  for (const s of [original, branch, fsOnly, doubleBatch, head, tail]) await s.release();
+  return { rows, flops: bound };
+}
+
+/**
+ * Where the patched graph spends its time: onnxruntime's profiler over `runs` runs,
+ * kernel time summed by op type and by part of the graph (the model's own nodes,
+ * the duplicated TA tail under fsta/ta/, the other fsta/ score nodes).
+ * @param {ReturnType<typeof import('./models.mjs').loadModel>} m
+ */
+export async function profileSection(m, batch, runs) {
+  const prefix = `/tmp/fsta-bench-profile-${process.pid}`;
+  const s = await ort.InferenceSession.create(patched(m, 'branch'), { ...SESSION_OPTIONS, enableProfiling: true, profileFilePrefix: prefix });
+  const shape = [batch, ...m.chw];
+  const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', probeInput(shape), shape) };
+  for (let i = 0; i < runs; i++) await s.run(feeds);
+  const file = /** @type {string} */ (/** @type {unknown} */ (s.endProfiling()));
+  await s.release();
+  /** @type {{ cat: string, name: string, dur: number, args?: { op_name?: string } }[]} */
+  const events = JSON.parse(readFileSync(file, 'utf8'));
+  rmSync(file, { force: true });
+  /** @type {Record<string, number>} */ const byOp = {};
+  /** @type {Record<string, number>} */ const byPart = {};
+  let total = 0;
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const op = e.args?.op_name ?? '?';
+    const part = node.startsWith('fsta/ta/') ? 'TA tail copy (fsta/ta/…)' : node.startsWith('fsta/') ? 'fsta score nodes (FS, classifier scores)' : "model's own nodes";
+    byOp[op] = (byOp[op] ?? 0) + e.dur;
+    byPart[part] = (byPart[part] ?? 0) + e.dur;
+    total += e.dur;
+  }
+  const share = (/** @type {Record<string, number>} */ r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => ({ name: k, share: v / total }));
+  return { model: m.label, batch, runs, byOp: share(byOp), byPart: share(byPart) };
+}

@@ -1,0 +1,114 @@
+// @ts-check
+// Tables for the terminal and docs/performance.md from run.mjs's results. Each goal
+// is checked here and every miss gets its measured explanation beside it.
+
+const x = (/** @type {number} */ r) => `${r.toFixed(3)}x`;
+const pct = (/** @type {number} */ f) => `${(100 * f).toFixed(1)}%`;
+const mib = (/** @type {number} */ v) => `${v.toFixed(0)} MiB`;
+const table = (/** @type {string[]} */ head, /** @type {string[][]} */ rows) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+/** Growth after warm-up: the last sample against the second (the first absorbs one-time allocations). */
+export function flatness(samples, key) {
+  const warm = samples[1] ?? samples[0];
+  const last = samples.at(-1);
+  return { warm: warm[key], last: last[key], growth: last[key] - warm[key] };
+}
+const RSS_SLACK_MIB = 16;
+
+export function report(R, command) {
+  const goals = [];
+  const m = R.machine;
+
+  const overheadRows = R.overhead.map((r) => {
+    const p = r.variants.find((v) => v.name.startsWith('patched (one graph'));
+    const gap = p.ratio - r.bound;
+    const ok = gap <= 0.03;
+    goals.push({ goal: `overhead ≤ bound + 3 points: ${r.model}, batch ${r.batch}`, ok, detail: `${x(p.ratio)} vs bound ${x(r.bound)} (${gap >= 0 ? '+' : ''}${(100 * gap).toFixed(1)} points)` });
+    return [r.model, String(r.batch), x(r.bound), `${x(p.ratio)} [${p.ratioLo.toFixed(3)}–${p.ratioHi.toFixed(3)}]`, `${gap >= 0 ? '+' : ''}${(100 * gap).toFixed(1)}`, ok ? 'met' : 'missed', `${r.variants[0].msPerRun.toFixed(2)} ms`];
+  });
+  const variantRows = R.overhead.map((r) => [r.model, String(r.batch), ...r.variants.slice(1).map((v) => x(v.ratio))]);
+  const variantHead = ['model', 'batch', ...R.overhead[0].variants.slice(1).map((v) => v.name)];
+
+  const e2eRows = R.e2e.map((e) => {
+    const ok = e.speedup >= 1.5;
+    goals.push({ goal: `end to end ≥ 1.5x the PyTorch reference: ${e.model}`, ok, detail: `${e.speedup.toFixed(2)}x (${e.fstaImagesPerS.toFixed(1)} vs ${e.torchBest.toFixed(1)} images/s)` });
+    return [e.model, `${e.images} (${e.set})`, e.fstaImagesPerS.toFixed(1), e.torch.map((t) => `${t.imagesPerS.toFixed(1)} (workers ${t.workers})`).join(', '), `${e.speedup.toFixed(2)}x`, ok ? 'met' : 'missed',
+      `fs ${e.agree.fs.rel.toExponential(1)}, fs+ta ${e.agree.fsTa.rel.toExponential(1)}, msp ${e.agree.msp.abs.toExponential(1)} abs; top-1 same on ${pct(e.agree.top1)}`];
+  });
+
+  const runtimeRows = [
+    ...R.web.map((w) => [w.model, String(w.batch), w.variants[1].name, 'onnxruntime-node (CPU)', x(w.variants[1].ratio), `${w.variants[1].msPerRun.toFixed(1)} / ${w.variants[0].msPerRun.toFixed(1)} ms`]),
+    [R.tfjs.model, String(R.tfjs.batch), 'tfjs wasm', 'tfjs cpu', x(R.tfjs.ratio), `${R.tfjs.wasmMs.toFixed(1)} / ${R.tfjs.cpuMs.toFixed(1)} ms`],
+  ];
+
+  const mem = R.memory;
+  const c = flatness(mem.calls.samples, 'rssMiB');
+  const t = flatness(mem.tfjs.samples, 'rssMiB');
+  const tn = flatness(mem.tfjs.samples, 'numTensors');
+  const l = flatness(mem.long.samples, 'rssMiB');
+  const flat = (/** @type {{ growth: number }} */ f) => f.growth <= RSS_SLACK_MIB;
+  goals.push({ goal: `RSS flat over ${mem.calls.calls} onnxruntime-node score() calls`, ok: flat(c), detail: `${mib(c.warm)} → ${mib(c.last)}` });
+  goals.push({ goal: `RSS and numTensors flat over ${mem.tfjs.calls} tfjs score() calls`, ok: flat(t) && tn.growth === 0, detail: `${mib(t.warm)} → ${mib(t.last)}, numTensors ${tn.warm} → ${tn.last}` });
+  goals.push({ goal: `RSS flat over ${mem.long.calls} score() calls on one detector (issue 8)`, ok: flat(l), detail: `${mib(l.warm)} → ${mib(l.last)}` });
+  const memRows = [
+    [`peak RSS scoring ${mem.peak.images} ImageNet JPEGs (MobileNetV2, onnxruntime-node, batch 16)`, `${mib(mem.peak.peakRssMiB)} (after loading: ${mib(mem.peak.rssAfterLoadMiB)})`],
+    [`RSS over ${mem.calls.calls} score() calls, onnxruntime-node ResNet-56, after warm-up → end`, `${mib(c.warm)} → ${mib(c.last)}`],
+    [`RSS over ${mem.tfjs.calls} score() calls, tfjs cpu ResNet-56`, `${mib(t.warm)} → ${mib(t.last)}`],
+    [`tf.memory().numTensors over the same calls`, `${tn.warm} → ${tn.last}`],
+    [`RSS over ${mem.long.calls} score() calls on one detector (issue 8 long run)`, `${mib(l.warm)} → ${mib(l.last)}`],
+  ];
+
+  const profile = R.profile.map((p) => `**${p.model}, batch ${p.batch}** (${p.runs} runs): by part: ${p.byPart.map((b) => `${b.name} ${pct(b.share)}`).join(', ')}. Top op types: ${p.byOp.slice(0, 6).map((b) => `${b.name} ${pct(b.share)}`).join(', ')}.`);
+  const flops = Object.entries(R.flops).map(([k, f]) => [k, (f.totalMacs / 1e6).toFixed(1), (f.taTailMacs / 1e6).toFixed(1), x(f.bound)]);
+
+  const tables = [
+    '## Overhead: patched / original, onnxruntime-node CPU',
+    table(['model', 'batch', 'FLOP bound', 'patched / original (median [IQR])', 'points above bound', 'goal (≤ +3)', 'original, per run'], overheadRows),
+    '',
+    '## Variants (each / original, same runs)',
+    table(variantHead, variantRows),
+    '',
+    '## End to end: JPEG files → scores, images/s',
+    table(['model', 'images', 'fsta', 'PyTorch reference', 'fsta / reference', 'goal (≥ 1.5x)', 'scores vs reference (max rel diff)'], e2eRows),
+    '',
+    '## Runtimes (same model, batch 16)',
+    table(['model', 'batch', 'runtime', 'against', 'ratio', 'ms per run'], runtimeRows),
+    '',
+    '## Memory',
+    table(['measurement', 'value'], memRows),
+    '',
+    '## Goals',
+    table(['goal', 'result', 'measured'], goals.map((g) => [g.goal, g.ok ? 'met' : 'missed', g.detail])),
+  ].join('\n');
+
+  const markdown = `# Performance
+
+Generated by \`npm run bench\` (\`${command}\` after the build) on ${new Date().toISOString().slice(0, 10)}; ${R.quick ? '**quick run** (fewer repetitions and images)' : 'full run'}, ${R.minutes.toFixed(1)} minutes. Raw numbers: [performance.json](performance.json).
+
+**Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, onnxruntime-web ${m.onnxruntimeWeb}, tfjs ${m.tfjs}, sharp ${m.sharp}. Load average at start ${m.loadavg.join(' / ')}, at end ${m.loadavgAfter.join(' / ')}.
+
+**Threads:** onnxruntime-node sessions use 2 intra-op threads (the core count); the PyTorch reference runs with \`torch.set_num_threads(2)\`; onnxruntime-web WASM as noted in its row.
+
+**GPU:** no GPU machine was available to this session, so the CUDA-provider overhead ratio (ResNet-50, batch 1 and 32; goal ≤ 1.07x) and GPU end-to-end images/s are not measured yet. Run \`npm run bench\` on a machine with onnxruntime-node's CUDA provider to add them.
+
+## How it is measured
+
+- **Ratios, side by side.** Every variant of a row runs in the same repetition, in an order that rotates each repetition (A B C …, B C … A, …); each timed block repeats the run until it lasts ≥ 150 ms; the ratio is the median over ${R.params.reps} repetitions of time(variant) / time(original) within a repetition, with the interquartile range beside it. Inputs are deterministic (\`x[i] = ((i·7919) mod 1000)/1000 − 0.5\`), after warm-up runs.
+- **FLOP bound** = 1 + MACs(nodes TA re-runs: downstream of the TA stage and upstream of the FS stage) / MACs(whole model), from Conv/Gemm/MatMul shapes in the ONNX graph (\`tools/bench/flops.mjs\`, checked against onnx's Python shape inference in \`tools/bench/flops-fixture.json\`).
+- **Variants:** *patched (one graph, TA branch)* is what \`createDetector\` runs; *FS only* is the patch without TA (the cost of the FS reductions and classifier scores alone); *double-batch* runs the tail once on [x, TA(x)] concatenated on the batch axis; *stage-split* exposes the stage tensors, applies TA and FS on the host with \`@fsta/core\`'s reference ops and runs the TA→FS part as a second session.
+- **End to end:** the same JPEG files, in the same order, through fsta (\`createDetector\` from \`@fsta/onnxruntime-node\`, file paths in, sharp decoding, batch 16, two \`score()\` calls in flight so decoding overlaps inference) and through \`tools/bench-torch.py\` (PIL, torchvision transforms, DataLoader with 0 and 1 workers, forward hooks, Appendix F FS/TA; the faster setting is the reference). Scores are compared image by image.
+- **Memory:** each measurement in a fresh Node process (\`tools/bench/memory.mjs\`), RSS sampled ten times (after \`gc()\`); "flat" means at most ${RSS_SLACK_MIB} MiB growth from the second sample to the last, and no change in tfjs \`numTensors\`.
+
+${tables}
+
+## MACs (per image)
+
+${table(['model', 'total MMACs', 'TA tail MMACs', 'bound'], flops)}
+
+## Where the time goes (onnxruntime profiler, patched graph)
+
+${profile.map((p) => `- ${p}`).join('\n')}
+`;
+  return { markdown, tables };
+}

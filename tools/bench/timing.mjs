@@ -1,0 +1,48 @@
+// @ts-check
+// Side-by-side timing on a noisy machine: every repetition times each variant once,
+// in an order that rotates each repetition (A B C, B C A, …), so drift and
+// background load hit all variants alike; ratios are taken within a repetition and
+// summarised by their median.
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+export const median = (/** @type {number[]} */ xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? /** @type {number} */ (s[m]) : (/** @type {number} */ (s[m - 1]) + /** @type {number} */ (s[m])) / 2;
+};
+const quantile = (/** @type {number[]} */ xs, /** @type {number} */ q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return /** @type {number} */ (s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]);
+};
+
+/**
+ * @param {{ name: string, run: () => Promise<unknown> }[]} variants the first is the baseline
+ * @param {{ reps: number, warmup?: number, minBlockMs?: number }} opts each timed block repeats
+ *   run() enough times to last about minBlockMs, so short runs are not timer noise
+ * @returns {Promise<{ name: string, msPerRun: number, ratio: number, ratioLo: number, ratioHi: number }[]>}
+ *   ratio: median over repetitions of time(variant) / time(baseline); Lo/Hi: the quartiles
+ */
+export async function interleaved(variants, { reps, warmup = 3, minBlockMs = 150 }) {
+  let inner = 1;
+  for (const v of variants) {
+    for (let i = 0; i < warmup; i++) await v.run();
+    const t0 = now();
+    await v.run();
+    inner = Math.max(inner, Math.ceil(minBlockMs / Math.max(0.01, now() - t0)));
+  }
+  /** @type {number[][]} */
+  const times = variants.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    for (let j = 0; j < variants.length; j++) {
+      const v = (j + r) % variants.length;
+      const t0 = now();
+      for (let i = 0; i < inner; i++) await /** @type {{ run: () => Promise<unknown> }} */ (variants[v]).run();
+      /** @type {number[]} */ (times[v]).push((now() - t0) / inner);
+    }
+  }
+  const base = /** @type {number[]} */ (times[0]);
+  return variants.map((v, j) => {
+    const ratios = /** @type {number[]} */ (times[j]).map((t, r) => t / /** @type {number} */ (base[r]));
+    return { name: v.name, msPerRun: median(/** @type {number[]} */ (times[j])), ratio: median(ratios), ratioLo: quantile(ratios, 0.25), ratioHi: quantile(ratios, 0.75) };
+  });
+}
