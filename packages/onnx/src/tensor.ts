@@ -5,6 +5,9 @@ import { DataType, type OnnxTensor } from './types.js';
 
 export const tensorDims = (t: OnnxTensor): number[] => (t.dims ?? []).map(toNumber);
 const sizeOf = (t: OnnxTensor) => tensorDims(t).reduce((a, b) => a * b, 1);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Larger than any weight tensor fsta reads (2 GiB of float32 would not fit a ModelProto). */
+const MAX_ELEMENTS = 2 ** 29;
 
 function rawView(t: OnnxTensor): DataView {
   const r = t.rawData!;
@@ -25,8 +28,13 @@ function halfToFloat(h: number): number {
  * whichever field holds them (raw_data little-endian, or the typed *_data fields).
  */
 export function tensorToNumbers(t: OnnxTensor): number[] {
+  const dims = tensorDims(t);
   const n = sizeOf(t);
   const dt = t.dataType ?? DataType.UNDEFINED;
+  // Checked before allocating: a corrupt dims field can claim 2^53 elements.
+  if (!dims.every((d) => Number.isInteger(d) && d >= 0) || n > MAX_ELEMENTS) {
+    throw new FstaError('CORRUPT_MODEL', `tensor "${t.name}" has dims [${dims.join(', ')}], which is not a readable tensor size`, 're-export the model; the file is damaged');
+  }
   const hasRaw = t.rawData !== undefined && t.rawData.length > 0;
   const out = new Array<number>(n);
   const need = (bytesPer: number) => {
@@ -51,14 +59,14 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
   } else {
     let src: ArrayLike<number> | undefined;
     switch (dt) {
-      case DataType.FLOAT: src = t.floatData; break;
-      case DataType.DOUBLE: src = t.doubleData; break;
+      case DataType.FLOAT: src = t.floatData ?? []; break;
+      case DataType.DOUBLE: src = t.doubleData ?? []; break;
       case DataType.INT64: src = (t.int64Data ?? []).map(toNumber); break;
       case DataType.UINT64: src = (t.uint64Data ?? []).map(toNumber); break;
       case DataType.FLOAT16: src = (t.int32Data ?? []).map(halfToFloat); break;
       case DataType.BFLOAT16: src = (t.int32Data ?? []).map((b) => { const d = new DataView(new ArrayBuffer(4)); d.setUint16(0, b, false); return d.getFloat32(0, false); }); break;
       case DataType.INT8: case DataType.UINT8: case DataType.INT16: case DataType.UINT16: case DataType.INT32: case DataType.BOOL: case DataType.UINT32:
-        src = t.int32Data; break;
+        src = t.int32Data ?? []; break;
     }
     if (src !== undefined || n === 0) {
       const s = src ?? [];
@@ -72,7 +80,7 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
 
 /** A tensor record's values as float32 (any numeric type, raw or typed fields). */
 export function tensorToFloat32(t: OnnxTensor): Float32Array {
-  if (t.dataType === DataType.FLOAT && t.rawData && t.rawData.length > 0 && t.rawData.byteOffset % 4 === 0) {
+  if (littleEndian && t.dataType === DataType.FLOAT && t.rawData && t.rawData.length > 0) {
     if (t.rawData.length !== sizeOf(t) * 4) tensorToNumbers(t); // throws the size error
     return new Float32Array(t.rawData.buffer.slice(t.rawData.byteOffset, t.rawData.byteOffset + t.rawData.byteLength));
   }
@@ -80,7 +88,6 @@ export function tensorToFloat32(t: OnnxTensor): Float32Array {
 }
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function check(name: string, n: number, dims: readonly number[]) {
   const size = dims.reduce((a, b) => a * b, 1);
