@@ -8,7 +8,7 @@ import { createDetector as ortWebDetector } from '@fsta/onnxruntime-web';
 import { createDetector } from '../src/index.js';
 import { fileHandler } from '../src/node.js';
 import { nodeBackends, useBackend } from './backend.js';
-import { cifarFiles, cifarSpec, maxRelDiff, rawBatch, resnet20Onnx, rowsOf, textureFiles } from './cross-runtime-images.js';
+import { cifarFiles, cifarSpec, imagenetFiles, imagenetSpec, maxRelDiff, mobilenetOnnx, rawBatch, resnet20Onnx, rowsOf, textureFiles } from './cross-runtime-images.js';
 import type { ScoreRow } from './cross-runtime-images.js';
 import { resnetTfjsModelJson } from './fixtures.js';
 
@@ -18,8 +18,7 @@ import { resnetTfjsModelJson } from './fixtures.js';
  * onnxruntime-node (the reference), onnxruntime-web (WASM in Node) and tfjs (cpu,
  * wasm) on the LayersModel rebuilt from the ONNX weights. Same stages (FS on
  * layer3 = C5, TA on layer2 = C4), k = 0.5, energy fused with the paper's λ = 0.016.
- * (MobileNetV2 on 16 ImageNet images, ORT runtimes only, is in
- * packages/onnxruntime-web/test/detector.test.ts.)
+ * Then MobileNetV2 on 16 ImageNet images, ORT runtimes only (no tfjs MobileNetV2 here).
  */
 const K = 0.5, LAMBDA = 0.016;
 const files = [...cifarFiles(64), ...textureFiles(64)];
@@ -75,5 +74,22 @@ describe('ResNet-20: the same scores in every Node runtime (rel 1e-4)', () => {
       expect(tf.getBackend()).toBe(backend);
       check(`tfjs/${backend}`, rows);
     });
+  });
+});
+
+describe('MobileNetV2: onnxruntime-web (WASM in Node) equals onnxruntime-node on 16 ImageNet images (rel 1e-4)', () => {
+  it('fs, fsTa, msp, energy and the fused (MSP, λ = 0.1) score', async () => {
+    const batch = await rawBatch(imagenetFiles(16), imagenetSpec);
+    const options = { backbone: 'mobilenet_v2', classifier: 'msp', executionProviders: ['wasm'] } as const;
+    const node = await ortNodeDetector({ model: mobilenetOnnx, ...options, executionProviders: ['cpu'] });
+    const web = await ortWebDetector({ model: readFileSync(mobilenetOnnx), ...options });
+    expect([node.runtime, web.runtime]).toEqual(['onnxruntime-node/cpu', 'onnxruntime-web/wasm']);
+    expect(node.config.lambda).toBe(0.1);
+    const want = rowsOf(await node.score(batch));
+    const worst = maxRelDiff(rowsOf(await web.score(batch)), want);
+    console.info('MobileNetV2, max relative difference onnxruntime-web/wasm vs onnxruntime-node/cpu on 16 ImageNet images:', JSON.stringify(worst));
+    for (const [field, v] of Object.entries(worst)) expect(v, field).toBeLessThan(1e-4);
+    for (const r of want) expect(r.score).toBeCloseTo(r.fsTa + 0.1 * r.msp, 4);
+    await Promise.all([node.dispose(), web.dispose()]);
   });
 });
