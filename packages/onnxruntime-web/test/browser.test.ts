@@ -9,7 +9,8 @@ import type { ProviderResult } from './browser/ort-entry.js';
 
 // CIFAR and texture images interleaved, so the short WebGPU run (SwiftShader is slow) still sees both.
 const N_WASM = 64, N_WEBGPU = 8;
-const files = cifarFiles(N_WASM / 2).flatMap((c, i) => [c, textureFiles(N_WASM / 2)[i]!]);
+const textures = textureFiles(N_WASM / 2);
+const files = cifarFiles(N_WASM / 2).flatMap((c, i) => [c, textures[i]!]);
 const urlFiles = files.slice(0, 4);
 const toUrl = (f: string) => `/shared/${path.relative(sharedRoot, f)}`;
 

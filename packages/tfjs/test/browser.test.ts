@@ -14,7 +14,8 @@ import type { BackendResult } from './browser/tfjs-entry.js';
 
 // CIFAR and texture images interleaved, so the short WebGPU run (SwiftShader is slow) still sees both.
 const N_WEBGL = 64, N_WEBGPU = 8;
-const files = cifarFiles(N_WEBGL / 2).flatMap((c, i) => [c, textureFiles(N_WEBGL / 2)[i]!]);
+const textures = textureFiles(N_WEBGL / 2);
+const files = cifarFiles(N_WEBGL / 2).flatMap((c, i) => [c, textures[i]!]);
 
 describe('@fsta/tfjs in headless Chromium (ResNet-20 LayersModel)', () => {
   let node: ScoreRow[];
