@@ -3,4 +3,5 @@ export { decodeModel, encodeModel, cloneModel, defaultOpset, toNumber } from './
 export { tensorToFloat32, tensorToNumbers, tensorDims, float32Initializer, int64Initializer } from './tensor.js';
 export { attrInt, attrInts, attrFloat, attrString, attrTensor, attr } from './attributes.js';
 export { GraphIndex } from './graph-index.js';
+export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';
