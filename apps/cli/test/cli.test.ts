@@ -1,0 +1,207 @@
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auroc, parseConfig } from '@fsta/core';
+import { DEMO, demoModel, runCli } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'fsta-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const img = (p: string) => join(DEMO, 'images', p);
+const small = ['--limit', '20'];
+const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('fsta: error:'));
+
+describe('fsta usage and errors', () => {
+  it('prints help for the CLI and each command, exit 0', async () => {
+    for (const args of [['--help'], ['eval', '--help'], ['calibrate', '--help'], ['score', '--help'], ['demo', '--help']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Usage: fsta/);
+    }
+  });
+
+  it('unknown command, unknown flag, missing --model: one error line, exit 2, no stack trace', async () => {
+    for (const args of [['frobnicate'], ['eval', '--bogus'], ['eval', '--id', img('id'), '--ood', `a=${img('ood/mnist')}`]]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/^fsta: error: .*Fix: /);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('rejects an OOD name given twice, k < 0, a bad --labels and a bad --limit', async () => {
+    const base = ['eval', ...demoModel, '--id', img('id')];
+    const cases: [string[], RegExp][] = [
+      [[...base, '--ood', `x=${img('ood/mnist')}`, '--ood', `x=${img('ood/uniform')}`], /--ood name "x" is given twice/],
+      [[...base, '--ood', `x=${img('ood/mnist')}`, '--k=-1'], /--k must be a number ≥ 0, got "-1"/],
+      [[...base, '--ood', `x=${img('ood/mnist')}`, '--k', '-1'], /--k.*ambiguous.*--k=-/],
+      [[...base, '--ood', `x=${img('ood/mnist')}`, '--labels', 'color'], /--labels must be folder, sorted or none/],
+      [[...base, '--ood', `x=${img('ood/mnist')}`, '--limit', '0'], /--limit must be a positive integer/],
+      [[...base, '--ood', 'noequals'], /--ood "noequals" is not NAME=DIR/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runCli(args);
+      expect(r.code, r.err).toBe(2);
+      expect(oneLine(r.err)[0]).toMatch(re);
+    }
+  });
+
+  it('names a missing folder, an empty ID folder and a missing model', async () => {
+    const empty = join(tmp, 'empty');
+    mkdirSync(empty, { recursive: true });
+    let r = await runCli(['eval', ...demoModel, '--id', join(tmp, 'nope'), '--ood', `m=${img('ood/mnist')}`]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--id folder .*nope does not exist/);
+    r = await runCli(['eval', ...demoModel, '--id', empty, '--ood', `m=${img('ood/mnist')}`]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--id .*empty has no images/);
+    r = await runCli(['eval', '--model', join(tmp, 'missing.onnx'), '--manifest', join(DEMO, 'demo.json'), '--id', img('id'), '--ood', `m=${img('ood/mnist')}`]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/model .*missing\.onnx does not exist/);
+  });
+
+  it('refuses a corrupt model file with one clear line', async () => {
+    const bad = join(tmp, 'bad.onnx');
+    writeFileSync(bad, 'not a model');
+    const r = await runCli(['eval', '--model', bad, '--manifest', join(DEMO, 'demo.json'), '--id', img('id'), '--ood', `m=${img('ood/mnist')}`, ...small]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.err)).toHaveLength(1);
+  });
+});
+
+describe('fsta eval and fsta score agree', () => {
+  const json = join(tmp, 'eval.json');
+  let evalOut = '';
+
+  it('eval prints the table and writes the JSON schema; exit 0', async () => {
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--labels', 'folder', '--ood', `mnist=${img('ood/mnist')}`, '--ood', `uniform=${img('ood/uniform')}`, '--k', '0.5', ...small, '--json', json]);
+    expect(r.code, r.err).toBe(0);
+    evalOut = r.out;
+    expect(r.out).toMatch(/FS\+TA\+Energy/);
+    expect(r.out).toMatch(/ID accuracy: top-1 \d+\.\d\d%, top-5/);
+    const j = JSON.parse(readFileSync(json, 'utf8'));
+    expect(Object.keys(j)).toEqual(['settings', 'accuracy', 'results']);
+    expect(j.settings.counts).toEqual({ id: 20, ood: { mnist: 20, uniform: 20 } });
+    expect(j.settings.k).toBe(0.5);
+    for (const m of ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'FS', 'FS+TA', 'FS+TA+MSP']) {
+      expect(Object.keys(j.results[m])).toEqual(['mnist', 'uniform', 'average']);
+      for (const v of Object.values(j.results[m].mnist as Record<string, number>)) expect(v).toBeGreaterThanOrEqual(0);
+      expect(j.results[m].average.auroc).toBeCloseTo((j.results[m].mnist.auroc + j.results[m].uniform.auroc) / 2, 10);
+    }
+    // --limit 20 with folder labels takes 2 images from each of the 10 classes.
+    expect(j.accuracy.n).toBe(20);
+  });
+
+  it('FS AUROC from eval equals core auroc on the fs scores that `fsta score` prints', async () => {
+    const scores = async (dir: string) => {
+      const r = await runCli(['score', ...demoModel, '--k', '0.5', dir]);
+      expect(r.code, r.err).toBe(0);
+      return r.out.trim().split('\n').map((l) => JSON.parse(l) as { file: string; fs: number; fsTa: number });
+    };
+    const j = JSON.parse(readFileSync(json, 'utf8'));
+    // The same 20 spread images per set: score every file, keep those eval used.
+    const pick = (rows: { file: string; fs: number; fsTa: number }[], n: number) => rows.filter((_, i) => i % (rows.length / n) === 0);
+    const id = (await scores(img('id'))).filter((_, i) => i % 30 < 2);
+    const mnist = pick(await scores(img('ood/mnist')), 20);
+    expect(id).toHaveLength(20);
+    expect(mnist).toHaveLength(20);
+    expect(auroc(id.map((r) => r.fs), mnist.map((r) => r.fs)) * 100).toBeCloseTo(j.results.FS.mnist.auroc, 8);
+    expect(auroc(id.map((r) => r.fsTa), mnist.map((r) => r.fsTa)) * 100).toBeCloseTo(j.results['FS+TA'].mnist.auroc, 8);
+    expect(evalOut).toContain(j.results.FS.mnist.auroc.toFixed(2));
+  });
+
+  it('refuses to overwrite the JSON without --force, before doing the work', async () => {
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, ...small, '--json', json]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/eval\.json already exists\. Fix: pass --force/);
+    expect(r.err).not.toMatch(/img\/s/);
+  });
+
+  it('reports an unwritable output path', async () => {
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, ...small, '--json', join(tmp, 'no-such-dir', 'x.json')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot write .*x\.json: its folder does not exist/);
+  });
+});
+
+describe('fsta score with bad files', () => {
+  it('writes an error line per bad file, scores the rest, exits 1', async () => {
+    const dir = join(tmp, 'mixed');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(img('id/0-t-shirt/000.png'), join(dir, 'a.png'));
+    writeFileSync(join(dir, 'b.png'), 'this is not a png');
+    copyFileSync(img('ood/mnist/0-00.png'), join(dir, 'c.png'));
+    const r = await runCli(['score', ...demoModel, dir, join(tmp, 'ghost.jpg')]);
+    expect(r.code).toBe(1);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.file)).toEqual([join(dir, 'a.png'), join(dir, 'b.png'), join(dir, 'c.png'), join(tmp, 'ghost.jpg')]);
+    expect(lines[0].fs).toBeGreaterThan(0);
+    expect(lines[1].error).toMatch(/cannot decode .*b\.png/);
+    expect(lines[2].verdict).toBeNull();
+    expect(lines[3].error).toBe('no such file or folder');
+  });
+});
+
+describe('fsta calibrate', () => {
+  const out = join(tmp, 'fsta.config.json');
+  it('chooses TA stage, k, fusion and threshold from ID and noise, writes a valid config', async () => {
+    const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '80,95', '-o', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/chose: .*Chosen without OOD test data/);
+    const cfg = parseConfig(readFileSync(out, 'utf8'));
+    expect(cfg.threshold).not.toBeNull();
+    expect(cfg.targetTpr).toBe(0.95);
+    // score with that config: at least 95% of the calibration ID images are ID.
+    const s = await runCli(['score', ...demoModel, '--config', out, img('id')]);
+    const rows = s.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.every((x) => x.verdict === 'ID' || x.verdict === 'OOD')).toBe(true);
+  });
+
+  it('refuses an existing config without --force and a missing -o', async () => {
+    let r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '-o', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/already exists/);
+    r = await runCli(['calibrate', ...demoModel, '--id', img('id')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/-o is required/);
+  });
+
+  it('refuses to write its output over the model', async () => {
+    const model = join(tmp, 'model.onnx');
+    copyFileSync(join(DEMO, 'model.onnx'), model);
+    const r = await runCli(['calibrate', '--model', model, '--manifest', join(DEMO, 'demo.json'), '--id', img('id'), '-o', model, '--force']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is the input file itself/);
+  });
+
+  // Root writes anywhere; the missing-folder case above covers unwritable paths there.
+  it.skipIf(process.getuid?.() === 0)('reports a read-only folder as unwritable', async () => {
+    const ro = join(tmp, 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o500);
+    const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '10', '--noise-count', '5', '-o', join(ro, 'c.json')]);
+    expect(r.err).toMatch(/permission denied/);
+  });
+});
+
+describe('fsta demo', () => {
+  it('runs eval and calibrate on the bundled assets and never overwrites earlier results', async () => {
+    const dir = join(tmp, 'demo');
+    mkdirSync(dir);
+    const first = await runCli(['demo', '--out', dir, '--limit', '20']);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toMatch(/FS\+TA/);
+    expect(existsSync(join(dir, 'fsta-demo-results.json'))).toBe(true);
+    expect(existsSync(join(dir, 'fsta-demo.config.json'))).toBe(true);
+    const html = readFileSync(join(dir, 'fsta-demo-report.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
+    expect(first.out).toContain(`Report: ${join(dir, 'fsta-demo-report.html')}`);
+    const second = await runCli(['demo', '--out', dir, '--limit', '20']);
+    expect(second.code, second.err).toBe(0);
+    expect(existsSync(join(dir, 'fsta-demo-results-2.json'))).toBe(true);
+    expect(existsSync(join(dir, 'fsta-demo.config-2.json'))).toBe(true);
+    expect(existsSync(join(dir, 'fsta-demo-report-2.html'))).toBe(true);
+  });
+});
