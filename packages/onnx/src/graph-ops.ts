@@ -1,0 +1,181 @@
+import { FstaError, type TensorOps } from '@fsta/core';
+import { attr } from './attributes.js';
+import { float32Initializer, int64Initializer } from './tensor.js';
+import type { OnnxAttribute, OnnxNode, OnnxTensor } from './types.js';
+
+/** A tensor in a graph being built: its name and static shape (-1 where known only at run time). */
+export interface GraphTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Collects the nodes and initializers that formulas append, with unique names under
+ * a prefix (default 'fsta/'), for a given default-domain opset.
+ */
+export class GraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxTensor[] = [];
+  private count = 0;
+
+  constructor(
+    readonly opset: number,
+    readonly prefix = 'fsta/',
+    private readonly taken: ReadonlySet<string> = new Set(),
+  ) {
+    if (!(opset >= 13)) throw new FstaError('UNSUPPORTED_OPSET', `the model uses opset ${opset}; fsta's graph ops need opset 13 or newer`, 're-export the model with opset_version=13 or newer');
+  }
+
+  /** A fresh tensor name that collides with nothing in the model. */
+  fresh(hint: string): string {
+    let name: string;
+    do name = `${this.prefix}${hint}_${this.count++}`;
+    while (this.taken.has(name));
+    return name;
+  }
+
+  /** Wraps an existing tensor of the model (a stage output, the logits). */
+  tensor(name: string, shape: readonly number[]): GraphTensor {
+    return { name, shape: [...shape] };
+  }
+
+  node(opType: string, inputs: readonly string[], attributes: OnnxAttribute[] = [], outputs = 1): string[] {
+    const out = Array.from({ length: outputs }, () => this.fresh(opType));
+    this.nodes.push({ opType, input: [...inputs], output: out, name: out[0], ...(attributes.length ? { attribute: attributes } : {}) });
+    return out;
+  }
+
+  floatConst(data: Float32Array | readonly number[], shape: readonly number[]): string {
+    const name = this.fresh('const');
+    this.initializers.push(float32Initializer(name, data, shape));
+    return name;
+  }
+
+  intConst(data: readonly number[], shape: readonly number[] = [data.length]): string {
+    const name = this.fresh('ints');
+    this.initializers.push(int64Initializer(name, data, shape));
+    return name;
+  }
+}
+
+const normAxes = (axes: readonly number[], rank: number) => {
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  for (const a of out) if (a < 0 || a >= rank) throw new FstaError('BAD_AXIS', `axis ${a} is out of range for a rank-${rank} tensor`, 'use axes in [-rank, rank)');
+  return [...new Set(out)].sort((a, b) => a - b);
+};
+
+function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const r = Math.max(a.length, b.length);
+  return Array.from({ length: r }, (_, i) => {
+    const x = a[a.length - r + i] ?? 1, y = b[b.length - r + i] ?? 1;
+    if (x === 1) return y;
+    if (y === 1 || x === y) return x;
+    if (x === -1 || y === -1) return Math.max(x, y);
+    throw new FstaError('SHAPE_MISMATCH', `cannot broadcast shapes [${a.join(', ')}] and [${b.join(', ')}]`, 'make trailing dimensions equal or 1');
+  });
+}
+
+const reduced = (shape: readonly number[], axes: readonly number[], keep: boolean) => (keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i)));
+
+/**
+ * The tensor-ops contract as an ONNX emitter: every call appends nodes to `b` and
+ * returns the output's name and static shape. Formulas written against `TensorOps`
+ * (core's featureSim, thresholdActivation, classifier scores, fusion) thereby become
+ * graph nodes with no second copy of the formula.
+ */
+export function graphOps(b: GraphBuilder): TensorOps<GraphTensor> {
+  const t = (name: string, shape: readonly number[]): GraphTensor => ({ name, shape: [...shape] });
+  const one = (op: string, inputs: string[], attrs: OnnxAttribute[] = []) => b.node(op, inputs, attrs)[0]!;
+  const bin = (op: string) => (x: GraphTensor, y: GraphTensor) => t(one(op, [x.name, y.name]), broadcastShapes(x.shape, y.shape));
+  const un = (op: string) => (x: GraphTensor) => t(one(op, [x.name]), x.shape);
+
+  /** Reductions: `axes` is an attribute before opset 18 (ReduceSum: 13) and an input from then on. */
+  const reduce = (op: string, x: GraphTensor, axes0: readonly number[], keep = false) => {
+    const axes = normAxes(axes0, x.shape.length);
+    const asInput = b.opset >= 18 || (op === 'ReduceSum' && b.opset >= 13);
+    const keepAttr = attr.int('keepdims', keep ? 1 : 0);
+    const name = asInput ? one(op, [x.name, b.intConst(axes)], [keepAttr]) : one(op, [x.name], [attr.ints('axes', axes), keepAttr]);
+    return t(name, reduced(x.shape, axes, keep));
+  };
+
+  const ops: TensorOps<GraphTensor> = {
+    name: 'onnx-graph',
+    shape: (x) => x.shape,
+    constant: (data, shape) => t(b.floatConst(data, shape), shape),
+
+    add: bin('Add'),
+    sub: bin('Sub'),
+    mul: bin('Mul'),
+    div: bin('Div'),
+    maximum: bin('Max'),
+    greater: (x, y) => t(one('Cast', [one('Greater', [x.name, y.name])], [attr.int('to', 1)]), broadcastShapes(x.shape, y.shape)),
+
+    abs: un('Abs'),
+    neg: un('Neg'),
+    relu: un('Relu'),
+    clamp: (x, min, max) => t(one('Clip', [x.name, min === undefined ? '' : b.floatConst([min], []), max === undefined ? '' : b.floatConst([max], [])]), x.shape),
+    exp: un('Exp'),
+    log: un('Log'),
+    sqrt: un('Sqrt'),
+    square: (x) => t(one('Mul', [x.name, x.name]), x.shape),
+
+    sum: (x, axes, keep) => reduce('ReduceSum', x, axes, keep),
+    mean: (x, axes, keep) => reduce('ReduceMean', x, axes, keep),
+    max: (x, axes, keep) => reduce('ReduceMax', x, axes, keep),
+    min: (x, axes, keep) => reduce('ReduceMin', x, axes, keep),
+    logsumexp: (x, axes, keep) => reduce('ReduceLogSumExp', x, axes, keep),
+    softmax: (x, axis) => t(one('Softmax', [x.name], [attr.int('axis', normAxes([axis], x.shape.length)[0]!)]), x.shape),
+
+    percentile(x, q, axis0, keep = false) {
+      if (!(q >= 0 && q <= 100)) throw new FstaError('BAD_PERCENTILE', `percentile ${q} is outside [0, 100]`, 'pass q between 0 and 100');
+      const axis = normAxes([axis0], x.shape.length)[0]!;
+      const n = x.shape[axis]!;
+      if (n <= 0) throw new FstaError('NOT_SUPPORTED_IN_GRAPH', `percentile along axis ${axis} needs its length when the graph is built, but it is only known at run time`, 'take percentiles along an axis of fixed size (channels or spatial), not the batch axis');
+      // Ascending sort with TopK(largest=0), then NumPy's linear interpolation.
+      const [sorted] = b.node('TopK', [x.name, b.intConst([n])], [attr.int('axis', axis), attr.int('largest', 0), attr.int('sorted', 1)], 2);
+      const pos = (q / 100) * (n - 1);
+      const lo = Math.floor(pos), hi = Math.ceil(pos), frac = pos - lo;
+      const shape = reduced(x.shape, [axis], keep);
+      const pick = (i: number) => one('Gather', [sorted!, keep ? b.intConst([i]) : b.intConst([i], [])], [attr.int('axis', axis)]);
+      const vlo = pick(lo);
+      if (hi === lo || frac === 0) return t(vlo, shape);
+      const vhi = pick(hi);
+      return t(one('Add', [vlo, one('Mul', [one('Sub', [vhi, vlo]), b.floatConst([frac], [])])]), shape);
+    },
+    topk(x, k) {
+      const d = x.shape[x.shape.length - 1]!;
+      if (!(k >= 1 && (d < 0 || k <= d))) throw new FstaError('BAD_K', `topk k=${k} is outside [1, ${d}]`, 'pass k between 1 and the last dimension');
+      const [values] = b.node('TopK', [x.name, b.intConst([k])], [attr.int('axis', -1), attr.int('largest', 1), attr.int('sorted', 1)], 2);
+      return t(values!, [...x.shape.slice(0, -1), k]);
+    },
+
+    matmul(x, w) {
+      if (w.shape.length !== 2) throw new FstaError('SHAPE_MISMATCH', `matmul needs a 2-D right operand, got [${w.shape.join(', ')}]`, 'reshape the weight to (K, P)');
+      return t(one('MatMul', [x.name, w.name]), [...x.shape.slice(0, -1), w.shape[1]!]);
+    },
+    linear(x, w, bias) {
+      if (w.shape.length !== 2) throw new FstaError('SHAPE_MISMATCH', `linear weight must be (out, in), got [${w.shape.join(', ')}]`, 'pass the head weight as a 2-D tensor');
+      const [O, D] = w.shape as [number, number];
+      const d = x.shape[x.shape.length - 1]!;
+      if (d !== D && d !== -1) throw new FstaError('SHAPE_MISMATCH', `linear input has ${d} features but the weight expects ${D}`, 'pass penultimate features that match the head');
+      const shape = [...x.shape.slice(0, -1), O];
+      if (x.shape.length === 2) return t(one('Gemm', bias ? [x.name, w.name, bias.name] : [x.name, w.name], [attr.int('transB', 1)]), shape);
+      const mm = one('MatMul', [x.name, one('Transpose', [w.name], [attr.ints('perm', [1, 0])])]);
+      return t(bias ? one('Add', [mm, bias.name]) : mm, shape);
+    },
+
+    reshape(x, shape) {
+      const dims = shape.map((s, i) => (s === 0 ? x.shape[i]! : s));
+      const known = x.shape.every((d) => d >= 0);
+      const size = x.shape.reduce((a, c) => a * c, 1);
+      const rest = dims.filter((d) => d !== -1).reduce((a, c) => a * c, 1);
+      const out = dims.map((d) => (d === -1 ? (known && rest > 0 ? size / rest : -1) : d));
+      return t(one('Reshape', [x.name, b.intConst(shape)]), out);
+    },
+    transpose: (x, perm) => t(one('Transpose', [x.name], [attr.ints('perm', perm)]), perm.map((p) => x.shape[p]!)),
+    // Graph tensors are names; nothing to free.
+    dispose: () => {},
+  };
+  return ops;
+}
+
