@@ -1,21 +1,19 @@
 import { FstaError } from '@fsta/core';
 import type { Io } from './io.js';
-import { evalCommand } from './commands/eval.js';
-import { calibrateCommand } from './commands/calibrate.js';
-import { scoreCommand } from './commands/score.js';
-import { demoCommand } from './commands/demo.js';
-import { inspectCommand } from './commands/inspect.js';
-import { patchCommand } from './commands/patch.js';
 
 type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
 
+// Each command is loaded when it runs: startup stays fast, and a command whose
+// dependencies fail to load cannot take the others down with it.
+const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Command['run']): Command['run'] => async (argv, io) => pick(await load())(argv, io);
+
 const commands: Record<string, Command> = {
-  eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: evalCommand },
-  calibrate: { summary: 'choose TA stage, k, λ and threshold from ID images and noise; write a config', run: calibrateCommand },
-  patch: { summary: 'write a copy of the model with FS / FS+TA / fused score outputs', run: patchCommand },
-  inspect: { summary: 'print the detected stages (tensors, shapes) and the backbone manifest that matched', run: inspectCommand },
-  demo: { summary: 'eval and calibrate on the bundled demo model and images', run: demoCommand },
-  score: { summary: 'one JSON line per image: scores and ID/OOD verdict', run: scoreCommand },
+  eval: { summary: 'print the paper\'s OOD table for a model on ID and OOD folders', run: lazy(() => import('./commands/eval.js'), (m) => m.evalCommand) },
+  calibrate: { summary: 'choose TA stage, k, λ and threshold from ID images and noise; write a config', run: lazy(() => import('./commands/calibrate.js'), (m) => m.calibrateCommand) },
+  score: { summary: 'one JSON line per image: scores and ID/OOD verdict', run: lazy(() => import('./commands/score.js'), (m) => m.scoreCommand) },
+  demo: { summary: 'eval and calibrate on the bundled demo model and images', run: lazy(() => import('./commands/demo.js'), (m) => m.demoCommand) },
+  inspect: { summary: 'print the detected stages (tensors, shapes) and the backbone manifest that matched', run: lazy(() => import('./commands/inspect.js'), (m) => m.inspectCommand) },
+  patch: { summary: 'write a copy of the model with FS / FS+TA / fused score outputs', run: lazy(() => import('./commands/patch.js'), (m) => m.patchCommand) },
 };
 
 export const mainHelp = () => `Usage: fsta <command> [options]     (fsta <command> --help for details)
