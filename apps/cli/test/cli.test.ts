@@ -111,6 +111,14 @@ describe('fsta eval and fsta score agree', () => {
     expect(evalOut).toContain(j.results.FS.mnist.auroc.toFixed(2));
   });
 
+  it('ID top-1 on all 300 bundled images equals what PyTorch measured on the same PNGs', async () => {
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--labels', 'folder', '--ood', `u=${img('ood/uniform')}`, '--methods', 'MSP', '--ta-stage', 'none']);
+    expect(r.code, r.err).toBe(0);
+    const meta = JSON.parse(readFileSync(join(DEMO, 'demo.json'), 'utf8'));
+    expect(r.out).toContain(`top-1 ${meta.accuracy.bundledId300.toFixed(2)}%`);
+    expect(r.out).toContain('(300 images)');
+  });
+
   it('refuses to overwrite the JSON without --force, before doing the work', async () => {
     const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, ...small, '--json', json]);
     expect(r.code).toBe(2);
