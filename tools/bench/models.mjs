@@ -21,10 +21,11 @@ export function loadModel(m) {
   if (!existsSync(m.path)) throw new Error(`${m.path} is missing${m.id === 'resnet50' ? ': run `node tools/ensure-models.mjs`' : ''}`);
   const bytes = readFileSync(m.path);
   const model = decodeModel(bytes);
+  const shapes = inferShapes(model);
   /** @type {Map<string, number[]>} */
-  const shapes = new Map();
-  for (const [name, dims] of inferShapes(model)) if (dims) shapes.set(name, dims.map((d) => (typeof d === 'number' ? d : -1)));
-  const found = findBackbone(toGraphView(model, shapes), m.backbone);
+  const numeric = new Map();
+  for (const [name, dims] of shapes) if (dims) numeric.set(name, dims.map((d) => (typeof d === 'number' ? d : -1)));
+  const found = findBackbone(toGraphView(model, numeric), m.backbone);
   return {
     ...m,
     bytes,

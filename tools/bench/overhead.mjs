@@ -2,7 +2,8 @@
 // Sections 1 and 2 of issue 7: the cost of FS+TA in onnxruntime-node on CPU, as
 // time(variant) / time(original model), beside the FLOP bound, plus a profile of
 // the patched graph.
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, patchModel } from '@fsta/onnx';
 import { featureSim, referenceOps, tensor, thresholdActivation } from '@fsta/core';
@@ -71,24 +72,30 @@ export async function profileSection(m, batch, runs) {
   const s = await ort.InferenceSession.create(patched(m, 'branch'), { ...SESSION_OPTIONS, enableProfiling: true, profileFilePrefix: prefix });
   const shape = [batch, ...m.chw];
   const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', probeInput(shape), shape) };
-  for (let i = 0; i < runs; i++) await s.run(feeds);
-  const file = /** @type {string} */ (/** @type {unknown} */ (s.endProfiling()));
+  for (let i = 0; i <= runs; i++) await s.run(feeds);
+  s.endProfiling();
   await s.release();
-  /** @type {{ cat: string, name: string, dur: number, args?: { op_name?: string } }[]} */
+  // onnxruntime names the file <prefix>_<timestamp>.json.
+  const file = join(dirname(prefix), /** @type {string} */ (readdirSync(dirname(prefix)).find((f) => f.startsWith(basename(prefix)))));
+  /** @type {{ cat: string, name: string, dur: number, ts: number, args?: { op_name?: string } }[]} */
   const events = JSON.parse(readFileSync(file, 'utf8'));
   rmSync(file, { force: true });
+  // The first run allocates and plans: count from the second run on.
+  const starts = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
+  const from = starts[1] ?? 0;
   /** @type {Record<string, number>} */ const byOp = {};
   /** @type {Record<string, number>} */ const byPart = {};
   let total = 0;
   for (const e of events) {
-    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < from) continue;
+    // Optimized nodes are named after their output tensor, which keeps the patch's fsta/ prefixes.
     const node = e.name.slice(0, -'_kernel_time'.length);
     const op = e.args?.op_name ?? '?';
-    const part = node.startsWith('fsta/ta/') ? 'TA tail copy (fsta/ta/…)' : node.startsWith('fsta/') ? 'fsta score nodes (FS, classifier scores)' : "model's own nodes";
+    const part = node.startsWith('fsta/ta/') ? 'TA tail copy (fsta/ta/…)' : node.startsWith('fsta/') ? 'fsta score nodes (FS, classifier scores)' : op.startsWith('Reorder') ? 'NCHWc layout reorders' : "model's own nodes";
     byOp[op] = (byOp[op] ?? 0) + e.dur;
     byPart[part] = (byPart[part] ?? 0) + e.dur;
     total += e.dur;
   }
   const share = (/** @type {Record<string, number>} */ r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => ({ name: k, share: v / total }));
-  return { model: m.label, batch, runs, byOp: share(byOp), byPart: share(byPart) };
+  return { model: m.label, batch, runs, totalMsPerRun: total / 1000 / runs, byOp: share(byOp), byPart: share(byPart) };
 }

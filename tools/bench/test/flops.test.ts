@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decodeModel } from '@fsta/onnx';
+import { decodeModel, inferShapes } from '@fsta/onnx';
 import { flopBound, nodeMacs } from '../flops.mjs';
 import { runtimeShapes } from './runtime-shapes.js';
 
@@ -36,6 +36,11 @@ describe.each(Object.keys(fixture.models))('flopBound on %s', (name) => {
     expect(r.taTailMacs).toBe(f.taTailMacs);
     expect(r.byOp).toEqual(f.macsByOp);
     expect(r.bound).toBeCloseTo(1 + f.taTailMacs / f.totalMacs, 12);
+  });
+  it('gives the same counts from @fsta/onnx inferShapes (what the bench uses) with a symbolic batch', () => {
+    const model = decodeModel(readFileSync(new URL(f.model, root)));
+    const r = flopBound(model, inferShapes(model), { taTensor: f.taTensor, fsTensor: f.fsTensor });
+    expect([r.totalMacs, r.taTailMacs]).toEqual([f.totalMacs, f.taTailMacs]);
   });
 });
 
