@@ -1,0 +1,212 @@
+import { FstaError, PAPER_LAMBDA, energy, featureSim, fuseTensor, maxLogit, msp, thresholdActivation, type TensorOps } from '@fsta/core';
+import { cloneModel, defaultOpset } from './proto.js';
+import { GraphIndex } from './graph-index.js';
+import { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
+import { attr } from './attributes.js';
+import { inferShapes, type Shape } from './shapes.js';
+import type { OnnxModel, OnnxNode, OnnxValueInfo } from './types.js';
+
+export interface PatchOptions {
+  /** Tensor whose feature map FS is taken on (e.g. the ResNet layer4 output). */
+  fsStageTensor: string;
+  /** Tensor where TA is applied (upstream of, or equal to, the FS stage); null/absent: no fs_ta. */
+  taStageTensor?: string | null;
+  /** TA threshold, ≥ 0. */
+  k: number;
+  /** The classifier head's tensors, for msp/maxlogit/energy and the fused score. */
+  head?: { penultimate: string; logits: string };
+  /** λ in S = S_feat + λ·S_cls; defaults to the paper's λ for the classifier score. */
+  lambda?: number;
+  classifier?: 'msp' | 'energy' | 'maxlogit' | null;
+  /** Feature score the fused score starts from; default 'fs_ta' when a TA stage is given. */
+  featureScore?: 'fs' | 'fs_ta';
+  temperature?: number;
+  /** 'branch': duplicate the nodes after TA (weights shared). 'double-batch': run them once on [x, TA(x)]. */
+  mode?: 'branch' | 'double-batch';
+  /** Also output the raw stage tensors as 'fsta/stage/fs' and 'fsta/stage/ta'. */
+  exposeStages?: boolean;
+}
+
+export interface PatchResult {
+  model: OnnxModel;
+  /** Names of the outputs the patch added, in order. */
+  outputs: string[];
+  /** Shapes of the stage tensors (batch symbolic). */
+  stageShapes: { fs: Shape; ta: Shape | null };
+  /** How many model nodes the TA pass re-runs (duplicated in 'branch' mode, batched in 'double-batch'). */
+  taNodes: number;
+}
+
+export const FSTA_OUTPUTS = ['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score'] as const;
+const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
+
+const staticShape = (s: Shape): number[] => s.map((d) => (typeof d === 'number' ? d : -1));
+
+/**
+ * Returns a new model that also outputs FS (and FS+TA, classifier scores and the
+ * fused score), each of shape [N], computed inside the same run. The model's own
+ * nodes are untouched, so its outputs are unchanged; the formulas are core's,
+ * emitted through `graphOps`.
+ */
+export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult {
+  const o = { mode: 'branch' as const, temperature: 1, exposeStages: false, ...options };
+  const model = cloneModel(input);
+  const g = model.graph!;
+  const index = new GraphIndex(g);
+  const shapes = inferShapes(model);
+  const opset = defaultOpset(model);
+
+  if (!index.nodes.some((n) => CONV_OPS.has(n.opType ?? ''))) {
+    throw new FstaError('NO_CONV_STAGES', 'the model has no convolution, so it has no feature-map stages for FS', 'patch a convolutional network (ResNet, MobileNet, DenseNet, a detector or segmenter backbone)');
+  }
+  for (const name of g.output ?? []) if (name.name?.startsWith('fsta/')) throw new FstaError('ALREADY_PATCHED', `the model already has an output "${name.name}"`, 'patch the original model, not a patched one');
+  if (!Number.isFinite(o.k) || o.k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${o.k}`, 'pass k ≥ 0 (calibrate it on ID data)');
+  if (o.mode !== 'branch' && o.mode !== 'double-batch') throw new FstaError('BAD_OPTION', `mode "${String(o.mode)}" is not one of branch, double-batch`, 'pass mode: "branch" or "double-batch"');
+
+  const stage = (tensor: string, what: string): Shape => {
+    if (!index.producer.has(tensor)) {
+      const hint = index.nodes.filter((n) => CONV_OPS.has(n.opType ?? '')).slice(-2).map((n) => n.output![0]).join('", "');
+      throw new FstaError('UNKNOWN_TENSOR', `the ${what} tensor "${tensor}" is not produced by any node of the model`, `pass a node output name (e.g. "${hint}"); \`fsta inspect\` lists the stage tensors`, { tensor });
+    }
+    const s = shapes.get(tensor);
+    if (s && s.length !== 4 && s.length !== 3) throw new FstaError('BAD_STAGE', `the ${what} tensor "${tensor}" has shape [${s.join(', ')}], not a feature map (N, C, H, W)`, 'pick a stage output before global pooling', { tensor });
+    return s ?? ['N', -1, -1, -1];
+  };
+  const fsShape = stage(o.fsStageTensor, 'FS stage');
+  const ta = o.taStageTensor ?? null;
+  const taShape = ta === null ? null : stage(ta, 'TA stage');
+  const between = ta === null ? [] : index.descendants(ta).filter((i) => new Set(index.ancestors([o.fsStageTensor])).has(i));
+  if (ta !== null && ta !== o.fsStageTensor && between.length === 0) {
+    throw new FstaError('BAD_STAGE_ORDER', `the TA stage "${ta}" is not upstream of the FS stage "${o.fsStageTensor}"`, 'apply TA at an earlier stage than FS (e.g. TA at C4, FS at C5)', { ta, fs: o.fsStageTensor });
+  }
+  if (o.head) for (const [role, t] of Object.entries(o.head)) if (!index.has(t)) throw new FstaError('UNKNOWN_TENSOR', `the head's ${role} tensor "${t}" is not in the model`, 'pass the tensor names of the classifier head (manifests give them)', { tensor: t });
+
+  const taken = new Set<string>([...index.producer.keys(), ...index.initializers.keys(), ...index.graphInputs]);
+  const b = new GraphBuilder(opset, 'fsta/', taken);
+  const ops = graphOps(b);
+  const added: OnnxNode[] = [];
+  const flush = () => added.push(...b.nodes.splice(0));
+  const outputs: { name: string; shape: Shape }[] = [];
+  const batch = fsShape[0]!;
+  const emit = (name: string, x: GraphTensor, shape: Shape = [batch]) => {
+    b.nodes.push({ opType: 'Identity', input: [x.name], output: [name], name });
+    outputs.push({ name, shape });
+  };
+
+  let fsIn = b.tensor(o.fsStageTensor, staticShape(fsShape));
+  let fsTaIn: GraphTensor | null = null;
+  if (ta !== null) {
+    const taOut = thresholdActivation(ops, b.tensor(ta, staticShape(taShape!)), o.k);
+    flush();
+    if (ta === o.fsStageTensor) fsTaIn = taOut;
+    else if (o.mode === 'branch') fsTaIn = b.tensor(duplicateBranch(index, between, ta, taOut.name, o.fsStageTensor, added), staticShape(fsShape));
+    else [fsIn, fsTaIn] = doubleBatch(index, between, ta, taOut.name, o.fsStageTensor, b, g).map((n) => b.tensor(n, staticShape(fsShape))) as [GraphTensor, GraphTensor];
+  }
+  const scores: Record<string, GraphTensor> = {};
+  scores.fs = featureSim(ops, fsIn);
+  emit('fsta/fs', scores.fs);
+  if (fsTaIn) {
+    scores.fs_ta = featureSim(ops, fsTaIn);
+    emit('fsta/fs_ta', scores.fs_ta);
+  }
+  if (o.head) {
+    const ls = shapes.get(o.head.logits);
+    if (ls && ls.length !== 2) throw new FstaError('BAD_HEAD', `the logits tensor "${o.head.logits}" has shape [${ls.join(', ')}], expected (N, classes)`, 'pass the classifier output before any softmax or reshape');
+    const logits = b.tensor(o.head.logits, staticShape(ls ?? ['N', -1]));
+    scores.msp = msp(ops, logits, o.temperature);
+    scores.maxlogit = maxLogit(ops, logits);
+    scores.energy = energy(ops, logits, o.temperature);
+    for (const k of ['msp', 'maxlogit', 'energy']) emit(`fsta/${k}`, scores[k]!);
+    const feature = o.featureScore ?? (fsTaIn ? 'fs_ta' : 'fs');
+    if (feature === 'fs_ta' && !fsTaIn) throw new FstaError('BAD_OPTION', 'featureScore is "fs_ta" but no TA stage was given', 'pass taStageTensor, or featureScore: "fs"');
+    emit('fsta/score', o.classifier ? fusedInGraph(ops, scores[feature]!, scores[o.classifier]!, o.classifier, o.lambda) : scores[feature]!);
+  }
+  if (o.exposeStages) {
+    emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
+    if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
+  }
+  flush();
+
+  g.node = [...(g.node ?? []), ...added];
+  // Double-batch rewires existing nodes to read tensors made at the end: restore topological order.
+  if (o.mode === 'double-batch' && ta !== null && ta !== o.fsStageTensor) g.node = new GraphIndex(g).order.map((i) => g.node![i]!);
+  g.initializer = [...(g.initializer ?? []), ...b.initializers];
+  g.output = [...(g.output ?? []), ...outputs.map(({ name, shape }) => valueInfo(name, shape))];
+  return { model, outputs: outputs.map((x) => x.name), stageShapes: { fs: fsShape, ta: taShape }, taNodes: between.length };
+}
+
+function fusedInGraph<T>(ops: TensorOps<T>, feature: T, cls: T, classifier: string, lambda?: number): T {
+  const l = lambda ?? (PAPER_LAMBDA as Record<string, number>)[classifier];
+  if (l === undefined) throw new FstaError('BAD_OPTION', `no λ given and the paper gives none for "${classifier}"`, 'pass lambda (calibrate it with lambdaFromSpread on ID data)');
+  return fuseTensor(ops, feature, cls, l);
+}
+
+const valueInfo = (name: string, shape: Shape): OnnxValueInfo => ({
+  name,
+  type: { tensorType: { elemType: 1, shape: { dim: shape.map((d) => (typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: typeof d === 'string' && d !== '?' ? d : 'N' })) } } },
+});
+
+/**
+ * Copies the nodes between the TA point and the FS stage, reading TA's output
+ * instead of the stage tensor; tensors are renamed under 'fsta/ta/', initializers
+ * and constants are shared (no weight is copied). Returns the copy of the FS tensor.
+ */
+function duplicateBranch(index: GraphIndex, between: readonly number[], ta: string, taOut: string, fs: string, added: OnnxNode[]): string {
+  const rename = new Map<string, string>([[ta, taOut]]);
+  for (const i of between) {
+    const n = index.nodes[i]!;
+    for (const out of n.output ?? []) if (out) rename.set(out, `fsta/ta/${out}`);
+  }
+  for (const i of between) {
+    const n = index.nodes[i]!;
+    added.push({ ...n, name: `fsta/ta/${n.name ?? i}`, input: (n.input ?? []).map((x) => rename.get(x) ?? x), output: (n.output ?? []).map((x) => (x ? rename.get(x)! : x)) });
+  }
+  return rename.get(fs)!;
+}
+
+/**
+ * Runs the nodes between the TA point and the FS stage once on the batch [x, TA(x)]:
+ * they are rewired in place to read Concat(stage, TA(stage)) and every tensor they
+ * produce that the rest of the model reads is sliced back to its first N rows.
+ * Returns [FS tensor of the original pass, FS tensor of the TA pass].
+ */
+function doubleBatch(index: GraphIndex, between: readonly number[], ta: string, taOut: string, fs: string, b: GraphBuilder, g: NonNullable<OnnxModel['graph']>): [string, string] {
+  const inside = new Set(between);
+  const constOnly = (t: string): boolean => {
+    if (index.initializers.has(t) || t === '') return true;
+    const p = index.producer.get(t);
+    return p !== undefined && (index.nodes[p]!.input ?? []).every(constOnly);
+  };
+  for (const i of between) {
+    for (const x of index.nodes[i]!.input ?? []) {
+      const p = index.producer.get(x);
+      if (x === ta || (p !== undefined && inside.has(p)) || constOnly(x)) continue;
+      throw new FstaError('NOT_SUPPORTED_IN_GRAPH', `double-batch mode cannot batch node "${index.nodes[i]!.name}": it also reads "${x}", which comes from before the TA point`, 'use mode: "branch" for this model');
+    }
+  }
+  const [both] = b.node('Concat', [ta, taOut], [attr.int('axis', 0)]);
+  const [shape] = b.node('Shape', [ta]);
+  const [n] = b.node('Gather', [shape!, b.intConst([0], [1])], [attr.int('axis', 0)]);
+  const [twoN] = b.node('Mul', [n!, b.intConst([2], [1])]);
+  const zero = b.intConst([0], [1]);
+  const axis0 = b.intConst([0], [1]);
+  const secondHalf = (t: string) => b.node('Slice', [t, n!, twoN!, axis0])[0]!;
+  const added = b.nodes.splice(0);
+
+  const renamed = new Map<string, string>();
+  for (const i of between) for (const out of index.nodes[i]!.output ?? []) if (out) renamed.set(out, `fsta/db/${out}`);
+  for (const i of between) {
+    const node = index.nodes[i]!;
+    node.input = (node.input ?? []).map((x) => (x === ta ? both! : renamed.get(x) ?? x));
+    node.output = (node.output ?? []).map((x) => renamed.get(x) ?? x);
+  }
+  // Every renamed tensor read outside the batched region (or a graph output) gets its first half back under its own name.
+  const graphOutputs = new Set(index.graphOutputs);
+  for (const [orig, db] of renamed) {
+    const outsideReaders = (index.consumers.get(orig) ?? []).some((c) => !inside.has(c));
+    if (outsideReaders || graphOutputs.has(orig) || orig === fs) b.nodes.push({ opType: 'Slice', input: [db, zero, n!, axis0], output: [orig], name: `fsta/db/first/${orig}` });
+  }
+  const taPass = secondHalf(renamed.get(fs)!);
+  g.node!.push(...added, ...b.nodes.splice(0));
+  return [fs, taPass];
+}
