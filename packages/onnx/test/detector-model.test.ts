@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '@fsta/core';
+import { decodeModel, ortDetector, prepareDetectorModel } from '../src/index.js';
+
+const resnet = readFileSync(new URL('../../../../shared/models/cifar10-resnet20.onnx', import.meta.url));
+
+describe('prepareDetectorModel', () => {
+  it('patches in the score outputs and keeps the model outputs, with the manifest preprocessing', () => {
+    const p = prepareDetectorModel(resnet, { classifier: 'msp' });
+    expect(p.inputName).toBe('input');
+    expect(p.chw).toEqual([3, 32, 32]);
+    expect(p.modelOutputs).toEqual(['logits']);
+    expect(p.preprocess).toMatchObject({ size: [32, 32], crop: 'none' });
+    expect(p.config).toMatchObject({ fsStage: 'C5', taStage: 'C4', k: 0.5, classifier: 'msp', lambda: 0.1 });
+    const outs = decodeModel(p.bytes).graph!.output!.map((o) => o.name);
+    expect(outs).toEqual(expect.arrayContaining(['logits', 'fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/score']));
+  });
+  it('names what is wrong and how to fix it', () => {
+    expect(() => prepareDetectorModel(resnet, { backbone: 'mobilenet_v2' })).toThrow(/backbone "mobilenet_v2" does not fit this model/);
+    expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ fsStage: 'C2' }) })).toThrow(/stage "C2" does not exist.*Fix: use one of C3, C4, C5/);
+    expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ classifier: 'odin', lambda: 1 }) })).toThrow(/"odin" cannot be computed inside the ONNX graph/);
+    expect(() => prepareDetectorModel(resnet, { preprocess: { size: [64, 64], crop: 'none', mean: [0, 0, 0], std: [1, 1, 1] } })).toThrow(/makes \[3, 64, 64\] images but the model input is \[3, -1, -1\]|makes \[3, 64, 64\] images but the model input is \[3, 32, 32\]/);
+  });
+});
+
+describe('ortDetector', () => {
+  const prepared = { ...prepareDetectorModel(resnet, {}), maxBatch: null };
+  const fakeSession = () => {
+    const runs: number[][] = [];
+    let released = 0;
+    return {
+      runs, released: () => released,
+      session: {
+        async run(feeds: Record<string, never>) {
+          const t = feeds['input'] as unknown as { data: Float32Array; shape: number[] };
+          runs.push(t.shape);
+          const n = t.shape[0]!;
+          const first = Float32Array.from({ length: n }, (_, i) => t.data[i * 3 * 32 * 32]!);
+          return { logits: { data: new Float32Array(n * 10), dims: [n, 10], type: 'float32' }, 'fsta/fs': { data: first, dims: [n], type: 'float32' }, 'fsta/fs_ta': { data: first.map((v) => v * 2), dims: [n], type: 'float32' } };
+        },
+        async release() { released++; },
+      },
+    };
+  };
+  const raw = (v: number) => ({ data: new Float32Array(3 * 32 * 32).fill(v), shape: [3, 32, 32] });
+  it('runs one batch per batchSize images and maps outputs to scores', async () => {
+    const f = fakeSession();
+    const det = ortDetector({ prepared, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', batchSize: 2, decode: async () => { throw new Error('unused'); } });
+    const r = await det.score([raw(1), raw(2), raw(3)]);
+    expect(f.runs).toEqual([[2, 3, 32, 32], [1, 3, 32, 32]]);
+    expect(r.map((x) => [x.fs, x.fsTa, x.score])).toEqual([[1, 2, 2], [2, 4, 4], [3, 6, 6]]);
+    await det.dispose(); await det.dispose();
+    expect(f.released()).toBe(1);
+    await expect(det.score(raw(1))).rejects.toThrow(/after dispose/);
+  });
+  it('uses batches of 1 for a model exported with a fixed batch of 1', async () => {
+    const f = fakeSession();
+    const det = ortDetector({ prepared: { ...prepared, maxBatch: 1 }, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', decode: async () => { throw new Error('unused'); } });
+    await det.score([raw(1), raw(2)]);
+    expect(f.runs).toEqual([[1, 3, 32, 32], [1, 3, 32, 32]]);
+  });
+});
