@@ -5,6 +5,7 @@ export { attrInt, attrInts, attrFloat, attrString, attrTensor, attr } from './at
 export { GraphIndex } from './graph-index.js';
 export { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
 export { patchModel, FSTA_OUTPUTS, type PatchOptions, type PatchResult } from './patch.js';
+export { patch, type PatchByStageOptions, type PatchByStageResult } from './patch-backbone.js';
 export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';
 export { prepareDetectorModel, ortDetector, type DetectorModel, type DetectorModelOptions, type OrtSessionLike, type OrtDetectorParts } from './detector-model.js';

@@ -1,9 +1,9 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { SHARED } from './helpers.js';
 
 const MEAN = [0.485, 0.456, 0.406], STD = [0.229, 0.224, 0.225];
 
-async function toNCHW(img: sharp.Sharp, size: number): Promise<Float32Array> {
+async function toNCHW(img: Sharp, size: number): Promise<Float32Array> {
   const { data } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const out = new Float32Array(3 * size * size);
   for (let p = 0; p < size * size; p++) for (let c = 0; c < 3; c++) out[c * size * size + p] = (data[p * 3 + c]! / 255 - MEAN[c]!) / STD[c]!;

@@ -1,0 +1,40 @@
+import { findBackbone, requireStage } from '@fsta/backbones';
+import { toGraphView } from './graph-view.js';
+import { inferShapes } from './shapes.js';
+import { patchModel, type PatchOptions, type PatchResult } from './patch.js';
+import type { OnnxModel } from './types.js';
+
+export interface PatchByStageOptions extends Omit<PatchOptions, 'fsStageTensor' | 'taStageTensor' | 'k' | 'head'> {
+  /** Manifest name (@fsta/backbones), or 'auto' (default): match a manifest, else detect stages. */
+  backbone?: string;
+  /** Stage names such as 'C5' / 'C4'; default: the manifest's (or detection's) defaults. */
+  fsStage?: string;
+  taStage?: string | null;
+  k?: number;
+}
+
+export interface PatchByStageResult extends PatchResult {
+  /** The manifest that matched, or 'auto' for detected stages. */
+  backbone: string;
+  fsStage: string;
+  taStage: string | null;
+  k: number;
+}
+
+/** `patchModel` with stages named as in the manifests (C2…C5) instead of tensor names. */
+export function patch(model: OnnxModel, options: PatchByStageOptions = {}): PatchByStageResult {
+  const { backbone = 'auto', fsStage, taStage, k, ...rest } = options;
+  const shapes = new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
+  const found = findBackbone(toGraphView(model, shapes), backbone);
+  const fs = fsStage ?? found.defaults.fsStage;
+  const ta = taStage === undefined ? found.defaults.taStage : taStage;
+  const kk = k ?? found.defaults.k;
+  const result = patchModel(model, {
+    ...rest,
+    fsStageTensor: requireStage(found, fs).tensor,
+    taStageTensor: ta === null ? null : requireStage(found, ta).tensor,
+    k: kk,
+    ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits } } : {}),
+  });
+  return { ...result, backbone: found.manifest?.name ?? 'auto', fsStage: fs, taStage: ta, k: kk };
+}
