@@ -1,0 +1,43 @@
+import * as ort from 'onnxruntime-web';
+import { FstaError, type Detector, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
+import { ortDetector, prepareDetectorModel } from '@fsta/onnx';
+import { decodeImage } from './decode-image.js';
+import { defaultProviders, openSession, type WebExecutionProvider } from './session.js';
+
+export interface WebDetectorOptions extends DetectorSettings {
+  /** An ONNX model: bytes, or a URL to fetch (browsers; in Node pass the bytes). */
+  model: Uint8Array | ArrayBuffer | string;
+  /** Tried in order; default ['webgpu', 'wasm'] in browsers with WebGPU, ['wasm'] elsewhere. */
+  executionProviders?: WebExecutionProvider[];
+  /** Images per session run; default 16. */
+  batchSize?: number;
+  /** Overrides the backbone manifest's preprocessing (required when the backbone is detected automatically). */
+  preprocess?: PreprocessSpec;
+  /** Where transparent pixels are composited; default white (the same as @fsta/onnxruntime-node). */
+  background?: PixelOptions['background'];
+  /** Receives the one line about provider fallback; default console.warn. */
+  logger?: (line: string) => void;
+}
+
+async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Array> {
+  if (model instanceof Uint8Array) return model;
+  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+  const res = await fetch(model).catch((e: Error) => { throw new FstaError('BAD_MODEL', `model ${model} could not be fetched (${e.message})`, 'pass a reachable URL, or the model bytes (in Node: readFileSync(path))'); });
+  if (!res.ok) throw new FstaError('BAD_MODEL', `model ${model} could not be fetched (HTTP ${res.status})`, 'pass a reachable URL, or the model bytes');
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A detector on onnxruntime-web (WebGPU or WASM): one session on the patched model, one run per batch. */
+export async function createDetector(options: WebDetectorOptions): Promise<Detector> {
+  const prepared = prepareDetectorModel(await modelBytes(options.model), options);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), options.logger ?? ((l) => console.warn(l)));
+  return ortDetector({
+    prepared,
+    session,
+    tensor: (data: Float32Array, shape: readonly number[]) => new ort.Tensor('float32', data, shape),
+    runtime: `onnxruntime-web/${provider}`,
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    pixelOptions: { background: options.background ?? 'white' },
+    decode: decodeImage,
+  });
+}
