@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FstaError, featureSim, referenceOps, tensor, type Detector, type ImageScore } from '@fsta/core';
+import { FstaError, featureSim, referenceOps, tensor, thresholdActivation, type Detector, type ImageScore } from '@fsta/core';
 import { decodeModel, encodeModel, prepareDetectorModel, toGraphView } from '@fsta/onnx';
 import { findBackbone } from '@fsta/backbones';
 import { createDetector } from '../src/index.js';
@@ -81,6 +81,28 @@ describe('onnxruntime-node detector on CIFAR ResNet-20 (64 CIFAR-10 + 64 texture
     await session.release();
     const ref = await Promise.all(stage.map(async (f) => (await referenceOps.read(featureSim(referenceOps, tensor(f, [1, 64, 8, 8]))))[0]!));
     expect(maxRelErr(scores.map((s) => s.fs), ref)).toBeLessThan(1e-5);
+  });
+
+  it("fsTa equals core's reference: host TA = ReLU(C4 − k) fed into the network cut at C4, featureSim on C5 (rel 1e-5)", async () => {
+    const found = findBackbone(toGraphView(decodeModel(resnetBytes)), 'auto');
+    const [c4, c5] = [found.stages.C4!.tensor, found.stages.C5!.tensor];
+    const exposed = await ort.InferenceSession.create(withOutputs(resnetBytes, [c4]), { executionProviders: ['cpu'] });
+    const stage4 = (await runBatched(exposed, samples, [c4]))[c4]!;
+    await exposed.release();
+    // The cut: C4 becomes a graph input (its producer removed), so everything after it runs on the fed tensor.
+    const model = decodeModel(resnetBytes);
+    model.graph!.node = model.graph!.node!.filter((n) => !n.output!.includes(c4));
+    model.graph!.input = [...model.graph!.input!, { name: c4, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 32 }, { dimValue: 16 }, { dimValue: 16 }] } } } }];
+    model.graph!.output = [{ name: c5 }];
+    const tail = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'] });
+    const ref: number[] = [];
+    for (let i = 0; i < samples.length; i++) {
+      const ta = await referenceOps.read(thresholdActivation(referenceOps, tensor(stage4[i]!, [1, 32, 16, 16]), 0.5));
+      const r = await tail.run({ input: new ort.Tensor('float32', samples[i]!, [1, 3, 32, 32]), [c4]: new ort.Tensor('float32', ta, [1, 32, 16, 16]) });
+      ref.push((await referenceOps.read(featureSim(referenceOps, tensor(r[c5]!.data as Float32Array, [1, 64, 8, 8]))))[0]!);
+    }
+    await tail.release();
+    expect(maxRelErr(scores.map((s) => s.fsTa!), ref)).toBeLessThan(1e-5);
   });
 
   it('fs, fsTa, energy and the fused score equal a direct run of the patched model', async () => {
