@@ -26,6 +26,15 @@ export function featureSim<T>(ops: TensorOps<T>, f: T): T {
   });
 }
 
+/**
+ * The FS integrand per position: |f − GAP(f)| averaged over channels, shape (N, H, W)
+ * for an NCHW map or (B, L) for tokens. Its spatial mean is `featureSim`, so it shows
+ * where in the image the score comes from (the paper's Fig. 1 heatmaps).
+ */
+export function featureSimMap<T>(ops: TensorOps<T>, f: T): T {
+  return tidy(ops, (o) => o.mean(o.abs(deviationFromChannelMean(o, f)), [1], false));
+}
+
 /** Threshold Activation at a middle stage: ReLU(f − k). */
 export function thresholdActivation<T>(ops: TensorOps<T>, f: T, k: number): T {
   if (!Number.isFinite(k) || k < 0) {
