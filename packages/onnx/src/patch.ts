@@ -23,7 +23,11 @@ export interface PatchOptions {
   temperature?: number;
   /** 'branch': duplicate the nodes after TA (weights shared). 'double-batch': run them once on [x, TA(x)]. */
   mode?: 'branch' | 'double-batch';
-  /** Also output the raw stage tensors as 'fsta/stage/fs' and 'fsta/stage/ta'. */
+  /**
+   * Also output the raw stage tensors as 'fsta/stage/fs' and 'fsta/stage/ta', and the
+   * FS-stage map of the TA pass as 'fsta/stage/fs_ta' (what FS+TA is taken on): the
+   * maps a viewer draws heatmaps from, without re-running any layer itself.
+   */
   exposeStages?: boolean;
 }
 
@@ -124,6 +128,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   if (o.exposeStages) {
     emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
     if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
+    if (fsTaIn) emit('fsta/stage/fs_ta', fsTaIn, fsShape);
   }
   flush();
 

@@ -51,7 +51,7 @@ describe.each(modelFiles)('patchModel on %s', (file) => {
     const x = await imageBatch(kind, count);
     const opts: PatchOptions = { fsStageTensor: st.fs, taStageTensor: st.ta, k: K, head: { penultimate: st.penultimate, logits: st.logits }, classifier: 'energy', mode, exposeStages: true };
     const res = patchModel(original, opts);
-    expect(res.outputs).toEqual(['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score', 'fsta/stage/fs', 'fsta/stage/ta']);
+    expect(res.outputs).toEqual(['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score', 'fsta/stage/fs', 'fsta/stage/ta', 'fsta/stage/fs_ta']);
     expect(res.taNodes).toBeGreaterThan(3);
     const patched = await runOrt(encodeModel(res.model), { input: x });
     const plain = await runOrt(readModel(file), { input: x });
@@ -70,6 +70,10 @@ describe.each(modelFiles)('patchModel on %s', (file) => {
     const fed = await runOrt(cutAt(original, st.ta, st.fs), { [st.ta]: { data: taHost.data, dims: [...taHost.shape] } });
     const fsTaRef = featureSim(referenceOps, referenceOps.fromArray(fed[st.fs]!.data, fed[st.fs]!.dims)).data;
     expect(relErr(patched['fsta/fs_ta']!.data, fsTaRef)).toBeLessThan(1e-5);
+    // The exposed TA-pass map is the one fs_ta is taken on, and the one the cut network gives.
+    expect(patched['fsta/stage/fs_ta']!.dims).toEqual(fed[st.fs]!.dims);
+    expect(relErr(featureSim(referenceOps, referenceOps.fromArray(patched['fsta/stage/fs_ta']!.data, patched['fsta/stage/fs_ta']!.dims)).data, patched['fsta/fs_ta']!.data)).toBeLessThan(1e-5);
+    expect(relErr(patched['fsta/stage/fs_ta']!.data.map((v) => v + 1), fed[st.fs]!.data.map((v) => v + 1))).toBeLessThan(1e-4);
     expect(relErr(patched['fsta/fs_ta']!.data, patched['fsta/fs']!.data)).toBeGreaterThan(1e-3); // TA changed something
 
     // Classifier scores and fusion: core's formulas on the model's logits.
