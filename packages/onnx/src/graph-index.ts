@@ -1,5 +1,6 @@
 import { FstaError } from '@fsta/core';
 import type { OnnxGraph, OnnxNode, OnnxTensor } from './types.js';
+import { outerReferences } from './subgraphs.js';
 
 /**
  * Who produces and who consumes each tensor of a graph, and a topological order.
@@ -8,8 +9,10 @@ import type { OnnxGraph, OnnxNode, OnnxTensor } from './types.js';
 export class GraphIndex {
   /** Tensor name → index of the node that outputs it. */
   readonly producer = new Map<string, number>();
-  /** Tensor name → indices of the nodes that read it. */
+  /** Tensor name → indices of the nodes that read it (inside their subgraphs too). */
   readonly consumers = new Map<string, number[]>();
+  /** Per node: its inputs plus the outer tensors its subgraphs read (If/Loop/Scan bodies). */
+  readonly reads: string[][];
   readonly initializers = new Map<string, OnnxTensor>();
   readonly graphInputs: string[];
   readonly graphOutputs: string[];
@@ -19,9 +22,10 @@ export class GraphIndex {
   constructor(readonly graph: OnnxGraph) {
     const nodes = graph.node ?? [];
     for (const t of graph.initializer ?? []) if (t.name) this.initializers.set(t.name, t);
+    this.reads = nodes.map((n) => [...new Set([...(n.input ?? []), ...outerReferences(n)])]);
     nodes.forEach((n, i) => {
       for (const o of n.output ?? []) if (o) this.producer.set(o, i);
-      for (const x of n.input ?? []) {
+      for (const x of this.reads[i]!) {
         if (!x) continue;
         const c = this.consumers.get(x);
         if (c) { if (!c.includes(i)) c.push(i); } else this.consumers.set(x, [i]);
@@ -59,7 +63,7 @@ export class GraphIndex {
       const i = stack.pop()!;
       if (seen.has(i)) continue;
       seen.add(i);
-      for (const x of this.nodes[i]!.input ?? []) {
+      for (const x of this.reads[i]!) {
         const p = this.producer.get(x);
         if (p !== undefined && !seen.has(p)) stack.push(p);
       }
@@ -81,7 +85,7 @@ export class GraphIndex {
   }
 
   private topoSort(nodes: OnnxNode[]): number[] {
-    const pending = nodes.map((n) => new Set((n.input ?? []).filter((x) => x && this.producer.has(x))));
+    const pending = nodes.map((_, i) => new Set(this.reads[i]!.filter((x) => x && this.producer.has(x))));
     const ready: number[] = [];
     pending.forEach((p, i) => { if (p.size === 0) ready.push(i); });
     const order: number[] = [];

@@ -4,6 +4,7 @@ import { GraphIndex } from './graph-index.js';
 import { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
 import { attr } from './attributes.js';
 import { inferShapes, type Shape } from './shapes.js';
+import { renameOuterReferences } from './subgraphs.js';
 import type { OnnxModel, OnnxNode, OnnxValueInfo } from './types.js';
 
 export interface PatchOptions {
@@ -164,7 +165,8 @@ function duplicateBranch(index: GraphIndex, between: readonly number[], ta: stri
   }
   for (const i of between) {
     const n = index.nodes[i]!;
-    added.push({ ...n, name: `fsta/ta/${n.name ?? i}`, input: (n.input ?? []).map((x) => rename.get(x) ?? x), output: (n.output ?? []).map((x) => (x ? rename.get(x)! : x)) });
+    // If/Loop bodies that read the region's tensors read the TA pass's copies.
+    added.push(renameOuterReferences({ ...n, name: `fsta/ta/${n.name ?? i}`, input: (n.input ?? []).map((x) => rename.get(x) ?? x), output: (n.output ?? []).map((x) => (x ? rename.get(x)! : x)) }, rename));
   }
   return rename.get(fs)!;
 }
@@ -183,7 +185,7 @@ function doubleBatch(index: GraphIndex, between: readonly number[], ta: string, 
     return p !== undefined && (index.nodes[p]!.input ?? []).every(constOnly);
   };
   for (const i of between) {
-    for (const x of index.nodes[i]!.input ?? []) {
+    for (const x of index.reads[i]!) {
       const p = index.producer.get(x);
       if (x === ta || (p !== undefined && inside.has(p)) || constOnly(x)) continue;
       throw new FstaError('NOT_SUPPORTED_IN_GRAPH', `double-batch mode cannot batch node "${index.nodes[i]!.name}": it also reads "${x}", which comes from before the TA point`, 'use mode: "branch" for this model');
@@ -200,10 +202,12 @@ function doubleBatch(index: GraphIndex, between: readonly number[], ta: string, 
 
   const renamed = new Map<string, string>();
   for (const i of between) for (const out of index.nodes[i]!.output ?? []) if (out) renamed.set(out, `fsta/db/${out}`);
+  const batched = new Map([[ta, both!], ...renamed]);
   for (const i of between) {
     const node = index.nodes[i]!;
-    node.input = (node.input ?? []).map((x) => (x === ta ? both! : renamed.get(x) ?? x));
+    node.input = (node.input ?? []).map((x) => batched.get(x) ?? x);
     node.output = (node.output ?? []).map((x) => renamed.get(x) ?? x);
+    if (node.attribute) node.attribute = renameOuterReferences(node, batched).attribute!;
   }
   // Every renamed tensor read outside the batched region (or a graph output) gets its first half back under its own name.
   const graphOutputs = new Set(index.graphOutputs);
