@@ -15,6 +15,10 @@ import { formatTable } from '../table.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 import type { ReportData } from '../report/data.js';
 import { writeReport } from '../report/write-report.js';
+import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
+
+/** Sample images per set whose feature maps the report shows. */
+const REPORT_SAMPLES = 2;
 
 export const evalHelp = `Usage: fsta eval --model M.onnx --manifest F.json --id DIR --ood NAME=DIR [--ood NAME=DIR ...] [options]
 
@@ -35,7 +39,8 @@ Methods:
   --odin-temperature T   ODIN temperature (default 1000)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
-  --report OUT.html      write a self-contained HTML report (ROC curves, histograms)
+  --report OUT.html      write a self-contained HTML report (ROC curves, score
+                         histograms, feature maps of sample images)
   --force                overwrite existing output files
 
 Exit status: 0 ok, 1 some image files could not be read (skipped), 2 usage or fatal error.`;
@@ -104,7 +109,8 @@ export async function chooseK(runner: FeatureRunner, inputs: EvalInputs, io: Io)
   return { k, source: `90th percentile of ${inputs.choice.taStage} activations on ${c.files.length} ID images` };
 }
 
-export async function runEval(inputs: EvalInputs, io: Io): Promise<EvalResult> {
+/** `opts.samples`: also compute the report's per-image feature maps for a few images per set (one extra small batch). */
+export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: boolean } = {}): Promise<EvalResult> {
   const { choice } = inputs;
   const runner = await FeatureRunner.open(choice.spec, { fsStage: choice.fsStage, taStage: choice.taStage });
   try {
@@ -155,6 +161,10 @@ export async function runEval(inputs: EvalInputs, io: Io): Promise<EvalResult> {
       accuracy, results, scores,
       files: { id: id.files, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files])) },
     };
+    if (opts.samples) {
+      const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
+      data.samples = await sampleMaps(runner, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))], choice.taStage === null ? null : k);
+    }
     return { data, k, kSource: source, failed, table: formatTable(results, oods.map((o) => o.name)) };
   } finally {
     await runner.dispose();
@@ -178,7 +188,7 @@ export async function evalCommand(argv: readonly string[], io: Io): Promise<numb
   const outOpts = { force: Boolean(v.force), inputs: [inputs.choice.spec.modelPath], flag: '--json' };
   if (typeof v.json === 'string') checkOutput(v.json, outOpts);
   if (typeof v.report === 'string') checkOutput(v.report, { ...outOpts, flag: '--report' });
-  const r = await runEval(inputs, io);
+  const r = await runEval(inputs, io, { samples: typeof v.report === 'string' });
   printEval(r, io);
   if (typeof v.json === 'string') {
     writeFileAtomic(v.json, evalJson(r), outOpts);

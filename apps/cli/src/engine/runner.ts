@@ -88,13 +88,18 @@ export class FeatureRunner {
     return featureSim(referenceOps, referenceOps.fromArray(map.data, map.shape)).data;
   }
 
-  /** FS+TA per image: ReLU(f − k) at the TA stage, the tail re-run, FS of its output. */
-  async fsTa(b: BatchOutputs, k: number): Promise<Float32Array> {
+  /** The FS-stage map of the TA pass: ReLU(f − k) at the TA stage, then the tail re-run. */
+  async taPassMap(b: BatchOutputs, k: number): Promise<{ data: Float32Array; shape: number[] }> {
     if (!this.tail || !b.taMap || !this.names.ta) throw new FstaError('NO_TA', 'FS+TA was asked for but no TA stage is set', 'pass --ta-stage');
     const f = thresholdActivation(referenceOps, referenceOps.fromArray(b.taMap.data, b.taMap.shape), k);
     const out = await this.tail.run({ [this.names.ta]: new ort.Tensor('float32', f.data, b.taMap.shape), ...b.tailExtras });
     const t = out[this.names.fs]!;
-    return FeatureRunner.fs({ data: asFloat(t, this.names.fs), shape: [...t.dims] });
+    return { data: asFloat(t, this.names.fs), shape: [...t.dims] };
+  }
+
+  /** FS+TA per image: FS of the TA pass's FS-stage map. */
+  async fsTa(b: BatchOutputs, k: number): Promise<Float32Array> {
+    return FeatureRunner.fs(await this.taPassMap(b, k));
   }
 
   async dispose(): Promise<void> {

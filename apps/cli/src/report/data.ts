@@ -1,4 +1,5 @@
 import type { OodMetrics } from '@fsta/core';
+import type { SampleMaps } from '../engine/sample-maps.js';
 
 /**
  * Everything `fsta eval` knows after a run, handed to the HTML report writer
@@ -12,4 +13,6 @@ export interface ReportData {
   /** Per method: ID scores and per-OOD-set scores, in the order of `files`. */
   scores: Record<string, { id: number[]; ood: Record<string, number[]> }>;
   files: { id: string[]; ood: Record<string, string[]> };
+  /** Feature maps of a few sample images (only when a report is written). */
+  samples?: SampleMaps[];
 }

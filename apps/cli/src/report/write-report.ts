@@ -1,19 +1,9 @@
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { rocCurve } from '@fsta/core';
 import type { ReportData } from './data.js';
 import { writeFileAtomic } from '../write-file.js';
-
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
-/** Renders a Vega-Lite spec to an SVG string in Node (no browser, no canvas). */
-async function svg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const out = await view.toSVG();
-  view.finalize();
-  return out;
-}
+import { esc, vegaLiteSvg as svg } from './vega-svg.js';
+import { renderSamples } from './sample-plots.js';
 
 /** At most `n` points of a ROC curve, evenly spaced along it (the curve can have one point per image). */
 function thin<T>(points: T[], n = 400): T[] {
@@ -29,8 +19,10 @@ function plotted(data: ReportData): string[] {
 }
 
 /**
- * A self-contained HTML report of an eval run: the results table, ROC curves and
- * ID-vs-OOD score histograms (the paper's Fig. 10), drawn by Vega-Lite as inline SVG.
+ * A self-contained HTML report of an eval run: the results table, ROC curves,
+ * ID-vs-OOD score histograms (the paper's Fig. 10) and, for a few sample images,
+ * FS heatmaps without and with TA (Fig. 1) and per-channel GMM fits (Fig. 3), drawn
+ * by Vega-Lite as inline SVG.
  */
 export async function renderReport(data: ReportData): Promise<string> {
   const oodNames = Object.keys(data.files.ood);
@@ -60,7 +52,7 @@ export async function renderReport(data: ReportData): Promise<string> {
   const acc = data.accuracy ? `<p>ID accuracy: top-1 ${data.accuracy.top1.toFixed(2)}%${data.accuracy.top5 !== null ? `, top-5 ${data.accuracy.top5.toFixed(2)}%` : ''} on ${data.accuracy.n} images.</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}.sample{display:flex;align-items:flex-start;gap:1em;margin:1em 0}.sample figure{margin:0;width:10em;font-size:.8em;overflow-wrap:anywhere}.sample img{image-rendering:pixelated;display:block}</style>
 </head><body>
 <h1>${esc(data.title)}</h1>
 ${acc}
@@ -72,6 +64,7 @@ ${acc}
 ${rocSvg}
 <h2>Score distributions, ID against each OOD set</h2>
 ${hist.join('\n')}
+${data.samples?.length ? await renderSamples(data.samples) : ''}
 <h2>Settings</h2>
 <pre>${esc(JSON.stringify(data.settings, null, 2))}</pre>
 </body></html>
