@@ -10,9 +10,15 @@
  *
  * Layer names: `layer1` … `layer3` are the stage outputs (the last block's ReLU),
  * `layerS.B` each block's output, `logits` the classifier head.
- * The block structure is read from the ONNX node names torch.onnx.export writes
- * (`/layerS/layerS.B/convN/Conv`); this is a fixture tool for these checkpoints,
- * not a general ONNX → tfjs converter.
+ * The block structure is read from the ONNX node names torch.onnx.export writes:
+ * `/layerS/layerS.B/convN/Conv` (CIFAR ResNets, blocks in an nn.Sequential) or
+ * `/layerS/convN/Conv` (one block per stage, as the CLI's demo MiniResNet, made by
+ * tools/train_demo_model.py). A block whose shortcut is a conv
+ * (`…/shortcut/shortcut.0/Conv`, 1x1 with the BatchNorm folded in) keeps it;
+ * otherwise a channel change is the option-A shortcut below. This is a fixture tool
+ * for these checkpoints, not a general ONNX → tfjs converter.
+ *
+ *   node tools/onnx-to-tfjs-resnet.mjs apps/cli/assets/demo/model.onnx apps/web/.build/tfjs-demo
  *
  * Exactness: 3x3 convs keep PyTorch's symmetric padding (ZeroPadding2D + 'valid',
  * because TF's 'same' pads stride-2 convs asymmetrically). The option-A shortcut
@@ -95,14 +101,16 @@ export function convertResnet(onnxPath, outDir) {
   const conv = (name, input, onnxNode, stride) => {
     const [, w, b] = onnxNode.input;
     const k = kerasKernel(inits.get(w));
+    const size = k.shape[0];
     let src = input;
-    if (stride !== 1) {
+    // 1x1 convs have no padding; 'valid' samples the same pixels as ONNX's pads 0.
+    if (stride !== 1 && size > 1) {
       add('ZeroPadding2D', `${name}.pad`, { padding: [[1, 1], [1, 1]], data_format: 'channels_last' }, [input]);
       src = `${name}.pad`;
     }
-    add('Conv2D', name, { filters: k.shape[3], kernel_size: [3, 3], strides: [stride, stride], padding: stride === 1 ? 'same' : 'valid', data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear', use_bias: true }, [src]);
+    add('Conv2D', name, { filters: k.shape[3], kernel_size: [size, size], strides: [stride, stride], padding: stride === 1 && size > 1 ? 'same' : 'valid', data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear', use_bias: Boolean(b) }, [src]);
     addWeight(`${name}/kernel`, k.shape, k.data);
-    addWeight(`${name}/bias`, [k.shape[3]], inits.get(b).data);
+    if (b) addWeight(`${name}/bias`, [k.shape[3]], inits.get(b).data);
     return k.shape[3];
   };
   const relu = (name, input) => add('Activation', name, { activation: 'relu' }, [input]);
@@ -111,18 +119,25 @@ export function convertResnet(onnxPath, outDir) {
   let channels = conv('conv1', 'input', convs.get('/conv1/Conv'), 1);
   relu('relu', 'conv1');
   let prev = 'relu';
-  for (let s = 1; convs.has(`/layer${s}/layer${s}.0/conv1/Conv`); s++) {
+  // ONNX node-name prefix of block b of stage s, in either export layout (null: no such block).
+  const blockPath = (s, b) => (convs.has(`/layer${s}/layer${s}.${b}/conv1/Conv`) ? `/layer${s}/layer${s}.${b}` : b === 0 && convs.has(`/layer${s}/conv1/Conv`) ? `/layer${s}` : null);
+  for (let s = 1; blockPath(s, 0); s++) {
     let blocks = 0;
-    while (convs.has(`/layer${s}/layer${s}.${blocks}/conv1/Conv`)) blocks++;
+    while (blockPath(s, blocks)) blocks++;
     for (let bi = 0; bi < blocks; bi++) {
       const p = `layer${s}.${bi}`;
-      const c1 = convs.get(`/layer${s}/${p}/conv1/Conv`);
+      const path = blockPath(s, bi);
+      const c1 = convs.get(`${path}/conv1/Conv`);
       const stride = s > 1 && bi === 0 ? 2 : 1;
       const out = conv(`${p}.conv1`, prev, c1, stride);
       relu(`${p}.relu1`, `${p}.conv1`);
-      conv(`${p}.conv2`, `${p}.relu1`, convs.get(`/layer${s}/${p}/conv2/Conv`), 1);
+      conv(`${p}.conv2`, `${p}.relu1`, convs.get(`${path}/conv2/Conv`), 1);
       let shortcut = prev;
-      if (out !== channels) {
+      const shortcutConv = convs.get(`${path}/shortcut/shortcut.0/Conv`);
+      if (shortcutConv) {
+        conv(`${p}.shortcut`, prev, shortcutConv, stride);
+        shortcut = `${p}.shortcut`;
+      } else if (out !== channels) {
         const padC = (out - channels) / 2;
         const k = new Float32Array(channels * out);
         for (let c = 0; c < channels; c++) k[c * out + c + padC] = 1;

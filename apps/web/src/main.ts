@@ -1,16 +1,20 @@
-import { FstaError, defaultConfig, preprocessPixels } from '@fsta/core';
-import type { RuntimeChoice } from './engine.js';
+import { FstaError, PAPER_LAMBDA, defaultConfig, preprocessPixels } from '@fsta/core';
+import { backboneNames } from '@fsta/backbones';
+import type { Engine, RuntimeChoice } from './engine.js';
 import { calibratePage, type PageCalibration } from './calibrate-page.js';
 import { decodeImageFile, modelView } from './decode.js';
 import { demoSamples, loadDemo } from './demo-model.js';
 import { histogramSvg } from './histogram.js';
-import { createOrtEngine, type ModelSpec, type OrtEngine } from './ort-engine.js';
+import type { ModelSpec } from './model-spec.js';
+import { createOrtEngine } from './ort-engine.js';
 import { resultCard } from './render.js';
+import { loadUserModel } from './user-model.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   runtime: $<HTMLSelectElement>('runtime'),
   status: $('model-status'),
+  modelNote: $('model-note'),
   note: $('runtime-note'),
   config: $('config-json'),
   files: $<HTMLInputElement>('image-files'),
@@ -26,7 +30,7 @@ const ui = {
 };
 
 interface Scored { name: string; fs: number; fsTa: number | null; score: number }
-const state: { spec: ModelSpec | null; engine: OrtEngine | null; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown> } = {
+const state: { spec: ModelSpec | null; engine: Engine | null; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown> } = {
   spec: null, engine: null, calibration: null, scored: [], busy: Promise.resolve(),
 };
 
@@ -48,7 +52,27 @@ function showError(e: unknown, context?: string): void {
   ui.errors.append(p);
 }
 
-const TFJS_NOTE = 'TensorFlow.js (WebGL) runs TensorFlow.js models (model.json); this page loads ONNX models, which onnxruntime-web runs. Converting ONNX to TensorFlow.js is not done here, so pick an onnxruntime-web runtime.';
+const RUNTIME_LABEL: Record<RuntimeChoice, string> = { 'ort-webgpu': 'onnxruntime-web on WebGPU', 'ort-wasm': 'onnxruntime-web on WASM', 'tfjs-webgl': 'TensorFlow.js on WebGL' };
+
+/** ID images + noise where the model brings them (the demo); a dropped model gets its backbone's defaults and no threshold. */
+async function calibration(spec: ModelSpec): Promise<PageCalibration> {
+  if (spec.calibrationImages.length === 0) {
+    const config = defaultConfig({
+      backbone: spec.name, fsStage: spec.fsStage, taStage: spec.taStage, k: spec.defaultK, featureScore: spec.taStage ? 'fs_ta' : 'fs',
+      classifier: spec.head ? 'msp' : null, lambda: spec.head ? PAPER_LAMBDA.msp : 0,
+    });
+    return { config, id: { fs: [], fsTa: [], score: [] } };
+  }
+  // Calibration belongs to the model, not the runtime: run it once on WASM (fast and deterministic on any machine).
+  ui.status.textContent = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic noise…`;
+  const cal = await createOrtEngine(spec, defaultConfig({ fsStage: spec.fsStage, taStage: spec.taStage, featureScore: spec.taStage ? 'fs_ta' : 'fs' }), 'wasm');
+  try {
+    const id = await Promise.all(spec.calibrationImages.map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
+    return await calibratePage(spec, id, (samples, config) => cal.runStages(samples, config));
+  } finally {
+    await cal.dispose();
+  }
+}
 
 async function openEngine(): Promise<void> {
   const spec = state.spec;
@@ -58,36 +82,48 @@ async function openEngine(): Promise<void> {
   state.engine = null;
   ui.note.hidden = true;
   ui.status.dataset.runtime = '';
+  state.calibration ??= await calibration(spec);
+  const config = state.calibration.config;
+  ui.config.textContent = JSON.stringify(config, null, 2);
+  ui.status.textContent = `Starting ${RUNTIME_LABEL[choice]}…`;
+  let engine: Engine;
   if (choice === 'tfjs-webgl') {
-    ui.status.textContent = 'No runtime active: TensorFlow.js cannot run this ONNX model.';
-    ui.status.dataset.runtime = 'none';
-    ui.note.textContent = TFJS_NOTE;
-    ui.note.hidden = false;
-    return;
+    // Loaded on demand: the tfjs bundle is only fetched by those who pick it.
+    const { createTfjsEngine } = await import('./tfjs-engine.js');
+    engine = await createTfjsEngine(spec, config);
+  } else {
+    engine = await createOrtEngine(spec, config, choice === 'ort-webgpu' ? 'webgpu' : 'wasm');
   }
-  if (!state.calibration) {
-    // Calibration belongs to the model, not the runtime: run it once on WASM (fast and deterministic on any machine).
-    ui.status.textContent = `Calibrating on ${demoSamples.filter((s) => s.startsWith('images/id/')).length} bundled ID images and synthetic noise…`;
-    const cal = await createOrtEngine(spec, defaultConfig(), 'wasm');
-    try {
-      const id = await Promise.all(demoSamples.filter((s) => s.startsWith('images/id/')).map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
-      state.calibration = await calibratePage(spec, id, (samples, config) => cal.runStages(samples, config));
-    } finally {
-      await cal.dispose();
-    }
-    ui.config.textContent = JSON.stringify(state.calibration.config, null, 2);
-  }
-  ui.status.textContent = `Starting ${choice === 'ort-webgpu' ? 'WebGPU' : 'WASM'}…`;
-  const engine = await createOrtEngine(spec, state.calibration.config, choice === 'ort-webgpu' ? 'webgpu' : 'wasm');
   state.engine = engine;
-  engine.config = state.calibration.config;
-  ui.status.textContent = `Model: ${(spec as { name?: string }).name ?? 'your model'} · Runtime in use: ${engine.runtime}`;
+  ui.status.textContent = `Model: ${spec.name} · Runtime in use: ${engine.runtime}`;
   ui.status.dataset.runtime = engine.runtime;
   if (engine.note) {
     ui.note.textContent = engine.note;
     ui.note.hidden = false;
   }
   renderBatch();
+}
+
+/** A new model replaces the old one only once it has loaded and started; until then the old one keeps working. */
+async function useModel(load: () => Promise<ModelSpec>): Promise<void> {
+  const previous = { spec: state.spec, calibration: state.calibration };
+  ui.errors.replaceChildren();
+  try {
+    state.spec = await load();
+    state.calibration = null;
+    await openEngine();
+    ui.modelNote.textContent = state.spec.note ?? '';
+    ui.modelNote.hidden = !state.spec.note;
+    ui.results.replaceChildren();
+    state.scored = [];
+    renderBatch();
+    ui.results.dataset.count = '0';
+  } catch (e) {
+    Object.assign(state, previous);
+    if (state.spec) await openEngine().catch(() => undefined);
+    if (state.spec) ui.status.textContent = `Still using ${state.spec.name} · Runtime in use: ${state.engine?.runtime ?? 'none'}`;
+    throw e;
+  }
 }
 
 async function fetchBlob(rel: string): Promise<File> {
@@ -100,7 +136,7 @@ async function scoreFiles(files: readonly File[]): Promise<void> {
   ui.errors.replaceChildren();
   const engine = state.engine;
   if (!engine) {
-    showError(new FstaError('NO_RUNTIME', 'no runtime is active for this model', 'pick onnxruntime-web WebGPU or WASM under "Runtime"'));
+    showError(new FstaError('NO_RUNTIME', 'no runtime is active for this model', 'pick a runtime under "Runtime"'));
     return;
   }
   for (const file of files) {
@@ -108,7 +144,7 @@ async function scoreFiles(files: readonly File[]): Promise<void> {
       const pixels = await decodeImageFile(file);
       const chw = preprocessPixels(pixels, engine.preprocess);
       const [r] = await engine.inspect([chw]);
-      ui.results.append(resultCard(file.name, modelView(chw, engine.preprocess), r!, engine.classes, engine.config.threshold, engine.config.classifier));
+      ui.results.append(resultCard(file.name, modelView(chw, engine.preprocess), r!, engine.classes, engine.config.threshold, engine.config.classifier, engine.runtime));
       state.scored.push({ name: file.name, fs: r!.score.fs, fsTa: r!.score.fsTa, score: r!.score.score });
     } catch (e) {
       showError(e, file.name);
@@ -147,7 +183,11 @@ ui.drop.addEventListener('drop', (e) => {
   e.preventDefault();
   ui.drop.classList.remove('over');
   const files = Array.from(e.dataTransfer?.files ?? []);
-  void serial(() => scoreFiles(files));
+  // A dropped .onnx is a model, not an image.
+  const model = files.find((f) => f.name.toLowerCase().endsWith('.onnx'));
+  if (model) void serial(() => useUserModel(model)).catch((err) => showError(err, 'Model'));
+  const images = files.filter((f) => f !== model);
+  if (images.length) void serial(() => scoreFiles(images));
 });
 ui.samples.addEventListener('click', () => {
   // A few of each kind: ID classes, MNIST digits, noise.
@@ -161,14 +201,22 @@ ui.clear.addEventListener('click', () => {
   renderBatch();
 });
 ui.runtime.addEventListener('change', () => void serial(openEngine).catch((e) => showError(e, 'Runtime')));
-// Loading your own ONNX (patched in the page with @fsta/onnx) waits for the patcher's browser API; until then the row is hidden, not shown disabled.
-ui.modelFile.closest('.row')!.setAttribute('hidden', '');
+
+async function useUserModel(file: File): Promise<void> {
+  ui.status.textContent = `Patching ${file.name} (backbone: ${ui.backbone.value})…`;
+  await useModel(async () => loadUserModel(new Uint8Array(await file.arrayBuffer()), file.name, ui.backbone.value));
+}
+for (const name of ['auto', ...backboneNames()]) ui.backbone.add(new Option(name === 'auto' ? 'auto (detect)' : name, name));
+ui.modelFile.addEventListener('change', () => {
+  const file = ui.modelFile.files?.[0];
+  if (file) void serial(() => useUserModel(file)).catch((e) => showError(e, 'Model')).finally(() => { ui.modelFile.value = ''; });
+});
+ui.useDemo.addEventListener('click', () => void serial(() => useModel(loadDemo)).catch((e) => showError(e, 'Model')));
 
 // WebGPU by default where the browser has it; the engine falls back to WASM with a note otherwise.
 ui.runtime.value = 'gpu' in navigator ? 'ort-webgpu' : 'ort-wasm';
 void serial(async () => {
-  state.spec = await loadDemo();
-  await openEngine();
+  await useModel(loadDemo);
   document.body.dataset.ready = 'true';
 }).catch((e) => {
   ui.status.textContent = 'The model could not be loaded.';

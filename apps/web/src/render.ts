@@ -45,7 +45,7 @@ function scoreRows(s: ImageScore, classifier: string | null, ms: number): [strin
   return rows;
 }
 
-export function resultCard(name: string, view: ImageData, r: Inspection, classes: readonly string[] | null, threshold: number | null, classifier: string | null): HTMLLIElement {
+export function resultCard(name: string, view: ImageData, r: Inspection, classes: readonly string[] | null, threshold: number | null, classifier: string | null, runtime: string): HTMLLIElement {
   const li = document.createElement('li');
   li.className = 'card';
   li.dataset.file = name;
@@ -65,6 +65,11 @@ export function resultCard(name: string, view: ImageData, r: Inspection, classes
     const [lo, hi] = r.heat.fsTa ? range(r.heat.fs, r.heat.fsTa) : range(r.heat.fs);
     maps.append(figure(overlay(view, r.heat.fs, r.heat, lo, hi, `C5 heatmap without TA for ${name}`), 'C5 map'));
     if (r.heat.fsTa) maps.append(figure(overlay(view, r.heat.fsTa, r.heat, lo, hi, `C5 heatmap with TA for ${name}`), 'C5 map with TA'));
+  } else {
+    const p = document.createElement('p');
+    p.className = 'note';
+    p.textContent = `Heatmaps come from the onnxruntime-web runtimes; ${runtime} gives the scores only.`;
+    maps.append(p);
   }
   const table = document.createElement('table');
   table.className = 'scores';
@@ -82,6 +87,7 @@ export function resultCard(name: string, view: ImageData, r: Inspection, classes
     td.textContent = text;
     tr.prepend(th);
   }
+  li.dataset.runtime = runtime;
   li.append(h, verdict, maps, table);
   if (r.probs) {
     const top = document.createElement('p');

@@ -1,15 +1,19 @@
 /**
  * The built page in headless Chromium: bundled samples go through the file input, and
- * the numbers the page shows are checked against PyTorch (the demo's reference scores,
- * computed from the same PNGs) and against the Node adapter with the page's own config.
+ * the numbers the page shows on each runtime are checked against PyTorch (the demo's
+ * reference scores, computed from the same PNGs) and against `fsta score` (the built
+ * CLI, its own stage runner on onnxruntime-node) with the page's calibrated config.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, repoRoot, startStaticServer, type StaticServer } from '../../../tools/browser/harness.js';
+import { launchChromium, repoRoot, sharedRoot, startStaticServer, type StaticServer } from '../../../tools/browser/harness.js';
+import type { FstaConfig } from '@fsta/core';
+import { GraphBuilder, encodeModel } from '@fsta/onnx';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/demo');
@@ -17,7 +21,8 @@ const referencePath = path.join(repoRoot, 'apps/cli/test/fixtures/demo-reference
 const artifacts = path.join(repoRoot, 'artifacts/web');
 
 interface Reference { images: { file: string; fs: number; fsTa: number; msp: number; pred: number }[] }
-interface Shown { file: string; fs: number; fsTa: number; msp: number; score: number; verdict: string; top: string }
+interface Shown { file: string; fs: number; fsTa: number; msp: number; score: number; verdict: string; top: string; heatmaps: number }
+type Runtime = 'ort-wasm' | 'ort-webgpu' | 'tfjs-webgl';
 
 const SAMPLES = ['images/id/0-t-shirt/000.png', 'images/id/4-coat/001.png', 'images/id/8-bag/002.png', 'images/ood/mnist/3-00.png', 'images/ood/gaussian/000.png', 'images/ood/uniform/000.png'];
 
@@ -52,8 +57,11 @@ async function openPage(width = 1200, height = 900): Promise<{ page: Page; log: 
   return { page, log };
 }
 
-async function useRuntime(page: Page, choice: 'ort-wasm' | 'ort-webgpu'): Promise<string> {
-  if ((await page.locator('#runtime').inputValue()) !== choice) await page.selectOption('#runtime', choice);
+async function useRuntime(page: Page, choice: Runtime): Promise<string> {
+  if ((await page.locator('#runtime').inputValue()) !== choice) {
+    await page.evaluate(() => { document.getElementById('model-status')!.dataset.runtime = ''; });
+    await page.selectOption('#runtime', choice);
+  }
   await page.waitForFunction(() => document.body.dataset.busy === 'false' && !!document.getElementById('model-status')!.dataset.runtime, null, { timeout: 120_000 });
   return (await page.locator('#model-status').getAttribute('data-runtime'))!;
 }
@@ -64,64 +72,93 @@ async function dropSamples(page: Page, files: string[]): Promise<Shown[]> {
   await page.waitForFunction((n) => document.querySelectorAll('#results > li').length >= n, before + files.length, { timeout: 120_000 });
   return page.$$eval('#results > li', (cards) => cards.map((c) => {
     const num = (k: string) => Number(c.querySelector(`[data-field="${k}"]`)?.textContent);
-    return { file: (c as HTMLElement).dataset.file!, fs: num('fs'), fsTa: num('fsTa'), msp: num('msp'), score: num('score'), verdict: c.querySelector('[data-field="verdict"]')!.textContent!, top: c.querySelector('[data-field="top"]')?.textContent ?? '' };
-  }).slice(before));
+    return { file: (c as HTMLElement).dataset.file!, fs: num('fs'), fsTa: num('fsTa'), msp: num('msp'), score: num('score'), verdict: c.querySelector('[data-field="verdict"]')!.textContent!, top: c.querySelector('[data-field="top"]')?.textContent ?? '', heatmaps: c.querySelectorAll('canvas[aria-label^="C5 heatmap"]').length };
+  })).then((all) => all.slice(before));
+}
+
+
+/** `fsta score` from the built CLI: one JSON line per image. */
+function fstaScore(config: unknown, files: string[]): { file: string; fs: number; fsTa: number | null; score: number; verdict: string | null }[] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-cfg-'));
+  const cfg = path.join(dir, 'fsta.config.json');
+  writeFileSync(cfg, JSON.stringify(config));
+  const out = execFileSync(process.execPath, [path.join(repoRoot, 'apps/cli/dist/bin.js'), 'score', '--model', path.join(demoDir, 'model.onnx'), '--manifest', path.join(demoDir, 'demo.json'), '--config', cfg, ...files.map((f) => path.join(demoDir, f))], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
+  return out.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+async function chooseModel(page: Page, file: string, backbone: string): Promise<void> {
+  await page.selectOption('#backbone', backbone);
+  await page.evaluate(() => { document.body.dataset.busy = 'true'; });
+  await page.setInputFiles('#model-file', file);
+  await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 120_000 });
 }
 
 describe('fsta inspector page', () => {
   const reference = JSON.parse(readFileSync(referencePath, 'utf8')) as Reference;
   const ref = (file: string) => reference.images.find((r) => r.file.endsWith(file.replace(/^images\//, '')))!;
-  const shownByRuntime: Record<string, Shown[]> = {};
-  let config: unknown;
+  const shownByRuntime: Partial<Record<Runtime, Shown[]>> = {};
+  const configByRuntime: Partial<Record<Runtime, FstaConfig>> = {};
+  // WebGPU runs on SwiftShader in CI: a few images keep it quick.
+  const samplesFor = (r: Runtime) => (r === 'ort-webgpu' ? SAMPLES.slice(0, 3).concat(SAMPLES.slice(-1)) : SAMPLES);
 
-  for (const choice of ['ort-wasm', 'ort-webgpu'] as const) {
+  // One page for the whole suite: the demo calibrates once per page load (about half a minute on 2 cores).
+  let page: Page;
+  let log: string[];
+  beforeAll(async () => { ({ page, log } = await openPage()); });
+  afterAll(async () => { await page?.close(); });
+
+  const runtimes: [Runtime, string][] = [['ort-wasm', 'onnxruntime-web/wasm'], ['ort-webgpu', 'onnxruntime-web/webgpu'], ['tfjs-webgl', 'tfjs/webgl']];
+  for (const [choice, expected] of runtimes) {
     it(`shows FS and MSP equal to PyTorch on ${choice}`, async () => {
-      const { page } = await openPage();
+      await page.locator('#clear').click();
       const runtime = await useRuntime(page, choice);
-      expect(runtime).toBe(choice === 'ort-wasm' ? 'onnxruntime-web/wasm' : 'onnxruntime-web/webgpu');
-      const shown = await dropSamples(page, SAMPLES);
-      config = JSON.parse(await page.locator('#config-json').textContent() as string);
-      expect(shown.map((s) => s.file)).toEqual(SAMPLES.map((f) => path.basename(f)));
+      expect(runtime, log.join('\n')).toBe(expected);
+      const samples = samplesFor(choice);
+      const shown = await dropSamples(page, samples);
+      configByRuntime[choice] = JSON.parse(await page.locator('#config-json').textContent() as string);
+      expect(shown.map((s) => s.file)).toEqual(samples.map((f) => path.basename(f)));
       for (const [i, s] of shown.entries()) {
-        const r = ref(SAMPLES[i]!);
+        const r = ref(samples[i]!);
         expect(Math.abs(s.fs - r.fs), `${s.file} FS`).toBeLessThan(1e-3);
         expect(Math.abs(s.msp - r.msp), `${s.file} MSP`).toBeLessThan(1e-3);
         expect(Number.isFinite(s.fsTa) && Number.isFinite(s.score)).toBe(true);
         expect(s.verdict).toMatch(/^(ID|OOD):/);
         expect(s.top).toMatch(/^Top classes: /);
+        // Both C5 maps (without and with TA) on the ONNX runtimes; tfjs shows scores only.
+        expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : 2);
       }
       shownByRuntime[choice] = shown;
       await page.screenshot({ path: path.join(artifacts, `inspector-${choice}-desktop.png`), fullPage: true });
-      await page.close();
     });
   }
 
-  it('gives the same FS+TA and fused scores as the Node adapter with the page config', async () => {
-    const { createDetector } = await import('@fsta/onnxruntime-node');
-    const meta = JSON.parse(readFileSync(path.join(demoDir, 'demo.json'), 'utf8'));
-    const detector = await createDetector({ model: path.join(demoDir, 'model.onnx'), config: config as never, preprocess: meta.preprocess, executionProviders: ['cpu'], logger: () => undefined });
-    const node = await detector.score(SAMPLES.map((f) => path.join(demoDir, f)));
-    await detector.dispose();
-    for (const shown of Object.values(shownByRuntime)) {
+  it('shows the same FS, FS+TA, fused scores and verdicts as `fsta score` with the page config, on every runtime', () => {
+    expect(Object.keys(shownByRuntime).sort()).toEqual(['ort-wasm', 'ort-webgpu', 'tfjs-webgl']);
+    // Calibration runs once per model on WASM, so every runtime shows the same config.
+    const config = configByRuntime['ort-wasm']!;
+    for (const c of Object.values(configByRuntime)) expect(c).toEqual(config);
+    expect(config.taStage).not.toBeNull();
+    expect(config.threshold).not.toBeNull();
+    const cli = fstaScore(config, SAMPLES);
+    expect(cli.map((r) => path.basename(r.file))).toEqual(SAMPLES.map((f) => path.basename(f)));
+    for (const [runtime, shown] of Object.entries(shownByRuntime) as [Runtime, Shown[]][]) {
+      // Cards come in the order the files were given; basenames repeat (gaussian/000.png, uniform/000.png).
+      const given = samplesFor(runtime);
       for (const [i, s] of shown.entries()) {
-        expect(Math.abs(s.fs - node[i]!.fs), `${s.file} FS`).toBeLessThan(1e-3);
-        expect(Math.abs(s.fsTa - node[i]!.fsTa!), `${s.file} FS+TA`).toBeLessThan(1e-3);
-        expect(Math.abs(s.score - node[i]!.score), `${s.file} fused`).toBeLessThan(1e-3);
+        const c = cli[SAMPLES.indexOf(given[i]!)]!;
+        expect(Math.abs(s.fs - c.fs), `${runtime} ${s.file} FS`).toBeLessThan(1e-3);
+        expect(Math.abs(s.fsTa - c.fsTa!), `${runtime} ${s.file} FS+TA`).toBeLessThan(1e-3);
+        expect(Math.abs(s.score - c.score), `${runtime} ${s.file} fused`).toBeLessThan(1e-3);
+        expect(s.verdict.slice(0, s.verdict.indexOf(':')), `${runtime} ${s.file} verdict`).toBe(c.verdict);
       }
     }
   });
 
-  it('says clearly that TensorFlow.js cannot run the ONNX model', async () => {
-    const { page } = await openPage();
-    await page.selectOption('#runtime', 'tfjs-webgl');
-    await page.waitForFunction(() => document.getElementById('model-status')!.dataset.runtime === 'none');
-    expect(await page.locator('#runtime-note').innerText()).toMatch(/TensorFlow\.js .* ONNX/);
-    await page.close();
-  });
-
   it('shows a visible error for a non-image file, and keeps scoring the rest', async () => {
-    const { page } = await openPage(375, 800);
+    await page.setViewportSize({ width: 375, height: 800 });
     await useRuntime(page, 'ort-wasm');
+    await page.locator('#clear').click();
     const bad = path.join(mkdtempSync(path.join(tmpdir(), 'fsta-web-bad-')), 'notes.txt');
     writeFileSync(bad, 'this is not an image');
     await page.setInputFiles('#image-files', [bad, path.join(demoDir, SAMPLES[0]!)]);
@@ -132,21 +169,72 @@ describe('fsta inspector page', () => {
     // Phone width: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(artifacts, 'inspector-phone.png'), fullPage: true });
-    await page.close();
+    await page.setViewportSize({ width: 1200, height: 900 });
   });
 
-  it('is operable from the keyboard: the image input is reachable by Tab and labelled', async () => {
-    const { page } = await openPage();
+  it('refuses a non-ONNX file, a wrong backbone and a model without conv stages, visibly, and keeps the demo', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-models-'));
+    const notOnnx = path.join(dir, 'photo.onnx');
+    writeFileSync(notOnnx, readFileSync(path.join(demoDir, SAMPLES[0]!)));
+    // A graph with no convolution: Gemm + Relu on a flat input.
+    const b = new GraphBuilder(13, 'mlp/', new Set());
+    const [h] = b.node('Gemm', ['input', b.floatConst(new Float32Array(12 * 4).fill(0.1), [12, 4])]);
+    const [out] = b.node('Relu', [h!]);
+    const mlp = path.join(dir, 'mlp.onnx');
+    writeFileSync(mlp, encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'mlp', node: b.nodes, initializer: b.initializers, input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 12 }] } } } }], output: [{ name: out!, type: { tensorType: { elemType: 1 } } }] } }));
+    const cases: [string, string, RegExp][] = [
+      [notOnnx, 'auto', /photo\.onnx" is not an ONNX model/],
+      [path.join(demoDir, 'model.onnx'), 'resnet50', /resnet50/],
+      [mlp, 'auto', /no convolutional stages/],
+    ];
+    for (const [file, backbone, message] of cases) {
+      await chooseModel(page, file, backbone);
+      const error = page.locator('#errors p').first();
+      expect(await error.isVisible()).toBe(true);
+      expect(await error.innerText()).toMatch(/^Model: /);
+      expect(await error.innerText()).toMatch(message);
+      expect(await error.innerText()).toMatch(/Fix: /);
+      expect(await page.locator('#model-status').innerText()).toMatch(/fsta-demo/);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is operable from the keyboard: the inputs are reachable by Tab and labelled', async () => {
     const labels = await page.$$eval('input, select', (els) => els.map((e) => (e as HTMLInputElement).labels?.length ?? 0));
     expect(labels.every((n) => n > 0)).toBe(true);
-    let reached = false;
-    for (let i = 0; i < 20 && !reached; i++) {
+    await page.evaluate(() => { (document.activeElement as HTMLElement | null)?.blur(); window.scrollTo(0, 0); });
+    const reached = new Set<string>();
+    for (let i = 0; i < 25; i++) {
       await page.keyboard.press('Tab');
-      reached = await page.evaluate(() => document.activeElement?.id === 'image-files');
+      reached.add(await page.evaluate(() => document.activeElement?.id ?? ''));
     }
-    expect(reached).toBe(true);
+    for (const id of ['backbone', 'model-file', 'runtime', 'image-files', 'samples']) expect(reached, id).toContain(id);
     expect(await page.locator('#results').getAttribute('aria-live')).toBe('polite');
-    await page.close();
   });
-}, 600_000);
 
+  const resnet20 = path.join(sharedRoot, 'models/cifar10-resnet20.onnx');
+  // Last: it replaces the demo model in the shared page.
+  it.skipIf(!existsSync(resnet20))('patches a dropped ONNX model in the page and scores it like the Node adapter', async () => {
+    await useRuntime(page, 'ort-wasm');
+    await chooseModel(page, resnet20, 'cifar_resnet20');
+    expect(await page.locator('#errors').innerText()).toBe('');
+    expect(await page.locator('#model-status').innerText()).toMatch(/cifar10-resnet20\.onnx · Runtime in use: onnxruntime-web\/wasm/);
+    const samples = [SAMPLES[0]!, SAMPLES[4]!];
+    const shown = await dropSamples(page, samples);
+    const config = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
+    expect(config.classifier).toBe('msp');
+    const { createDetector } = await import('@fsta/onnxruntime-node');
+    const detector = await createDetector({ model: resnet20, backbone: 'cifar_resnet20', config, executionProviders: ['cpu'], logger: () => undefined });
+    const node = await detector.score(samples.map((f) => path.join(demoDir, f)));
+    await detector.dispose();
+    for (const [i, s] of shown.entries()) {
+      expect(Math.abs(s.fs - node[i]!.fs), `${s.file} FS`).toBeLessThan(1e-3);
+      expect(Math.abs(s.fsTa - node[i]!.fsTa!), `${s.file} FS+TA`).toBeLessThan(1e-3);
+      expect(Math.abs(s.msp - node[i]!.classifier.msp!), `${s.file} MSP`).toBeLessThan(1e-3);
+      expect(Math.abs(s.score - node[i]!.score), `${s.file} fused`).toBeLessThan(1e-3);
+      expect(s.heatmaps).toBe(2);
+    }
+    await page.screenshot({ path: path.join(artifacts, 'inspector-own-model.png'), fullPage: true });
+  });
+
+}, 900_000);
