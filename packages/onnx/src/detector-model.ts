@@ -1,8 +1,10 @@
 import { FstaError, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { findBackbone, imageInput, requireStage } from '@fsta/backbones';
+import { findBackbone, imageInput, requireStage, type BackboneResolution } from '@fsta/backbones';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
-import { patchModel } from './patch.js';
+import { patchModel, type PatchOptions } from './patch.js';
+import { inferShapes } from './shapes.js';
+import type { OnnxModel } from './types.js';
 
 export interface DetectorModelOptions extends DetectorSettings {
   /** Overrides the manifest's preprocessing; required when the backbone is detected automatically. */
@@ -27,29 +29,29 @@ export interface DetectorModel {
   maxBatch: 1 | null;
 }
 
+/** A model patched for a resolved config: what `fsta patch` writes and detectors load. */
+export interface ConfiguredPatch {
+  model: OnnxModel;
+  config: FstaConfig;
+  backbone: BackboneResolution;
+  /** The model's own outputs (unchanged by the patch). */
+  modelOutputs: string[];
+}
+
 /**
- * ONNX bytes → patched bytes, written once for every ONNX runtime: decode, find the
- * backbone (manifest or detection), resolve the config's stages and head, patch in
- * the FS / FS+TA / classifier / fused score outputs, encode.
+ * Finds the backbone (manifest or detection), resolves the config's stages and head and
+ * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
+ * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes);
-  // The image input's shape comes from the model's own value info; stage shapes are not needed here.
-  const graph = toGraphView(model);
+export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode'] }): ConfiguredPatch {
+  // Inferred shapes: exports rarely carry value infos, and detecting an unknown CNN's stages needs them.
+  const shapes = new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
+  const graph = toGraphView(model, shapes);
   const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
   const found = findBackbone(graph, wanted);
   const config = resolveDetectorConfig({ ...options, backbone: wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : requireStage(found, config.taStage);
-  const input = imageInput(graph);
-  const inShape = input ? graph.shapes.get(input) : undefined;
-  if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
-  const [n, c, h, w] = inShape as [number, number, number, number];
-  if (n > 1) throw new FstaError('BAD_MODEL', `the model input "${input}" has a fixed batch of ${n}`, 'export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"input": {0: "batch"}})) or a batch of 1');
-  const preprocess = options.preprocess ?? found.manifest?.preprocess;
-  if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
-  const size = preprocess.size;
-  if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
   const patched = patchModel(model, {
@@ -61,14 +63,35 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
     classifier: config.classifier as 'msp' | 'energy' | 'maxlogit' | null,
     featureScore: config.featureScore,
     temperature: config.temperature,
+    ...(options.mode ? { mode: options.mode } : {}),
   });
+  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice() };
+}
+
+/**
+ * ONNX bytes → patched bytes, written once for every ONNX runtime: `patchForConfig`,
+ * plus the image input and preprocessing the adapters feed, then encode.
+ */
+export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
+  const model = decodeModel(bytes);
+  const { model: patched, config, backbone: found, modelOutputs } = patchForConfig(model, options);
+  const graph = toGraphView(model);
+  const input = imageInput(graph);
+  const inShape = input ? graph.shapes.get(input) : undefined;
+  if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
+  const [n, c, h, w] = inShape as [number, number, number, number];
+  if (n > 1) throw new FstaError('BAD_MODEL', `the model input "${input}" has a fixed batch of ${n}`, 'export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"input": {0: "batch"}})) or a batch of 1');
+  const preprocess = options.preprocess ?? found.manifest?.preprocess;
+  if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
+  const size = preprocess.size;
+  if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');
   return {
-    bytes: encodeModel(patched.model),
+    bytes: encodeModel(patched),
     config,
     preprocess,
     inputName: input,
     chw: [3, size[0], size[1]],
-    modelOutputs: graph.outputs.slice(),
+    modelOutputs,
     maxBatch: n === 1 ? 1 : null,
   };
 }

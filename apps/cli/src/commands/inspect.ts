@@ -24,18 +24,25 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   // Static shapes are rarely in exported graphs: measure them with one run on a blank image.
   const dims = (model.graph!.input ?? []).find((i) => i.name === inputName)?.type?.tensorType?.shape?.dim ?? [];
   const declared = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : -1));
-  const hw = spec ? [...spec.preprocess.size] : declared.slice(2);
+  // A size fixed in the model wins over the manifest's default (FCN exported at 224, not
+  // torchvision's 520; a detector at its export size); a detector may take one [C, H, W] image.
+  const fixedHW = declared.slice(-2);
+  const fixed = declared.length >= 3 && fixedHW.every((d) => d > 0);
+  const hw = fixed ? fixedHW : spec ? [...spec.preprocess.size] : fixedHW;
   const measured = new Map<string, readonly number[]>();
   if (hw.length === 2 && hw.every((d) => d > 0)) {
-    const c = declared[1] && declared[1] > 0 ? declared[1] : 3;
+    const c = declared.length >= 3 && declared.at(-3)! > 0 ? declared.at(-3)! : 3;
+    const shape = declared.length === 3 ? [c, hw[0]!, hw[1]!] : [1, c, hw[0]!, hw[1]!];
     const session = await ort.InferenceSession.create(encodeModel(probeModel(model, stages.map(([, s]) => s!.tensor))));
     try {
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(c * hw[0]! * hw[1]!), [1, c, hw[0]!, hw[1]!]) });
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(c * hw[0]! * hw[1]!), shape) });
       for (const [, s] of stages) measured.set(s!.tensor, out[s!.tensor]!.dims);
     } finally {
       await session.release();
     }
-    io.out(`input: ${inputName} [1, ${c}, ${hw.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify(spec.preprocess)})` : ''}\n`);
+    const size = spec?.preprocess.size;
+    const resized = size !== undefined && (size[0] !== hw[0] || size[1] !== hw[1]);
+    io.out(`input: ${inputName} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);
   }
   io.out('stages:\n');
   for (const [name, s] of stages) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FstaError, defaultConfig, parseConfig } from '@fsta/core';
 import type { ClassifierScoreName, FstaConfig } from '@fsta/core';
-import { prepareDetectorModel } from '@fsta/onnx';
+import { decodeModel, encodeModel, patchForConfig } from '@fsta/onnx';
 import { numberFlag, parse, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { specFromManifest } from '../engine/spec.js';
@@ -21,13 +21,16 @@ fsta/score); the model's own outputs are unchanged.
   --k K                  TA threshold ≥ 0
   --classifier C         msp | maxlogit | energy | none: fused into fsta/score
   --lambda L             fusion weight (default: the paper's for the classifier)
-  --manifest FILE        preprocessing for models whose stages are detected automatically
+  --mode M               branch (default): the TA pass re-runs the layers after the TA
+                         stage as a weight-sharing copy; double-batch: runs them once on
+                         [x, TA(x)] (not for graphs that merge earlier stages in between)
+  --manifest FILE        accepted for symmetry with eval/score; patching needs no preprocessing
   --force                overwrite an existing OUT`;
 
 export async function patchCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse('patch', argv, {
     out: { type: 'string', short: 'o' }, backbone: { type: 'string' }, config: { type: 'string' }, 'fs-stage': { type: 'string' }, 'ta-stage': { type: 'string' },
-    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' },
+    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, mode: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' },
   }, true);
   if (v.help) { io.out(patchHelp + '\n'); return 0; }
   if (positionals.length !== 1) throw usageError('give exactly one input model', 'patch');
@@ -37,6 +40,8 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   const lambda = numberFlag(v.lambda, '--lambda', 'patch');
   const classifier = v.classifier === undefined ? undefined : v.classifier === 'none' ? null : (v.classifier as string);
   if (classifier && !['msp', 'maxlogit', 'energy'].includes(classifier)) throw usageError(`--classifier must be msp, maxlogit, energy or none, got "${classifier}"`, 'patch');
+  const mode = v.mode as string | undefined;
+  if (mode !== undefined && mode !== 'branch' && mode !== 'double-batch') throw usageError(`--mode must be branch or double-batch, got "${mode}"`, 'patch');
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(input);
@@ -54,17 +59,18 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     const ta = v['ta-stage'] === 'none' ? null : (v['ta-stage'] as string | undefined);
     config = parseConfig({ ...(config ?? defaultConfig()), ...(v['fs-stage'] ? { fsStage: v['fs-stage'] } : {}), ...(ta !== undefined ? { taStage: ta, featureScore: ta === null ? 'fs' : 'fs_ta' } : {}) });
   }
-  const preprocess = typeof v.manifest === 'string' ? specFromManifest(input, v.manifest).preprocess : undefined;
-  const prepared = prepareDetectorModel(bytes, {
+  // Validates the manifest file when given; the patch itself needs no preprocessing.
+  if (typeof v.manifest === 'string') specFromManifest(input, v.manifest);
+  const prepared = patchForConfig(decodeModel(bytes), {
     ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}),
     ...(config ? { config } : {}),
     ...(k !== undefined ? { k } : {}),
     ...(lambda !== undefined ? { lambda } : {}),
     ...(classifier !== undefined ? { classifier: classifier as ClassifierScoreName | null } : {}),
-    ...(preprocess ? { preprocess } : {}),
+    ...(mode ? { mode } : {}),
   });
-  writeFileAtomic(out, prepared.bytes, { force: Boolean(v.force), inputs: [input] });
+  writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: [input] });
   const c = prepared.config;
-  io.out(`wrote ${out}: FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}; model outputs ${prepared.modelOutputs.join(', ')} unchanged\n`);
+  io.out(`wrote ${out}: ${prepared.backbone.manifest ? `backbone ${prepared.backbone.manifest.name}` : 'stages detected automatically'}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} unchanged\n`);
   return 0;
 }
