@@ -4,7 +4,7 @@
 // side-by-side measurements, printed as tables and written to docs/performance.md.
 // Speed goals live here, never in tests.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine } from './machine.mjs';
 import { MODELS, ROOT, loadModel } from './models.mjs';
@@ -13,14 +13,18 @@ import { endToEndSection } from './end-to-end.mjs';
 import { ortWebSection, tfjsSection } from './runtimes.mjs';
 import { report } from './report.mjs';
 
+const t0 = performance.now();
 const quick = process.argv.includes('--quick');
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : join(ROOT, 'docs/performance.md');
 const P = quick
-  ? { reps: 3, e2eImages: { 'cifar10-test': 160, 'imagenet-val-1k': 64 }, peakImages: 160, calls: 300, longCalls: 1000, profileRuns: 3, webReps: 3, tfjsRounds: 2, tfjsRuns: 3 }
-  : { reps: 9, e2eImages: { 'cifar10-test': 1000, 'imagenet-val-1k': 500 }, peakImages: 1000, calls: 1000, longCalls: 10000, profileRuns: 10, webReps: 7, tfjsRounds: 3, tfjsRuns: 5 };
+  ? { reps: 3, e2eImages: { 'cifar10-test': 160, 'imagenet-val-1k': 64 }, peakImages: 160, calls: 200, longCalls: 500, profileRuns: 3, webReps: 3, tfjsRounds: 2, tfjsRuns: 3 }
+  : { reps: 9, e2eImages: { 'cifar10-test': 1000, 'imagenet-val-1k': 300 }, peakImages: 1000, calls: 1000, longCalls: 10000, profileRuns: 10, webReps: 7, tfjsRounds: 3, tfjsRuns: 5 };
 
-const log = (/** @type {string} */ s) => process.stderr.write(`[bench] ${s}\n`);
-const t0 = performance.now();
+const log = (/** @type {string} */ s) => {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 60000).toFixed(1)} min] ${s}\n`);
+  // Partial results, so a run cut short still shows what it measured.
+  writeFileSync(out.replace(/\.md$/, '.partial.json'), JSON.stringify(results, null, 1));
+};
 const before = machine();
 const results = { quick, params: P, machine: before, overhead: [], flops: {}, profile: [], e2e: [], web: [], tfjs: null, memory: {} };
 
@@ -66,4 +70,5 @@ const { markdown, tables } = report(results, `node tools/bench/run.mjs${quick ? 
 process.stdout.write(tables + '\n');
 writeFileSync(out, markdown);
 writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify(results, null, 1) + '\n');
+rmSync(out.replace(/\.md$/, '.partial.json'), { force: true });
 log(`wrote ${out} in ${results.minutes.toFixed(1)} min`);
