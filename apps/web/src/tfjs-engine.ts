@@ -36,6 +36,8 @@ export async function createTfjsEngine(spec: ModelSpec, config: FstaConfig): Pro
     logits: twin.logits,
     preprocess: spec.preprocess,
   });
+  // One run on a blank image first: WebGL compiles its shaders on the first run, which is not the model's time.
+  await detector.score({ data: new Float32Array(spec.chw[0] * spec.chw[1] * spec.chw[2]), shape: [...spec.chw] });
   return {
     runtime: `tfjs/${tf.getBackend()}`,
     note,

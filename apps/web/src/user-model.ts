@@ -34,7 +34,7 @@ export function loadUserModel(bytes: Uint8Array, fileName: string, backbone: str
   const inShape = input ? view.shapes.get(input) : undefined;
   if (!input || !inShape || inShape.length !== 4 || inShape[1] !== 3) throw new FstaError('BAD_MODEL', `"${fileName}" has no NCHW RGB image input (inputs: ${view.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
   let preprocess: PreprocessSpec;
-  let note: string | null = null;
+  const notes = ['No ID images come with this model, so the page sets no threshold and gives no ID/OOD verdict; compare the scores between images, or run `fsta calibrate` on your ID validation images.'];
   const manifestPre = found.manifest?.preprocess;
   if (manifestPre) {
     preprocess = { ...manifestPre, size: [...manifestPre.size] as [number, number], mean: [...manifestPre.mean], std: [...manifestPre.std] } as PreprocessSpec;
@@ -42,7 +42,7 @@ export function loadUserModel(bytes: Uint8Array, fileName: string, backbone: str
     const [h, w] = [inShape[2]!, inShape[3]!];
     if (!(h > 0 && w > 0)) throw new FstaError('BAD_MODEL', `"${fileName}" has a dynamic input size and matches no backbone manifest, so the page cannot tell what size it wants`, 'pick its backbone (a manifest knows the size), or export it with a fixed H and W');
     preprocess = { size: [h, w], crop: 'center', resizeShorter: Math.max(h, w), mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] } as PreprocessSpec;
-    note = `No backbone manifest matched, so the stages were detected (${fsStage} for FS${taStage ? `, ${taStage} for TA` : ''}) and images are resized to ${h}×${w} with ImageNet mean and std — scores are only meaningful if the model was trained that way.`;
+    notes.unshift(`No backbone manifest matched, so the stages were detected (${fsStage} for FS${taStage ? `, ${taStage} for TA` : ''}) and images are resized to ${h}×${w} with ImageNet mean and std — scores are only meaningful if the model was trained that way.`);
   }
   return {
     name: fileName,
@@ -58,6 +58,6 @@ export function loadUserModel(bytes: Uint8Array, fileName: string, backbone: str
     classes: null,
     tfjs: null,
     calibrationImages: [],
-    note,
+    note: notes.join(' '),
   };
 }

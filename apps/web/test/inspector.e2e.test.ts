@@ -219,6 +219,8 @@ describe('fsta inspector page', () => {
     await chooseModel(page, resnet20, 'cifar_resnet20');
     expect(await page.locator('#errors').innerText()).toBe('');
     expect(await page.locator('#model-status').innerText()).toMatch(/cifar10-resnet20\.onnx · Runtime in use: onnxruntime-web\/wasm/);
+    expect(await page.locator('#model-note').isVisible()).toBe(true);
+    expect(await page.locator('#model-note').innerText()).toMatch(/no threshold/);
     const samples = [SAMPLES[0]!, SAMPLES[4]!];
     const shown = await dropSamples(page, samples);
     const config = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
