@@ -17,7 +17,8 @@ Runs fsta on the bundled demo: a small ResNet trained on Fashion-MNIST
 Gaussian and uniform noise as OOD. Prints the eval table, then what calibration
 picks from the ID images and noise alone, and writes into DIR (default: the
 current folder):
-  fsta-demo-report.html    the HTML report (ROC curves, score histograms)
+  fsta-demo-report.html    the HTML report (ROC curves, score histograms,
+                           sample feature maps and GMM fits)
   fsta-demo-results.json   the eval results (schema: docs/cli.md)
   fsta-demo.config.json    the calibrated config
 Existing files are not overwritten: a numbered name is used instead, unless --force.`;
