@@ -7,4 +7,4 @@ export { imageInput } from './stages.js';
 export { select, describeSelector } from './select.js';
 export { detectStages } from './detect.js';
 export type { ResolvedHead, BackboneResolution } from './resolve.js';
-export { manifests, backboneNames, getManifest, resolveStages, resolveHead, findBackbone, requireStage } from './resolve.js';
+export { manifests, backboneNames, getManifest, resolveStages, resolveHead, detectHead, findBackbone, requireStage } from './resolve.js';

@@ -1,5 +1,5 @@
 import { FstaError } from '@fsta/core';
-import type { GraphView } from './graph.js';
+import type { GraphNode, GraphView } from './graph.js';
 import { initializerBehind, shapeOf } from './graph.js';
 import type { BackboneManifest, StageDefaults, StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
@@ -55,18 +55,14 @@ export interface ResolvedHead {
   readonly logits: string;
 }
 
-export function resolveHead(graph: GraphView, manifest: BackboneManifest): ResolvedHead | null {
-  if (!manifest.head) return null;
-  const mismatch = (why: string) => new FstaError('BACKBONE_MISMATCH', `backbone "${manifest.name}" does not fit this model: classifier head (${describeSelector(manifest.head!.node)}) ${why}`, 'export the model with its classifier (nn.Linear) as the last layer, or use a backbone without a head', { backbone: manifest.name });
-  const r = select(graph, manifest.head.node);
-  if ('error' in r) throw mismatch(`failed: ${r.error}`);
-  const { node } = r;
+/** The head a final Gemm (weight [classes, D], output a graph output) makes, or why it is not one. */
+function headFromNode(graph: GraphView, node: GraphNode): ResolvedHead | string {
   const transB = node.attributes?.['transB'];
-  if (node.opType === 'Gemm' && transB !== undefined && transB !== 1) throw mismatch(`"${node.name}" has transB = ${String(transB)}, expected 1 (weight [classes, D])`);
+  if (node.opType === 'Gemm' && transB !== undefined && transB !== 1) return `"${node.name}" has transB = ${String(transB)}, expected 1 (weight [classes, D])`;
   const [penultimate, weight, bias] = node.inputs;
-  if (!penultimate || !weight) throw mismatch(`"${node.name}" lacks an input or a weight`);
+  if (!penultimate || !weight) return `"${node.name}" lacks an input or a weight`;
   const logits = node.outputs[0]!;
-  if (!graph.outputs.includes(logits)) throw mismatch(`output "${logits}" of "${node.name}" is not a graph output`);
+  if (!graph.outputs.includes(logits)) return `output "${logits}" of "${node.name}" is not a graph output`;
   return {
     penultimate,
     weight,
@@ -76,6 +72,29 @@ export function resolveHead(graph: GraphView, manifest: BackboneManifest): Resol
     weightShape: shapeOf(graph, weight) ?? [],
     logits,
   };
+}
+
+export function resolveHead(graph: GraphView, manifest: BackboneManifest): ResolvedHead | null {
+  if (!manifest.head) return null;
+  const mismatch = (why: string) => new FstaError('BACKBONE_MISMATCH', `backbone "${manifest.name}" does not fit this model: classifier head (${describeSelector(manifest.head!.node)}) ${why}`, 'export the model with its classifier (nn.Linear) as the last layer, or use a backbone without a head', { backbone: manifest.name });
+  const r = select(graph, manifest.head.node);
+  if ('error' in r) throw mismatch(`failed: ${r.error}`);
+  const head = headFromNode(graph, r.node);
+  if (typeof head === 'string') throw mismatch(head);
+  return head;
+}
+
+/**
+ * For models no manifest matches: the classifier head is the one Gemm whose output is
+ * a graph output and whose weight is an initializer (nn.Linear as the last layer).
+ * None, or several, gives null: scores that need a head are then not offered.
+ */
+export function detectHead(graph: GraphView): ResolvedHead | null {
+  const heads = graph.nodes
+    .filter((n) => n.opType === 'Gemm' && graph.outputs.includes(n.outputs[0] ?? ''))
+    .map((n) => headFromNode(graph, n))
+    .filter((h): h is ResolvedHead => typeof h !== 'string' && h.weightInitializer !== null && h.weightShape.length === 2);
+  return heads.length === 1 ? heads[0]! : null;
 }
 
 /** What `findBackbone` found: a manifest's stages, or automatically detected ones. */
@@ -109,7 +128,7 @@ export function findBackbone(graph: GraphView, name = 'auto'): BackboneResolutio
   const stages = detectStages(graph);
   const names = STAGE_NAMES.filter((s) => stages[s]);
   const defaults: StageDefaults = names.length >= 2 ? AUTO_DEFAULTS : { fsStage: names.at(-1)!, taStage: null, k: AUTO_DEFAULTS.k };
-  return { manifest: null, stages, head: null, defaults };
+  return { manifest: null, stages, head: detectHead(graph), defaults };
 }
 
 /** The resolved stage `stage`, or an error listing the stages this model has. */

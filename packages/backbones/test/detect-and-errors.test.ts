@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FstaError } from '@fsta/core';
-import { backboneNames, detectStages, findBackbone, getManifest, isNonNegative, isUnder, requireStage, resolveStages, STAGE_NAMES } from '@fsta/backbones';
+import { backboneNames, detectHead, detectStages, findBackbone, getManifest, isNonNegative, isUnder, requireStage, resolveStages, STAGE_NAMES } from '@fsta/backbones';
 import type { GraphView } from '@fsta/backbones';
 import { loadWithShapes } from './helpers/runtime.js';
 import type { LoadedModel } from './helpers/runtime.js';
@@ -11,6 +11,8 @@ import { CACHE, SHARED } from './models.js';
 beforeAll(() => {
   execFileSync('node', [fileURLToPath(new URL('../../../tools/ensure-models.mjs', import.meta.url))], { stdio: 'inherit' });
 }, 600_000);
+
+const resolveHeadByName = (g: GraphView, name: string) => findBackbone(g, name).head;
 
 const strides = (g: GraphView) => {
   const st = detectStages(g);
@@ -50,6 +52,15 @@ describe('automatic stage detection (no manifest)', () => {
     const d = detectStages(models.mbv2!.graph);
     const m = resolveStages(models.mbv2!.graph, getManifest('mobilenet_v2'));
     for (const s of ['C3', 'C4', 'C5'] as const) expect(d[s]!.tensor).toBe(m[s]!.tensor);
+  });
+
+  it('finds the classifier head of a model no manifest matches: the one Gemm that is a graph output', () => {
+    const g = models.cifar!.graph;
+    const head = detectHead(g);
+    expect(head).toEqual(resolveHeadByName(g, 'cifar_resnet20'));
+    expect(head!.weightShape).toEqual([10, 64]);
+    // Without the Gemm as a graph output there is no head to find.
+    expect(detectHead({ ...g, outputs: [] })).toBeNull();
   });
 
   it('MobileNetV2 block outputs are linear (signed); the manifest\'s TA stage is an activation', () => {

@@ -1,9 +1,8 @@
 import { FstaError, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { findBackbone, imageInput, requireStage, type BackboneResolution } from '@fsta/backbones';
+import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView } from '@fsta/backbones';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions } from './patch.js';
-import { inferShapes } from './shapes.js';
 import type { OnnxModel } from './types.js';
 
 export interface DetectorModelOptions extends DetectorSettings {
@@ -36,6 +35,8 @@ export interface ConfiguredPatch {
   backbone: BackboneResolution;
   /** The model's own outputs (unchanged by the patch). */
   modelOutputs: string[];
+  /** The structural view of the unpatched model the stages were found on. */
+  graph: GraphView;
 }
 
 /**
@@ -44,9 +45,7 @@ export interface ConfiguredPatch {
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
 export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode'] }): ConfiguredPatch {
-  // Inferred shapes: exports rarely carry value infos, and detecting an unknown CNN's stages needs them.
-  const shapes = new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
-  const graph = toGraphView(model, shapes);
+  const graph = toGraphView(model);
   const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
   const found = findBackbone(graph, wanted);
   const config = resolveDetectorConfig({ ...options, backbone: wanted }, found.defaults);
@@ -65,7 +64,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
   });
-  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice() };
+  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
 }
 
 /**
@@ -74,8 +73,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
   const model = decodeModel(bytes);
-  const { model: patched, config, backbone: found, modelOutputs } = patchForConfig(model, options);
-  const graph = toGraphView(model);
+  const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
   const input = imageInput(graph);
   const inShape = input ? graph.shapes.get(input) : undefined;
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');

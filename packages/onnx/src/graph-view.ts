@@ -1,3 +1,4 @@
+import { inferShapes } from './shapes.js';
 import type { GraphNode, GraphView } from '@fsta/backbones';
 import { toNumber } from './proto.js';
 import { tensorDims, tensorToNumbers } from './tensor.js';
@@ -39,7 +40,16 @@ const smallValues = (t: OnnxTensor): number[] | null => {
  * Shapes come from initializer dims and the graph's own value infos, overridden by
  * `shapes` (pass the result of shape inference: most exporters write no value infos).
  */
-export function toGraphView(model: OnnxModel, shapes?: ReadonlyMap<string, readonly number[]>): GraphView {
+/** Static shapes from `inferShapes`, with symbolic dimensions as -1 (the GraphView convention). */
+export function inferredShapes(model: OnnxModel): Map<string, readonly number[]> {
+  return new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
+}
+
+/**
+ * A structural view of the model for @fsta/backbones. Without `shapes`, they are
+ * inferred: exports rarely carry value infos, and finding an unknown CNN's stages needs them.
+ */
+export function toGraphView(model: OnnxModel, shapes: ReadonlyMap<string, readonly number[]> = inferredShapes(model)): GraphView {
   const g = model.graph ?? {};
   const initializerNames = new Set<string>();
   const allShapes = new Map<string, readonly number[]>();

@@ -1,6 +1,5 @@
 import { findBackbone, requireStage } from '@fsta/backbones';
 import { toGraphView } from './graph-view.js';
-import { inferShapes } from './shapes.js';
 import { patchModel, type PatchOptions, type PatchResult } from './patch.js';
 import type { OnnxModel } from './types.js';
 
@@ -24,8 +23,7 @@ export interface PatchByStageResult extends PatchResult {
 /** `patchModel` with stages named as in the manifests (C2…C5) instead of tensor names. */
 export function patch(model: OnnxModel, options: PatchByStageOptions = {}): PatchByStageResult {
   const { backbone = 'auto', fsStage, taStage, k, ...rest } = options;
-  const shapes = new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
-  const found = findBackbone(toGraphView(model, shapes), backbone);
+  const found = findBackbone(toGraphView(model), backbone);
   const fs = fsStage ?? found.defaults.fsStage;
   const ta = taStage === undefined ? found.defaults.taStage : taStage;
   const kk = k ?? found.defaults.k;
