@@ -26,7 +26,7 @@ const log = (/** @type {string} */ s) => {
   writeFileSync(out.replace(/\.md$/, '.partial.json'), JSON.stringify(results, null, 1));
 };
 const before = machine();
-const results = { quick, params: P, machine: before, overhead: [], flops: {}, profile: [], e2e: [], web: [], tfjs: null, memory: {} };
+const results = { date: new Date().toISOString(), quick, params: P, machine: before, overhead: [], flops: {}, profile: [], e2e: [], web: [], tfjs: null, memory: {} };
 
 const models = MODELS.map(loadModel);
 for (const m of models) {
