@@ -12,6 +12,7 @@ import type { EvalResult } from '../src/commands/eval.js';
 import { FeatureRunner } from '../src/engine/runner.js';
 import { specFromManifest } from '../src/engine/spec.js';
 import { spreadPicks } from '../src/engine/sample-maps.js';
+import { renderSamples } from '../src/report/sample-plots.js';
 import { decodeImage } from '../src/decode.js';
 
 const CHROMIUM = process.env.FSTA_CHROMIUM ?? '/usr/bin/chromium';
@@ -101,6 +102,16 @@ describe('report sample images', () => {
     const v = parse('eval', [...demoModel, '--id', join(DEMO, 'images', 'id'), '--ood', `mnist=${join(DEMO, 'images', 'ood', 'mnist')}`, '--limit', '4', '--k', '0.5', '--methods', 'FS'], evalOptions).values;
     const r = await runEval(evalInputs(v), { out: () => {}, err: () => {}, errIsTty: false, cwd: process.cwd() });
     expect(r.data.samples).toBeUndefined();
+  });
+
+  it('shows only the plain heatmap when there is no TA stage', async () => {
+    const v = parse('eval', [...demoModel, '--id', join(DEMO, 'images', 'id'), '--ood', `mnist=${join(DEMO, 'images', 'ood', 'mnist')}`, '--limit', '4', '--ta-stage', 'none', '--methods', 'FS'], evalOptions).values;
+    const r = await runEval(evalInputs(v), { out: () => {}, err: () => {}, errIsTty: false, cwd: process.cwd() }, { samples: true });
+    expect(r.data.samples!.map((s) => [s.set, s.taMap, s.fsTa])).toEqual([['ID', null, null], ['ID', null, null], ['mnist', null, null], ['mnist', null, null]]);
+    const html = await renderSamples(r.data.samples!);
+    expect(html).not.toContain('with TA:');
+    expect(html.match(/>without TA: FS /g)).toHaveLength(4);
+    expect(html.match(/aria-roledescription="line mark"/g)).toHaveLength(12);
   });
 
   it('fits the GMM on the model\'s own pooled features, and shows the model\'s input pixels', async () => {
