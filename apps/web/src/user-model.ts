@@ -3,6 +3,8 @@ import { IMAGENET_MEAN, IMAGENET_STD, findBackbone, imageInput, requireStage } f
 import { decodeModel, inferShapes, toGraphView } from '@fsta/onnx';
 import type { ModelSpec } from './model-spec.js';
 
+const problemOf = (e: unknown) => (e as Error).message.replace(/\. Fix: .*/s, '');
+
 const ONNX_FIX = 'drop a .onnx file exported from PyTorch (torch.onnx.export), TensorFlow (tf2onnx) or another ONNX exporter';
 
 /**
@@ -16,14 +18,22 @@ export function loadUserModel(bytes: Uint8Array, fileName: string, backbone: str
   try {
     model = decodeModel(bytes);
   } catch (e) {
-    const why = (e as Error).message.replace(/\. Fix: .*/s, '');
+    const why = problemOf(e).replace(/^this is not a readable ONNX model: /, '');
     throw new FstaError('NOT_ONNX', `"${fileName}" is not an ONNX model (${why})`, ONNX_FIX);
   }
   if (!model.graph || (model.graph.node ?? []).length === 0) throw new FstaError('NOT_ONNX', `"${fileName}" has no graph nodes, so it is not an ONNX model fsta can read`, ONNX_FIX);
   // Stage detection needs every feature map's shape; torch exports carry none, so infer them.
   const shapes = new Map([...inferShapes(model)].filter(([, s]) => s !== undefined).map(([n, s]) => [n, s!.map((d) => (typeof d === 'number' ? d : -1))]));
   const view = toGraphView(model, shapes);
-  const found = findBackbone(view, backbone);
+  let found;
+  try {
+    found = findBackbone(view, backbone);
+  } catch (e) {
+    // The backbone package words its fixes for the CLI (--backbone); say where the choice is on this page.
+    if (!(e instanceof FstaError)) throw e;
+    const fix = backbone === 'auto' ? 'drop a convolutional model (ResNet, MobileNet, DenseNet, a detector or segmenter backbone) with an NCHW image input' : `pick the backbone the model was built from under "Backbone of your model", or "auto (detect)"`;
+    throw new FstaError(e.code, problemOf(e), fix);
+  }
   const fsStage = found.defaults.fsStage;
   const taStage = found.defaults.taStage;
   const stages: Record<string, string> = {};

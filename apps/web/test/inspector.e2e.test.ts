@@ -184,7 +184,7 @@ describe('fsta inspector page', () => {
     writeFileSync(mlp, encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'mlp', node: b.nodes, initializer: b.initializers, input: [{ name: 'input', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 12 }] } } } }], output: [{ name: out!, type: { tensorType: { elemType: 1 } } }] } }));
     const cases: [string, string, RegExp][] = [
       [notOnnx, 'auto', /photo\.onnx" is not an ONNX model/],
-      [path.join(demoDir, 'model.onnx'), 'resnet50', /resnet50/],
+      [path.join(demoDir, 'model.onnx'), 'resnet50', /backbone "resnet50" does not fit this model.*Fix: pick the backbone .* under "Backbone of your model"/],
       [mlp, 'auto', /no convolutional stages/],
     ];
     for (const [file, backbone, message] of cases) {
