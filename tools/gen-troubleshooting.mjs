@@ -99,10 +99,12 @@ function text(expr) {
   return parts.join('').replace(/\s+/g, ' ').trim();
 }
 
-/** Codes named by the first argument: a literal, or every literal in a conditional. */
+/**
+ * Codes named by the first argument: a literal, or every literal in a conditional. A
+ * computed code (`new FstaError(e.code, ...)`) re-wraps an error listed where it is thrown.
+ */
 function codes(expr) {
-  const found = [...expr.matchAll(/'([A-Z0-9_]+)'|"([A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]);
-  return found.length > 0 ? found : [`{${expr}}`];
+  return [...expr.matchAll(/'([A-Z0-9_]+)'|"([A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]);
 }
 
 export function collectErrors() {
