@@ -1,11 +1,12 @@
 // @ts-check
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
-const require = createRequire(import.meta.url);
+const NODE_MODULES = new URL('../../node_modules/', import.meta.url).pathname;
+// Read from disk: some packages' export maps do not expose package.json to require().
 const version = (/** @type {string} */ pkg) => {
-  try { return require(`${pkg}/package.json`).version; } catch { return 'not installed'; }
+  try { return JSON.parse(readFileSync(join(NODE_MODULES, pkg, 'package.json'), 'utf8')).version; } catch { return 'not installed'; }
 };
 
 /** What the numbers were measured on. */

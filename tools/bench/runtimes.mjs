@@ -13,7 +13,7 @@ import { createDetector as createTfjsDetector } from '@fsta/tfjs';
 import { fileHandler } from '@fsta/tfjs/node';
 import { interleaved, median } from './timing.mjs';
 import { ROOT, probeInput } from './models.mjs';
-import { resnet56TfjsJson } from './tfjs-model.mjs';
+import { cifarResnetTfjsJson } from './tfjs-model.mjs';
 import { SESSION_OPTIONS } from './overhead.mjs';
 
 /** @param {ReturnType<typeof import('./models.mjs').loadModel>} m */
@@ -49,7 +49,7 @@ export async function ortWebSection(m, batch, reps) {
  * backends alternate in blocks (cpu, wasm, wasm, cpu, …) rather than run by run.
  */
 export async function tfjsSection(batch, rounds, runsPerBlock) {
-  const json = await resnet56TfjsJson();
+  const json = await cifarResnetTfjsJson();
   setWasmPaths(join(ROOT, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/'));
   const shape = [batch, 3, 32, 32];
   const data = probeInput(shape);
