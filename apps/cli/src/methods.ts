@@ -34,9 +34,10 @@ const read = (t: RefTensor) => Float64Array.from(t.data);
 
 /**
  * Per-image scores of every method on one image set (higher = more ID). `react`
- * is fitted on ID penultimate features once and passed for every set.
+ * is fitted on ID penultimate features once and passed for every set. FS+TA (and its
+ * fusions) read the k at `taIndex` of the collected k list.
  */
-export function methodScores(c: Collected, methods: readonly string[], head: Head | null, react: ReturnType<typeof fitReact> | null, s: MethodSettings): Record<string, Float64Array> {
+export function methodScores(c: Collected, methods: readonly string[], head: Head | null, react: ReturnType<typeof fitReact> | null, s: MethodSettings, taIndex = 0): Record<string, Float64Array> {
   const n = c.files.length;
   const ops = referenceOps;
   const logits = ops.fromArray(c.logits, [n, c.numClasses]);
@@ -52,7 +53,7 @@ export function methodScores(c: Collected, methods: readonly string[], head: Hea
     ASH: () => read(ashScore(ops, pen!, lin!, { variant: s.ashVariant, percentile: s.ashPercentile })),
   };
   const out: Record<string, Float64Array> = {};
-  const get = (m: string) => (out[m] ??= m === 'FS' ? c.fs : m === 'FS+TA' ? c.fsTa[0]! : cls[m]!());
+  const get = (m: string) => (out[m] ??= m === 'FS' ? c.fs : m === 'FS+TA' ? c.fsTa[taIndex]! : cls[m]!());
   for (const m of methods) {
     if (m.startsWith('FS+TA+')) {
       const name = m.slice('FS+TA+'.length) as keyof typeof FUSED;

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { FstaError } from '@fsta/core';
 import type { Options } from './args.js';
-import { numberFlag, positiveInt, requireString, usageError } from './args.js';
+import { positiveInt, requireString, usageError } from './args.js';
+import { kList } from './k-choice.js';
 import { specFromManifest } from './engine/spec.js';
 import type { ModelSpec } from './engine/spec.js';
 import { resolveBackbone } from './engine/backbone-spec.js';
@@ -23,15 +24,22 @@ export const modelHelp = `Model:
   --backbone NAME|auto   a built-in backbone manifest (@fsta/backbones)
   --fs-stage S           stage FS is computed on (default C5)
   --ta-stage S|none      stage TA is applied at (default C4)
-  --k K                  TA threshold k ≥ 0 (default: 90th percentile of ID
-                         activations at the TA stage)
+  --k K                  TA threshold k ≥ 0 (default: the config's k with --config,
+                         else the backbone's default: 0.5 CIFAR ResNets and
+                         MobileNetV2, 0.2 ResNet-50; eval and calibrate take a
+                         comma list, e.g. --k 0.2,0.5)
   --batch N              images per model run (default 32)`;
 
 export interface ModelChoice {
   spec: ModelSpec;
   fsStage: string;
   taStage: string | null;
+  /** The one --k (undefined when none or several were given). */
   k: number | undefined;
+  /** Every --k, in the order given. */
+  ks: number[] | undefined;
+  /** The backbone manifest's (or detection's) default k, when the stages came from @fsta/backbones. */
+  defaultK?: { k: number; source: string };
   batch: number;
 }
 
@@ -39,9 +47,10 @@ export interface ModelChoice {
 export function modelChoice(v: Record<string, unknown>, command: string): ModelChoice {
   const model = requireString(v.model, '--model', command);
   if (!existsSync(model)) throw new FstaError('NOT_FOUND', `model ${model} does not exist`, 'pass --model with the path of an .onnx file');
-  const k = numberFlag(v.k, '--k', command, (n) => Number.isFinite(n) && n >= 0, 'a number ≥ 0');
+  const ks = kList(v.k, command);
   let spec: ModelSpec;
   let defaults = { fsStage: 'C5', taStage: 'C4' as string | null };
+  let defaultK: ModelChoice['defaultK'];
   if (typeof v.manifest === 'string') spec = specFromManifest(model, v.manifest);
   else {
     const name = typeof v.backbone === 'string' ? v.backbone : 'auto';
@@ -49,14 +58,18 @@ export function modelChoice(v: Record<string, unknown>, command: string): ModelC
     if (!r.spec) throw new FstaError('NO_PREPROCESS', `no backbone manifest matches ${model}; its stages were detected automatically, but its preprocessing is unknown`, 'pass --manifest FILE with the preprocessing and stage tensors (format: apps/cli/assets/demo/demo.json; `fsta inspect` prints the detected stages)');
     spec = r.spec;
     defaults = { fsStage: r.resolution.defaults.fsStage, taStage: r.resolution.defaults.taStage };
+    defaultK = { k: r.resolution.defaults.k, source: r.resolution.manifest ? `backbone ${r.resolution.manifest.name} default` : 'default for automatically detected stages' };
   }
   const ta = typeof v['ta-stage'] === 'string' ? v['ta-stage'] : defaults.taStage ?? 'none';
   if (ta === '') throw usageError('--ta-stage is empty', command);
-  return {
+  const choice: ModelChoice = {
     spec,
     fsStage: typeof v['fs-stage'] === 'string' ? v['fs-stage'] : defaults.fsStage,
     taStage: ta === 'none' ? null : ta,
-    k,
+    k: ks?.length === 1 ? ks[0] : undefined,
+    ks,
     batch: positiveInt(v.batch, '--batch', command) ?? 32,
   };
+  if (defaultK) choice.defaultK = defaultK;
+  return choice;
 }

@@ -9,7 +9,7 @@ import { thresholdAtTpr } from './threshold.js';
 
 /*
  * Calibration picks k, the TA stage, λ and the decision threshold from ID validation
- * data and synthetic noise only. It never sees OOD test data: the callers (adapters,
+ * data and synthetic OOD (noise, or ID validation images scrambled) only. It never sees OOD test data: the callers (adapters,
  * CLI) run the model and hand over score arrays computed on those two sources.
  */
 
@@ -99,6 +99,67 @@ export function noiseImages(kind: 'gaussian' | 'uniform', n: number, chw: readon
   return { data, shape: [n, C, H, W], layout: 'NCHW' };
 }
 
+export interface JigsawOptions {
+  /** Patches per side: the image is cut into grid × grid patches. Default 4. */
+  grid?: number;
+  /** PRNG seed for the patch order; the same seed always gives the same images. Default 0. */
+  seed?: number;
+}
+
+/**
+ * Synthetic OOD made from ID images: each image is cut into grid × grid patches that are
+ * put back in a seeded random order (never the identity), the same order for every
+ * channel. Pixel values, colour statistics and textures inside a patch stay those of ID
+ * data while the object layout is broken, so it is much closer to ID than noise and can
+ * rank TA settings that all separate noise perfectly. When H or W is not a multiple of
+ * the grid, the last H mod grid rows and W mod grid columns stay where they are.
+ * Works on preprocessed (normalized) images: the normalization is per pixel, so
+ * permuting before or after it gives the same tensor.
+ */
+export function jigsawImages(images: ArrayLike<number>, shape: readonly number[], options: JigsawOptions = {}): NoiseImages {
+  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new FstaError('SHAPE_MISMATCH', `jigsaw image shape [${shape.join(', ')}] is not [N, C, H, W] with positive integers`, 'pass the NCHW shape of the ID validation batch, e.g. [200, 3, 32, 32]');
+  }
+  const [N, C, H, W] = shape as [number, number, number, number];
+  if (images.length !== N * C * H * W) {
+    throw new FstaError('SHAPE_MISMATCH', `jigsaw input has ${images.length} values but shape [${shape.join(', ')}] needs ${N * C * H * W}`, 'pass the image data and its own shape');
+  }
+  const { grid = 4, seed = 0 } = options;
+  if (!Number.isInteger(grid) || grid < 2 || grid > Math.min(H, W)) {
+    throw new FstaError('BAD_INPUT', `jigsaw grid ${String(grid)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, 'pass grid ≥ 2 and at most the image side, e.g. 4');
+  }
+  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `jigsaw seed ${String(seed)} is not an integer`, 'pass an integer seed');
+  const ph = Math.floor(H / grid), pw = Math.floor(W / grid);
+  const rand = mulberry32(seed);
+  const cells = grid * grid;
+  const order = new Int32Array(cells);
+  const data = Float32Array.from(images);
+  for (let img = 0; img < N; img++) {
+    // Fisher–Yates, redrawn in the (1 / cells!) case that it leaves every patch in place.
+    let identity = true;
+    while (identity) {
+      for (let i = 0; i < cells; i++) order[i] = i;
+      for (let i = cells - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        const t = order[i]!; order[i] = order[j]!; order[j] = t;
+      }
+      identity = order.every((v, i) => v === i);
+    }
+    for (let c = 0; c < C; c++) {
+      const plane = (img * C + c) * H * W;
+      for (let dst = 0; dst < cells; dst++) {
+        const src = order[dst]!;
+        const sy = Math.floor(src / grid) * ph, sx = (src % grid) * pw;
+        const dy = Math.floor(dst / grid) * ph, dx = (dst % grid) * pw;
+        for (let y = 0; y < ph; y++) {
+          for (let x = 0; x < pw; x++) data[plane + (dy + y) * W + dx + x] = images[plane + (sy + y) * W + sx + x]!;
+        }
+      }
+    }
+  }
+  return { data, shape: [N, C, H, W], layout: 'NCHW' };
+}
+
 /**
  * k as the q-th percentile (0..100, linear interpolation as NumPy) of ID activations
  * at the TA stage, so that k follows that stage's activation scale. Works on arrays
@@ -112,6 +173,50 @@ export function kFromPercentile(idActivations: ArrayLike<number>, q: number): nu
   return percentileOf(values, q);
 }
 
+/** Scores of one synthetic OOD set (noise, jigsaw, ...) under one setting. */
+export interface SyntheticScores {
+  name: string;
+  scores: ArrayLike<number>;
+}
+
+export interface SetSeparation {
+  name: string;
+  /** ID validation vs this synthetic set, ID positive. */
+  auroc: number;
+  fpr95: number;
+}
+
+export interface Separation {
+  /** Mean over the synthetic sets. */
+  auroc: number;
+  /** Mean over the synthetic sets. */
+  fpr95: number;
+  sets: SetSeparation[];
+}
+
+/**
+ * How well scores separate ID validation images from several synthetic OOD sets: AUROC
+ * and FPR at `tpr` per set and their means. Each set counts equally, whatever its size,
+ * so a set that every candidate separates perfectly (noise) cannot drown one that
+ * ranks them (jigsaw). The one criterion calibration ranks TA settings and fusions by.
+ */
+export function separation(idScores: ArrayLike<number>, sets: readonly SyntheticScores[], tpr = 0.95, label = 'scores'): Separation {
+  if (!Array.isArray(sets) || sets.length === 0) {
+    throw new FstaError('EMPTY', `no synthetic OOD sets for ${label}`, 'pass at least one {name, scores} set, e.g. noiseImages or jigsawImages scored by the model');
+  }
+  const id = scoreSet(idScores, `${label} ID validation scores`, 'run the model on ID validation images');
+  const rows = sets.map((s): SetSeparation => {
+    const ood = scoreSet(s.scores, `${label} ${s.name} scores`, `run the model on the ${s.name} images`);
+    return { name: s.name, auroc: auroc(id, ood), fpr95: fprAtTpr(id, ood, tpr) };
+  });
+  const mean = (key: 'auroc' | 'fpr95') => rows.reduce((a, r) => a + r[key], 0) / rows.length;
+  return { auroc: mean('auroc'), fpr95: mean('fpr95'), sets: rows };
+}
+
+/** True when `a` separates better than `b`: higher mean AUROC, then lower mean FPR95. */
+export const separatesBetter = (a: { auroc: number; fpr95: number }, b: { auroc: number; fpr95: number }): boolean =>
+  a.auroc > b.auroc || (a.auroc === b.auroc && a.fpr95 < b.fpr95);
+
 export interface TaCandidate {
   /** Stage where TA is applied; null scores plain FS (no TA) as a baseline candidate. */
   taStage: string | null;
@@ -119,17 +224,22 @@ export interface TaCandidate {
   kPercentile?: number;
   /** Feature scores (FS with this TA setting) of ID validation images. */
   idScores: ArrayLike<number>;
-  /** The same scores on synthetic noise images (`noiseImages`). */
-  noiseScores: ArrayLike<number>;
+  /** The same scores on synthetic OOD images: one set (`noiseImages`)... */
+  noiseScores?: ArrayLike<number>;
+  /** ...or several named sets (noise kinds, `jigsawImages`), the same names for every candidate. */
+  noiseSets?: readonly SyntheticScores[];
 }
 
 export interface TaCandidateResult {
   taStage: string | null;
   k: number;
   kPercentile?: number;
-  /** ID validation vs noise, ID positive. */
+  /** ID validation vs synthetic OOD, ID positive: mean over the sets. */
   auroc: number;
+  /** Mean over the sets. */
   fpr95: number;
+  /** Per synthetic set. */
+  sets: SetSeparation[];
 }
 
 export interface TaChoice {
@@ -143,13 +253,15 @@ const describeTa = (r: { taStage: string | null; k: number; kPercentile?: number
   r.taStage === null ? 'no TA (plain FS)' : `TA at ${r.taStage} with k=${r.k}${r.kPercentile !== undefined ? ` (${r.kPercentile}th percentile of ID activations)` : ''}`;
 
 /**
- * Picks the TA stage and k that best separate ID validation scores from synthetic
- * noise scores: highest AUROC, then lowest FPR@95%TPR, then the earlier candidate.
+ * Picks the TA stage and k that best separate ID validation scores from synthetic OOD
+ * (`separation`): highest mean AUROC over the synthetic sets, then lowest mean
+ * FPR@95%TPR, then the earlier candidate.
  */
 export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] }): TaChoice {
   if (!Array.isArray(candidates) || candidates.length === 0) {
     throw new FstaError('EMPTY', 'no TA candidates to choose from', 'pass at least one {taStage, k, idScores, noiseScores} candidate');
   }
+  let names: string | null = null;
   const table = candidates.map((c, i): TaCandidateResult => {
     if (c.taStage !== null && (typeof c.taStage !== 'string' || c.taStage === '')) {
       throw new FstaError('BAD_INPUT', `candidate ${i} has taStage ${String(c.taStage)}`, 'pass a stage name such as "C4", or null for no TA');
@@ -157,24 +269,30 @@ export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] })
     if (typeof c.k !== 'number' || !Number.isFinite(c.k) || c.k < 0) {
       throw new FstaError('BAD_K', `candidate ${i} has k=${String(c.k)}`, 'pass k as a finite number ≥ 0');
     }
-    const label = `candidate ${i} (${describeTa(c)})`;
-    const id = scoreSet(c.idScores, `${label} ID validation scores`, 'run the model on ID validation images');
-    const noise = scoreSet(c.noiseScores, `${label} noise scores`, 'run the model on noiseImages(...)');
-    const row: TaCandidateResult = { taStage: c.taStage, k: c.k, auroc: auroc(id, noise), fpr95: fprAtTpr(id, noise, 0.95) };
+    if ((c.noiseScores === undefined) === (c.noiseSets === undefined)) {
+      throw new FstaError('BAD_INPUT', `candidate ${i} has ${c.noiseScores === undefined ? 'neither noiseScores nor noiseSets' : 'both noiseScores and noiseSets'}`, 'pass exactly one of noiseScores (one set) or noiseSets (named sets)');
+    }
+    const sets: readonly SyntheticScores[] = c.noiseSets ?? [{ name: 'noise', scores: c.noiseScores! }];
+    const these = sets.map((s) => s.name).join(', ');
+    if (names === null) names = these;
+    else if (these !== names) {
+      throw new FstaError('BAD_INPUT', `candidate ${i} has synthetic sets [${these}] but candidate 0 has [${names}]`, 'score every candidate on the same synthetic sets, in the same order');
+    }
+    const sep = separation(c.idScores, sets, 0.95, `candidate ${i} (${describeTa(c)})`);
+    const row: TaCandidateResult = { taStage: c.taStage, k: c.k, auroc: sep.auroc, fpr95: sep.fpr95, sets: sep.sets };
     if (c.kPercentile !== undefined) row.kPercentile = c.kPercentile;
     return row;
   });
   let best = 0;
-  for (let i = 1; i < table.length; i++) {
-    const a = table[i]!, b = table[best]!;
-    if (a.auroc > b.auroc || (a.auroc === b.auroc && a.fpr95 < b.fpr95)) best = i;
-  }
+  for (let i = 1; i < table.length; i++) if (separatesBetter(table[i]!, table[best]!)) best = i;
   const choice = table[best]!;
-  const fmt = (r: TaCandidateResult) => `AUROC ${r.auroc.toFixed(4)}, FPR95 ${r.fpr95.toFixed(4)}`;
+  const multi = choice.sets.length > 1;
+  const fmt = (r: TaCandidateResult) => `${multi ? 'mean ' : ''}AUROC ${r.auroc.toFixed(4)}, FPR95 ${r.fpr95.toFixed(4)}`;
   const others = table.filter((_, i) => i !== best).sort((a, b) => b.auroc - a.auroc || a.fpr95 - b.fpr95);
   const runnerUp = others[0];
+  const what = multi ? `synthetic OOD (${choice.sets.map((s) => s.name).join(', ')}; mean over the sets)` : 'synthetic noise';
   const reason =
-    `${describeTa(choice)} separates ID validation from synthetic noise best of ${table.length} candidate${table.length > 1 ? 's' : ''} (${fmt(choice)}` +
+    `${describeTa(choice)} separates ID validation from ${what} best of ${table.length} candidate${table.length > 1 ? 's' : ''} (${fmt(choice)}` +
     (runnerUp ? `; next: ${describeTa(runnerUp)}, ${fmt(runnerUp)})` : ')') +
     '. Chosen without OOD test data.';
   return { choice, table, reason };
@@ -228,7 +346,7 @@ export function calibrate(options: CalibrateOptions): FstaConfig {
   const classifier = options.classifier ?? null;
   const idFeature = scoreSet(options.idFeature, 'ID validation feature scores', 'calibration needs scores of ID validation images');
   const provenance: Record<string, unknown> = {
-    data: `${idFeature.length} ID validation images${ta ? ' and synthetic noise images (TA choice)' : ''}; no OOD test data`,
+    data: `${idFeature.length} ID validation images${ta ? ' and synthetic OOD images made from noise or ID validation images (TA choice)' : ''}; no OOD test data`,
   };
   const taFields: Partial<FstaConfig> = {};
   if (ta) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FstaError, PAPER_LAMBDA, auroc, calibrate, chooseTa, defaultConfig, kFromPercentile, mulberry32, noiseImages, parseConfig, thresholdAtTpr } from '../src/index.js';
+import { FstaError, PAPER_LAMBDA, auroc, calibrate, chooseTa, defaultConfig, fprAtTpr, jigsawImages, kFromPercentile, mulberry32, noiseImages, parseConfig, separation, thresholdAtTpr } from '../src/index.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/core-metrics.json', import.meta.url), 'utf8')) as {
   mulberry32: Record<string, number[]>;
@@ -140,6 +140,86 @@ describe('chooseTa', () => {
     expect(() => chooseTa({ candidates: [] })).toThrow(/no TA candidates/);
     expect(() => chooseTa({ candidates: [{ taStage: 'C4', k: -1, idScores: [1], noiseScores: [0] }] })).toThrow(/candidate 0 has k=-1/);
     expect(() => chooseTa({ candidates: [{ taStage: 'C4', k: 1, idScores: [1], noiseScores: [0, NaN] }] })).toThrow(/candidate 0 \(TA at C4 with k=1\) noise scores has NaN at sample 1/);
+  });
+});
+
+describe('jigsawImages', () => {
+  // Pixel value = a unique code of (image, channel, y, x), so every moved pixel can be traced.
+  const N = 3, C = 2, H = 10, W = 9;
+  const code = (n: number, c: number, y: number, x: number) => ((n * C + c) * H + y) * W + x;
+  const src = Float32Array.from({ length: N * C * H * W }, (_, i) => i);
+  const grid = 4, ph = 2, pw = 2; // floor(10 / 4), floor(9 / 4): rows 8-9 and column 8 stay
+
+  it('is deterministic per seed and moves whole patches, the same way in every channel', () => {
+    const a = jigsawImages(src, [N, C, H, W], { grid, seed: 7 });
+    expect(a.shape).toEqual([N, C, H, W]);
+    expect(jigsawImages(src, [N, C, H, W], { grid, seed: 7 }).data).toEqual(a.data);
+    expect(jigsawImages(src, [N, C, H, W], { grid, seed: 8 }).data).not.toEqual(a.data);
+    const at = (n: number, c: number, y: number, x: number) => a.data[code(n, c, y, x)]!;
+    for (let n = 0; n < N; n++) {
+      const sources: number[] = [];
+      for (let cell = 0; cell < grid * grid; cell++) {
+        const dy = Math.floor(cell / grid) * ph, dx = (cell % grid) * pw;
+        // The patch's top-left pixel says where it came from; the rest of the patch must follow.
+        const v = at(n, 0, dy, dx) - code(n, 0, 0, 0);
+        const sy = Math.floor(v / W), sx = v % W;
+        expect(sy % ph, `image ${n} cell ${cell}`).toBe(0);
+        expect(sx % pw).toBe(0);
+        expect(sy).toBeLessThan(grid * ph);
+        expect(sx).toBeLessThan(grid * pw);
+        sources.push((sy / ph) * grid + sx / pw);
+        for (let c = 0; c < C; c++) for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) expect(at(n, c, dy + y, dx + x)).toBe(code(n, c, sy + y, sx + x));
+      }
+      expect([...sources].sort((p, q) => p - q)).toEqual([...Array(grid * grid).keys()]); // a permutation
+      expect(sources).not.toEqual([...Array(grid * grid).keys()]); // never the identity
+      for (let c = 0; c < C; c++) {
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (y >= grid * ph || x >= grid * pw) expect(at(n, c, y, x)).toBe(code(n, c, y, x));
+      }
+    }
+    // Same pixels, only moved: the sorted values of the batch are unchanged.
+    expect(Float32Array.from(a.data).sort()).toEqual(Float32Array.from(src).sort());
+    expect(src[5]).toBe(5); // input untouched
+  });
+  it('rejects a bad shape, length, grid or seed', () => {
+    expect(() => jigsawImages(src, [N, C, H])).toThrow(/\[N, C, H, W\]/);
+    expect(() => jigsawImages(src, [N, C, H, W + 1])).toThrow(/has 540 values but shape \[3, 2, 10, 10\] needs 600/);
+    expect(() => jigsawImages(src, [N, C, H, W], { grid: 1 })).toThrow(/grid 1 is not an integer in \[2, 9\]/);
+    expect(() => jigsawImages(src, [N, C, H, W], { grid: 10 })).toThrow(/grid 10/);
+    expect(() => jigsawImages(src, [N, C, H, W], { seed: 0.5 })).toThrow(/seed 0.5/);
+  });
+});
+
+describe('separation over several synthetic sets', () => {
+  it('averages AUROC and FPR95 over the sets, each set weighted equally', () => {
+    const id = [1, 2, 3, 4];
+    const easy = [-5, -4];
+    const hard = [2.5, 2.5, 2.5, 2.5, 2.5, 2.5];
+    const s = separation(id, [{ name: 'gaussian', scores: easy }, { name: 'jigsaw', scores: hard }]);
+    expect(s.sets).toEqual([
+      { name: 'gaussian', auroc: 1, fpr95: 0 },
+      { name: 'jigsaw', auroc: auroc(id, hard), fpr95: fprAtTpr(id, hard, 0.95) },
+    ]);
+    expect(auroc(id, hard)).toBe(0.5);
+    expect(s.auroc).toBe(0.75);
+    expect(s.fpr95).toBe(fprAtTpr(id, hard, 0.95) / 2);
+    expect(() => separation(id, [])).toThrow(/no synthetic OOD sets/);
+    expect(() => separation(id, [{ name: 'jigsaw', scores: [NaN] }], 0.95, 'fusion msp')).toThrow(/fusion msp jigsaw scores has NaN at sample 0/);
+  });
+  it('lets chooseTa rank candidates that all separate noise perfectly by the harder set', () => {
+    const id = [10, 11, 12, 13];
+    const noise = [0, 1];
+    const cands = [
+      { taStage: null, k: 0, idScores: id, noiseSets: [{ name: 'gaussian', scores: noise }, { name: 'jigsaw', scores: [11.5, 12.5, 13.5] }] },
+      { taStage: 'C4', k: 0.5, idScores: id, noiseSets: [{ name: 'gaussian', scores: noise }, { name: 'jigsaw', scores: [9, 10.5, 12.5] }] },
+    ];
+    const r = chooseTa({ candidates: cands });
+    expect(r.table.map((t) => t.sets[0]!.auroc)).toEqual([1, 1]);
+    expect(r.choice).toMatchObject({ taStage: 'C4', k: 0.5 });
+    expect(r.choice.auroc).toBe((1 + auroc(id, [9, 10.5, 12.5])) / 2);
+    expect(r.reason).toMatch(/synthetic OOD \(gaussian, jigsaw; mean over the sets\)/);
+    expect(() => chooseTa({ candidates: [cands[0]!, { ...cands[1]!, noiseSets: [cands[1]!.noiseSets[1]!] }] })).toThrow(/candidate 1 has synthetic sets \[jigsaw\] but candidate 0 has \[gaussian, jigsaw\]/);
+    expect(() => chooseTa({ candidates: [{ taStage: 'C4', k: 1, idScores: id }] })).toThrow(/neither noiseScores nor noiseSets/);
+    expect(() => chooseTa({ candidates: [{ ...cands[0]!, noiseScores: noise }] })).toThrow(/both noiseScores and noiseSets/);
   });
 });
 

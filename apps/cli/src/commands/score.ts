@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
-import { FstaError, defaultConfig, fusedScore, parseConfig, verdictOf } from '@fsta/core';
+import { FstaError, fusedScore, verdictOf } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { walkImages } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
+import { loadConfig } from '../config-file.js';
+import { defaultK } from '../k-choice.js';
 import { FeatureRunner } from '../engine/runner.js';
 import { collect } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
@@ -25,17 +26,6 @@ Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
 
 const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
 
-function loadConfig(path: string | undefined): FstaConfig {
-  if (path === undefined) return defaultConfig();
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new FstaError('NOT_FOUND', `config ${path} cannot be read`, 'pass --config with the file written by `fsta calibrate`');
-  }
-  return parseConfig(text);
-}
-
 /** Files given on the command line, with folders expanded (sorted, recursive). Missing paths become error lines. */
 function expand(paths: readonly string[]): ({ path: string } | { path: string; error: string })[] {
   return paths.flatMap((p) => {
@@ -51,7 +41,8 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   if (positionals.length === 0) throw usageError('give at least one image file or folder', 'score');
   const config = loadConfig(v.config as string | undefined);
   const choice = modelChoice({ ...v, 'fs-stage': v['fs-stage'] ?? config.fsStage, 'ta-stage': v['ta-stage'] ?? config.taStage ?? 'none' }, 'score');
-  const k = choice.k ?? config.k;
+  if (choice.ks && choice.ks.length > 1) throw usageError(`fsta score takes one --k, got ${choice.ks.length} (${choice.ks.join(', ')})`, 'score');
+  const k = choice.k ?? defaultK(choice, typeof v.config === 'string' ? { path: v.config, cfg: config } : null).k;
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
   if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin or gradnorm');

@@ -11,11 +11,11 @@ function thin<T>(points: T[], n = 400): T[] {
   return Array.from({ length: n }, (_, i) => points[Math.round((i * (points.length - 1)) / (n - 1))]!);
 }
 
-/** The methods worth plotting: FS, FS+TA and the best (by average AUROC) classifier-only method. */
+/** The methods worth plotting: FS, FS+TA (every k of a multi-k run) and the best (by average AUROC) classifier-only method. */
 function plotted(data: ReportData): string[] {
   const methods = Object.keys(data.results);
   const baseline = methods.filter((m) => !m.startsWith('FS')).sort((a, b) => data.results[b]!.average!.auroc - data.results[a]!.average!.auroc)[0];
-  return [...(baseline ? [baseline] : []), ...methods.filter((m) => m === 'FS' || m === 'FS+TA')];
+  return [...(baseline ? [baseline] : []), ...methods.filter((m) => m === 'FS' || m === 'FS+TA' || m.startsWith('FS+TA@'))];
 }
 
 /**
