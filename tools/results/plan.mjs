@@ -66,6 +66,26 @@ export function evalJobs(shared, data, man, pctKs) {
   return jobs.map((j) => ({ ...j, args: ['eval', ...j.args] }));
 }
 
-export function calibrateJob(shared, data) {
-  return { id: 'd-calibrate-resnet56', args: ['calibrate', '--model', `${shared}/models/cifar10-resnet56.onnx`, '--id', data.cifarVal, '--k', '0.5'] };
+/** TA stages calibrate chooses among: the two stage boundaries and the two placements inside layer3 the sweep has rows for. */
+export const CALIBRATE_TA_STAGES = ['C3', 'C4', 'C5.b0', 'C5.mid'];
+/** Fixed k candidates besides the percentiles, the sweep's k values (so most candidates have a sweep row). */
+export const CALIBRATE_FIXED_KS = [0.2, 0.5, 1];
+
+export function calibrateJob(shared, data, man) {
+  return {
+    id: 'd-calibrate-resnet56',
+    args: ['calibrate', '--model', `${shared}/models/cifar10-resnet56.onnx`, '--manifest', man['cifar-resnet56'], '--id', data.cifarVal,
+      '--ta-stages', CALIBRATE_TA_STAGES.join(','), '--k', CALIBRATE_FIXED_KS.join(',')],
+  };
+}
+
+/** The calibrated TA setting on the sweep's data and OOD test sets, so (d) measures calibrate's pick whatever it is. */
+export function calibratedEvalJob(shared, data, man, cfg) {
+  const r56 = `${shared}/models/cifar10-resnet56.onnx`;
+  const ta = cfg.taStage === null ? ['--ta-stage', 'none'] : ['--ta-stage', cfg.taStage, '--k', String(cfg.k)];
+  return {
+    id: 'd-calibrated-resnet56', section: 'd',
+    args: ['eval', '--model', r56, '--manifest', man['cifar-resnet56'], '--id', `${shared}/data/cifar10-test`, '--labels', 'folder',
+      '--ood', `Textures=${shared}/data/textures`, '--ood', `ImageNet-resize=${data.imagenetResize}`, '--ood', `MNIST=${data.mnist}`, '--limit', String(SWEEP_LIMIT), ...ta],
+  };
 }

@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDatasets } from './datasets.mjs';
-import { SWEEP_PERCENTILES, calibrateJob, evalJobs, manifests } from './plan.mjs';
+import { SWEEP_PERCENTILES, calibrateJob, calibratedEvalJob, evalJobs, manifests } from './plan.mjs';
 import { renderResults } from './render.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,7 +65,7 @@ for (const [name, m] of Object.entries(manifests())) {
   writeFileSync(man[name], JSON.stringify(m, null, 2) + '\n');
 }
 
-const cal = calibrateJob(shared, data);
+const cal = calibrateJob(shared, data, man);
 const calOut = join(jsonDir, `${cal.id}.config.json`);
 const calMeta = fsta(cal.id, [...cal.args, '-o', calOut, '--force']);
 // k as percentiles of ID activations at C4, as calibrate measured them on the validation split.
@@ -74,7 +74,8 @@ const pctKs = [...calMeta.stdout.matchAll(/^\s+C4\s+k=(\S+)\s+p(\d+)\s/gm)]
   .filter((p) => SWEEP_PERCENTILES.includes(p.percentile));
 if (pctKs.length !== SWEEP_PERCENTILES.length) fail('could not read the C4 percentile k values from fsta calibrate\'s output', 'check the candidate table format of `fsta calibrate`');
 
-const jobs = evalJobs(shared, data, man, pctKs);
+const calConfig = JSON.parse(readFileSync(calOut, 'utf8'));
+const jobs = [...evalJobs(shared, data, man, pctKs), calibratedEvalJob(shared, data, man, calConfig)];
 const results = [];
 for (const j of jobs) {
   const out = join(jsonDir, `${j.id}.json`);
@@ -83,7 +84,7 @@ for (const j of jobs) {
 }
 
 const md = renderResults({
-  results, calibration: { meta: calMeta, config: JSON.parse(readFileSync(calOut, 'utf8')), pctKs },
+  results, calibration: { meta: calMeta, config: calConfig, pctKs },
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
 });
 writeFileSync('docs/results.md', md);
