@@ -82,6 +82,17 @@ describe('eval with several k', () => {
     expect(multi.ks[2]!.k).toBe(singles[2]!.ks[0]!.k);
   });
 
+  it('plots every k in the report', async () => {
+    const html = join(tmp, 'multi.html');
+    const r = await runCli([...demoEval.map((a) => (a === '24' ? '8' : a)), '--methods', 'MSP,FS,FS+TA', '--k', '0.2,0.5', '--report', html]);
+    expect(r.code, r.err).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    // In the plots (ROC and histogram legends), not only in the results table.
+    const svgs = page.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    for (const m of ['FS+TA@k=0.2', 'FS+TA@k=0.5']) expect(svgs.some((x) => x.includes(m)), m).toBe(true);
+    expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
+  });
+
   it('prints one column per k in the table', async () => {
     const r = await runCli([...demoEval, '--methods', 'FS,FS+TA', '--k', '0.2,0.5']);
     expect(r.code, r.err).toBe(0);
