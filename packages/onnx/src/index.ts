@@ -3,6 +3,7 @@ export { decodeModel, encodeModel, cloneModel, defaultOpset, toNumber } from './
 export { tensorToFloat32, tensorToNumbers, tensorDims, float32Initializer, int64Initializer } from './tensor.js';
 export { attrInt, attrInts, attrFloat, attrString, attrTensor, attr } from './attributes.js';
 export { GraphIndex } from './graph-index.js';
+export { withOutputs, tailModel, type TailModel } from './graph-cut.js';
 export { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
 export { patchModel, FSTA_OUTPUTS, type PatchOptions, type PatchResult } from './patch.js';
 export { patch, type PatchByStageOptions, type PatchByStageResult } from './patch-backbone.js';
