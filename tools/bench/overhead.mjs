@@ -5,10 +5,9 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { encodeModel, patchModel } from '@fsta/onnx';
+import { encodeModel, patchModel, tailModel, withOutputs } from '@fsta/onnx';
 import { featureSim, referenceOps, tensor, thresholdActivation } from '@fsta/core';
 import { flopBound } from './flops.mjs';
-import { tailModel, withOutputs } from './graph-cut.mjs';
 import { interleaved } from './timing.mjs';
 import { probeInput } from './models.mjs';
 
@@ -29,7 +28,10 @@ export async function overheadSection(m, batches, reps) {
   const fsOnly = await open(patched(m, 'branch', false));
   const doubleBatch = await open(patched(m, 'double-batch'));
   const head = await open(encodeModel(withOutputs(m.model, [m.taTensor, m.fsTensor])));
-  const tail = await open(encodeModel(tailModel(m.model, m.taTensor, m.fsTensor)));
+  const cut = tailModel(m.model, m.taTensor, m.fsTensor);
+  // The stage-split variant feeds the tail only ReLU(stage − k) from the host.
+  if (cut.extraInputs.length > 0) throw new Error(`the TA→FS part reads tensors from before the TA stage (${cut.extraInputs.join(', ')}); it cannot be cut there`);
+  const tail = await open(encodeModel(cut.model));
   const input = original.inputNames[0];
   const rows = [];
   for (const b of batches) {

@@ -1,6 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { encodeModel, type OnnxModel } from '@fsta/onnx';
-import { withOutputs } from '../graph-cut.mjs';
+import { encodeModel, withOutputs, type OnnxModel } from '@fsta/onnx';
 
 /**
  * Every tensor's shape as onnxruntime computes it at batch 1 (all node outputs exposed,
