@@ -110,6 +110,27 @@ export function graphOps(b: GraphBuilder): TensorOps<GraphTensor> {
     for (const a of [...axes].sort((p, q) => q - p)) y = reduce(op, y, [a], keep);
     return y;
   };
+  /**
+   * Means over all spatial axes of an (N, C, …) map become GlobalAveragePool: onnxruntime
+   * runs it in its blocked NCHWc layout next to the convolutions, where ReduceMean would
+   * force a reorder of the whole stage map back to NCHW (MobileNetV2 batch 16: the FS
+   * reductions and reorders were ~10% of kernel time). It also sums each channel's H·W
+   * values in one short pass, so float32 precision is that of the per-axis reductions.
+   * A mean that also covers C pools first and then averages the C channel means.
+   */
+  const mean = (x: GraphTensor, axes0: readonly number[], keep = false): GraphTensor => {
+    const rank = x.shape.length;
+    const axes = normAxes(axes0, rank);
+    const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 2);
+    const from = axes[0] === 1 ? 1 : 2;
+    const poolable = rank >= 3 && axes.length === rank - from && axes.every((a, i) => a === i + from);
+    if (!poolable) return reduceByAxis('ReduceMean', x, axes, keep);
+    const pooled = t(one('GlobalAveragePool', [x.name]), reduced(x.shape, spatial, true));
+    if (from === 1) return keep ? reduce('ReduceMean', pooled, [1], true) : reduce('ReduceMean', flatten(pooled), [1], false);
+    return keep ? pooled : flatten(pooled);
+  };
+  /** (N, C, 1, …, 1) → (N, C). */
+  const flatten = (x: GraphTensor) => t(one('Flatten', [x.name], [attr.int('axis', 1)]), x.shape.slice(0, 2));
 
   const ops: TensorOps<GraphTensor> = {
     name: 'onnx-graph',
@@ -133,7 +154,7 @@ export function graphOps(b: GraphBuilder): TensorOps<GraphTensor> {
     square: (x) => t(one('Mul', [x.name, x.name]), x.shape),
 
     sum: (x, axes, keep) => reduceByAxis('ReduceSum', x, axes, keep),
-    mean: (x, axes, keep) => reduceByAxis('ReduceMean', x, axes, keep),
+    mean,
     max: (x, axes, keep) => reduce('ReduceMax', x, axes, keep),
     min: (x, axes, keep) => reduce('ReduceMin', x, axes, keep),
     logsumexp: (x, axes, keep) => reduce('ReduceLogSumExp', x, axes, keep),

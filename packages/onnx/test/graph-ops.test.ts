@@ -46,6 +46,34 @@ describe('FS and TA in the graph', () => {
     const ref = featureSim(referenceOps, thresholdActivation(referenceOps, want, 0.4));
     for (let i = 0; i < 2; i++) expect(Math.abs(got[i]! - ref.data[i]!) / Math.abs(ref.data[i]!)).toBeLessThan(1e-5);
   });
+  it.each([13, 18])('spatial means become GlobalAveragePool and match the reference at opset %i, C5-sized map included', async (opset) => {
+    const cases: [number[], number[], boolean][] = [
+      [[2, 8, 5, 7], [2, 3], true], [[2, 8, 5, 7], [2, 3], false], [[2, 8, 5, 7], [1, 2, 3], false], [[2, 8, 5, 7], [-3, -2, -1], true],
+      [[2, 6, 9], [2], true], [[2, 6, 9], [1, 2], false], [[1, 2048, 28, 28], [1, 2, 3], false],
+    ];
+    for (const [shape, axes, keep] of cases) {
+      // Positive like |f − GAP(f)|, so a float32 accumulation drift shows as relative error.
+      const data = seeded(shape.reduce((p, d) => p * d, 1), 7, 4).map(Math.abs);
+      const b = new GraphBuilder(opset);
+      const out = graphOps(b).mean(b.tensor('x', shape), axes, keep);
+      const ops = b.nodes.map((n) => n.opType);
+      // ReduceMean only ever sees the pooled (N, C) channel means, never the map itself.
+      expect(ops[0], `${shape} ${axes}`).toBe('GlobalAveragePool');
+      for (const n of b.nodes.filter((n) => n.opType === 'ReduceMean')) expect(n.input?.[0]).not.toBe('x');
+      const { data: got, shape: gotShape } = await onnxEvaluator(opset)((o, x) => o.mean(x!, axes, keep), [{ data: Array.from(data), shape }]);
+      const want = referenceOps.mean(referenceOps.fromArray(data, shape), axes, keep);
+      expect(gotShape).toEqual(want.shape);
+      expect(out.shape).toEqual(want.shape);
+      for (let i = 0; i < want.data.length; i++) expect(Math.abs(got[i]! - want.data[i]!), `${shape} ${axes} [${i}]`).toBeLessThan(1e-6 * Math.abs(want.data[i]!));
+    }
+  });
+  it('means that skip a spatial axis or include the batch stay per-axis ReduceMean', () => {
+    for (const axes of [[3], [1, 3], [0, 2, 3], [1]]) {
+      const b = new GraphBuilder(13);
+      graphOps(b).mean(b.tensor('x', [2, 8, 5, 7]), axes, false);
+      expect(b.nodes.map((n) => n.opType)).toEqual(axes.map(() => 'ReduceMean'));
+    }
+  });
   it('refuses opsets before 13 and percentiles along a run-time axis', () => {
     expect(() => new GraphBuilder(11)).toThrow(/opset 11.*opset_version=13/);
     const b = new GraphBuilder(13);
