@@ -1,6 +1,5 @@
 import { FstaError } from '@fsta/core';
 import { GraphIndex } from './graph-index.js';
-import { cloneModel } from './proto.js';
 import type { OnnxGraph, OnnxModel, OnnxValueInfo } from './types.js';
 
 const FLOAT = 1;
@@ -20,23 +19,24 @@ const info = (name: string, elemType: number | undefined): OnnxValueInfo =>
   elemType === undefined ? { name } : { name, type: { tensorType: { elemType } } };
 
 /**
- * A copy of the model that also outputs `tensors`. The original outputs stay first
- * and unchanged; a tensor that already is an output is not added twice. An output
- * whose type the graph does not declare is left untyped for the runtime to infer.
+ * The model, also outputting `tensors`. The original outputs stay first and
+ * unchanged; a tensor that already is an output is not added twice. An output whose
+ * type the graph does not declare is left untyped for the runtime to infer (shape
+ * tensors are int64). The input is not changed; nodes and weights are shared with it,
+ * not copied, since a detector's weights can be 100+ MB and callers encode at once.
  */
 export function withOutputs(model: OnnxModel, tensors: readonly string[]): OnnxModel {
-  const m = cloneModel(model);
-  const g = (m.graph ??= {});
-  const index = new GraphIndex(g);
-  const outputs = (g.output ??= []);
+  const graph = model.graph ?? {};
+  const index = new GraphIndex(graph);
+  const outputs = [...(graph.output ?? [])];
   const have = new Set(outputs.map((o) => o.name));
   for (const t of tensors) {
     if (!index.has(t)) throw unknownTensor(t, 'asked to expose it as an output');
     if (have.has(t)) continue;
-    outputs.push(info(t, elemTypeOf(g, index, t)));
+    outputs.push(info(t, elemTypeOf(graph, index, t)));
     have.add(t);
   }
-  return m;
+  return { ...model, graph: { ...graph, output: outputs } };
 }
 
 export interface TailModel {
@@ -53,6 +53,7 @@ export interface TailModel {
  * `toTensor` needs, plus the input-free subgraphs they read (exporters compute pads
  * and shapes with Constant nodes, e.g. CIFAR option-A shortcuts); any other earlier
  * tensor the tail reads becomes an extra input, listed in `extraInputs`.
+ * Nodes and weights are shared with `model`, not copied.
  */
 export function tailModel(model: OnnxModel, fromTensor: string, toTensor: string): TailModel {
   const graph = model.graph ?? {};
@@ -83,6 +84,5 @@ export function tailModel(model: OnnxModel, fromTensor: string, toTensor: string
   const extraInputs = [...read].filter((t) => t !== fromTensor && !index.initializers.has(t));
   const input = [fromTensor, ...extraInputs].map((t) => info(t, elemTypeOf(graph, index, t) ?? FLOAT));
   const output = [info(toTensor, elemTypeOf(graph, index, toTensor))];
-  const cut = cloneModel({ ...model, graph: { name: `${graph.name ?? 'graph'}_tail`, node: nodes, initializer, input, output } });
-  return { model: cut, extraInputs };
+  return { model: { ...model, graph: { name: `${graph.name ?? 'graph'}_tail`, node: nodes, initializer, input, output } }, extraInputs };
 }

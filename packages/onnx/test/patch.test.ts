@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FstaError, PAPER_LAMBDA, energy, featureSim, fuse, maxLogit, msp, referenceOps, thresholdActivation } from '@fsta/core';
-import { decodeModel, encodeModel, GraphIndex, inferShapes, patchModel, float32Initializer, type OnnxModel, type PatchOptions } from '../src/index.js';
+import { decodeModel, encodeModel, GraphIndex, inferShapes, patchModel, float32Initializer, tailModel, type OnnxModel, type PatchOptions } from '../src/index.js';
 import { modelFiles, readModel, runOrt } from './helpers.js';
 import { imageBatch } from './images.js';
 
@@ -20,22 +20,6 @@ function pickStages(m: OnnxModel) {
   const ta = order.filter((n) => s.get(n.output![0]!)?.length === 4 && s.get(n.output![0]!)![2] === 2 * h && isBlockOut(n)).at(-1)!.output![0]!;
   const logits = g.graphOutputs[0]!;
   return { fs, ta, logits, penultimate: g.producerOf(logits)!.input![0]! };
-}
-
-/** The original model from the TA stage on, with the stage as a graph input: feeds host-computed TA. */
-function cutAt(m: OnnxModel, ta: string, fs: string): Uint8Array {
-  const g = new GraphIndex(m.graph!);
-  const keep = new Set<number>();
-  const need = (t: string): void => {
-    if (t === ta || t === '' || g.initializers.has(t)) return;
-    const p = g.producer.get(t);
-    if (p === undefined) throw new Error(`cut at ${ta} still needs ${t}`);
-    if (keep.has(p)) return;
-    keep.add(p);
-    (g.nodes[p]!.input ?? []).forEach(need);
-  };
-  need(fs);
-  return encodeModel({ ...m, graph: { ...m.graph!, node: g.order.filter((i) => keep.has(i)).map((i) => g.nodes[i]!), input: [{ name: ta, type: { tensorType: { elemType: 1 } } }], output: [{ name: fs }] } });
 }
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!) / Math.max(Math.abs(b[i]!), 1e-12)));
@@ -67,7 +51,9 @@ describe.each(modelFiles)('patchModel on %s', (file) => {
     // FS+TA: TA on the host, fed into the original network cut at the TA stage.
     const taMap = referenceOps.fromArray(patched['fsta/stage/ta']!.data, patched['fsta/stage/ta']!.dims);
     const taHost = thresholdActivation(referenceOps, taMap, K);
-    const fed = await runOrt(cutAt(original, st.ta, st.fs), { [st.ta]: { data: taHost.data, dims: [...taHost.shape] } });
+    const cut = tailModel(original, st.ta, st.fs);
+    expect(cut.extraInputs).toEqual([]);
+    const fed = await runOrt(encodeModel(cut.model), { [st.ta]: { data: taHost.data, dims: [...taHost.shape] } });
     const fsTaRef = featureSim(referenceOps, referenceOps.fromArray(fed[st.fs]!.data, fed[st.fs]!.dims)).data;
     expect(relErr(patched['fsta/fs_ta']!.data, fsTaRef)).toBeLessThan(1e-5);
     // The exposed TA-pass map is the one fs_ta is taken on, and the one the cut network gives.

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, encodeModel, inferShapes, float32Initializer, int64Initializer, attr, GraphIndex, type OnnxModel, type OnnxNode, type Shape } from '../src/index.js';
+import { decodeModel, encodeModel, inferShapes, float32Initializer, int64Initializer, attr, GraphIndex, withOutputs, type OnnxModel, type OnnxNode, type Shape } from '../src/index.js';
 import { modelFiles, readModel, seeded, inputSize } from './helpers.js';
 
 /** Runs the model with every node output exposed; returns each tensor's real dims. */
 async function realShapes(model: OnnxModel, feeds: Record<string, number[]>): Promise<Map<string, number[]>> {
   const names = (model.graph!.node ?? []).flatMap((n) => n.output ?? []).filter(Boolean);
-  const have = new Set((model.graph!.output ?? []).map((o) => o.name));
-  const bytes = encodeModel({ ...model, graph: { ...model.graph!, output: [...model.graph!.output!, ...names.filter((n) => !have.has(n)).map((name) => ({ name }))] } });
+  const bytes = encodeModel(withOutputs(model, names));
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
   const inputs: Record<string, ort.Tensor> = {};
   for (const [k, dims] of Object.entries(feeds)) inputs[k] = new ort.Tensor('float32', seeded(dims.reduce((a, b) => a * b, 1), 3), dims);
