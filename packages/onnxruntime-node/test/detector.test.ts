@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FstaError, featureSim, referenceOps, tensor, thresholdActivation, type Detector, type ImageScore } from '@fsta/core';
-import { decodeModel, encodeModel, prepareDetectorModel, toGraphView } from '@fsta/onnx';
+import { decodeModel, encodeModel, prepareDetectorModel, tailModel, toGraphView, withOutputs } from '@fsta/onnx';
 import { findBackbone } from '@fsta/backbones';
 import { createDetector } from '../src/index.js';
 import { cifarImages, cifarTensor, maxRelErr, modelPath, pixels, textureImages } from './images.js';
@@ -15,11 +15,7 @@ const paths = [...cifar.map((c) => c.path), ...textures];
 const BATCH = 16;
 
 /** The original model plus the given tensors as extra outputs (nothing else changed). */
-function withOutputs(bytes: Uint8Array, names: string[]): Uint8Array {
-  const model = decodeModel(bytes);
-  model.graph!.output = [...(model.graph!.output ?? []), ...names.map((name) => ({ name }))];
-  return encodeModel(model);
-}
+const exposing = (bytes: Uint8Array, names: string[]): Uint8Array => encodeModel(withOutputs(decodeModel(bytes), names));
 
 async function runBatched(session: ort.InferenceSession, samples: Float32Array[], names: string[]): Promise<Record<string, Float32Array[]>> {
   const out: Record<string, Float32Array[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -76,7 +72,7 @@ describe('onnxruntime-node detector on CIFAR ResNet-20 (64 CIFAR-10 + 64 texture
   it("fs equals core's reference featureSim on the FS stage exposed from the original model (rel 1e-5)", async () => {
     const found = findBackbone(toGraphView(decodeModel(resnetBytes)), 'auto');
     const fsTensor = found.stages.C5!.tensor;
-    const session = await ort.InferenceSession.create(withOutputs(resnetBytes, [fsTensor]), { executionProviders: ['cpu'] });
+    const session = await ort.InferenceSession.create(exposing(resnetBytes, [fsTensor]), { executionProviders: ['cpu'] });
     const stage = (await runBatched(session, samples, [fsTensor]))[fsTensor]!;
     await session.release();
     const ref = await Promise.all(stage.map(async (f) => (await referenceOps.read(featureSim(referenceOps, tensor(f, [1, 64, 8, 8]))))[0]!));
@@ -86,19 +82,17 @@ describe('onnxruntime-node detector on CIFAR ResNet-20 (64 CIFAR-10 + 64 texture
   it("fsTa equals core's reference: host TA = ReLU(C4 − k) fed into the network cut at C4, featureSim on C5 (rel 1e-5)", async () => {
     const found = findBackbone(toGraphView(decodeModel(resnetBytes)), 'auto');
     const [c4, c5] = [found.stages.C4!.tensor, found.stages.C5!.tensor];
-    const exposed = await ort.InferenceSession.create(withOutputs(resnetBytes, [c4]), { executionProviders: ['cpu'] });
+    const exposed = await ort.InferenceSession.create(exposing(resnetBytes, [c4]), { executionProviders: ['cpu'] });
     const stage4 = (await runBatched(exposed, samples, [c4]))[c4]!;
     await exposed.release();
-    // The cut: C4 becomes a graph input (its producer removed), so everything after it runs on the fed tensor.
-    const model = decodeModel(resnetBytes);
-    model.graph!.node = model.graph!.node!.filter((n) => !n.output!.includes(c4));
-    model.graph!.input = [...model.graph!.input!, { name: c4, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 32 }, { dimValue: 16 }, { dimValue: 16 }] } } } }];
-    model.graph!.output = [{ name: c5 }];
-    const tail = await ort.InferenceSession.create(encodeModel(model), { executionProviders: ['cpu'] });
+    // The cut: C4 becomes the input of the C4→C5 part, so everything after it runs on the fed tensor.
+    const cut = tailModel(decodeModel(resnetBytes), c4, c5);
+    expect(cut.extraInputs).toEqual([]);
+    const tail = await ort.InferenceSession.create(encodeModel(cut.model), { executionProviders: ['cpu'] });
     const ref: number[] = [];
     for (let i = 0; i < samples.length; i++) {
       const ta = await referenceOps.read(thresholdActivation(referenceOps, tensor(stage4[i]!, [1, 32, 16, 16]), 0.5));
-      const r = await tail.run({ input: new ort.Tensor('float32', samples[i]!, [1, 3, 32, 32]), [c4]: new ort.Tensor('float32', ta, [1, 32, 16, 16]) });
+      const r = await tail.run({ [c4]: new ort.Tensor('float32', ta, [1, 32, 16, 16]) });
       ref.push((await referenceOps.read(featureSim(referenceOps, tensor(r[c5]!.data as Float32Array, [1, 64, 8, 8]))))[0]!);
     }
     await tail.release();

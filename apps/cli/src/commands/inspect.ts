@@ -1,9 +1,8 @@
 import * as ort from 'onnxruntime-node';
-import { encodeModel, toNumber } from '@fsta/onnx';
+import { encodeModel, toNumber, withOutputs } from '@fsta/onnx';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { readModel, resolveBackbone } from '../engine/backbone-spec.js';
-import { probeModel } from '../engine/graphs.js';
 
 export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto]
 
@@ -33,7 +32,7 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   if (hw.length === 2 && hw.every((d) => d > 0)) {
     const c = declared.length >= 3 && declared.at(-3)! > 0 ? declared.at(-3)! : 3;
     const shape = declared.length === 3 ? [c, hw[0]!, hw[1]!] : [1, c, hw[0]!, hw[1]!];
-    const session = await ort.InferenceSession.create(encodeModel(probeModel(model, stages.map(([, s]) => s!.tensor))));
+    const session = await ort.InferenceSession.create(encodeModel(withOutputs(model, stages.map(([, s]) => s!.tensor))));
     try {
       const out = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(c * hw[0]! * hw[1]!), shape) });
       for (const [, s] of stages) measured.set(s!.tensor, out[s!.tensor]!.dims);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { FstaError, featureSim, referenceOps, thresholdActivation } from '@fsta/core';
-import { decodeModel, encodeModel } from '@fsta/onnx';
+import { decodeModel, encodeModel, tailModel, withOutputs } from '@fsta/onnx';
 import type { ModelSpec } from './spec.js';
 import { stageTensor } from './spec.js';
-import { headWeights, probeModel, tailModel } from './graphs.js';
+import { headWeights } from './graphs.js';
 
 export interface Head {
   weight: { data: Float32Array; shape: [number, number] };
@@ -57,7 +57,7 @@ export class FeatureRunner {
     const exposed = [spec.output, fs, ...(ta ? [ta] : []), ...(tail?.extraInputs ?? []), ...(spec.head ? [spec.head.penultimate] : [])];
     const head = spec.head ? headWeights(model, spec.head.weight, spec.head.bias) : null;
     const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', intraOpNumThreads: 2 };
-    const probe = await ort.InferenceSession.create(encodeModel(probeModel(model, exposed)), options);
+    const probe = await ort.InferenceSession.create(encodeModel(withOutputs(model, exposed)), options);
     const tailSession = tail ? await ort.InferenceSession.create(encodeModel(tail.model), options) : null;
     const dims = (model.graph!.input ?? []).find((v) => v.name === spec.input)?.type?.tensorType?.shape?.dim ?? [];
     const [h, w] = spec.preprocess.size;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, encodeModel } from '@fsta/onnx';
+import { decodeModel, encodeModel, withOutputs } from '@fsta/onnx';
 import type { OnnxModel } from '@fsta/onnx';
 import { toGraphView } from '../../../onnx/src/graph-view.js';
 import type { GraphView } from '@fsta/backbones';
@@ -13,20 +13,13 @@ export function probeInput(shape: readonly number[]): Float32Array {
   return x;
 }
 
-/** A copy of the model that also outputs `tensors` (type left to the runtime to infer). */
-export function withOutputs(model: OnnxModel, tensors: readonly string[]): Uint8Array {
-  const have = new Set((model.graph!.output ?? []).map((o) => o.name));
-  const extra = tensors.filter((t) => !have.has(t)).map((name) => ({ name }));
-  return encodeModel({ ...model, graph: { ...model.graph!, output: [...model.graph!.output!, ...extra] } });
-}
-
 export interface RunResult {
   outputs: Record<string, { dims: readonly number[]; data: ArrayLike<number | bigint> }>;
 }
 
 /** Runs the model in onnxruntime-node (CPU) with extra outputs, on the probe input. */
 export async function runWithOutputs(model: OnnxModel, tensors: readonly string[], inputShape: readonly number[]): Promise<RunResult['outputs']> {
-  const session = await ort.InferenceSession.create(withOutputs(model, tensors), { graphOptimizationLevel: 'disabled' });
+  const session = await ort.InferenceSession.create(encodeModel(withOutputs(model, tensors)), { graphOptimizationLevel: 'disabled' });
   try {
     const input = session.inputNames[0]!;
     const res = await session.run({ [input]: new ort.Tensor('float32', probeInput(inputShape), inputShape) });
