@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from '@fsta/core';
 
 const require = createRequire(import.meta.url);
 
@@ -16,17 +17,6 @@ export const MNIST_PER_DIGIT = 100;
 // of each class folder in sorted order; the k/stage sweeps use `--limit 1000`, which
 // takes the first 100 of each class, so the two never overlap.
 export const VAL_PER_CLASS = 100;
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const png = (pixels, w, h, c, file) => sharp(Buffer.from(pixels), { raw: { width: w, height: h, channels: c } }).png().toFile(file);
 

@@ -4,17 +4,8 @@
  * (seed, index) pair alone.
  */
 
-/** mulberry32: a 32-bit seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG: core's mulberry32, so every seeded generator in fsta is the same one. */
+export { mulberry32 as rng } from '@fsta/core';
 
 export type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
