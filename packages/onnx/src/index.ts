@@ -10,3 +10,4 @@ export { patch, type PatchByStageOptions, type PatchByStageResult } from './patc
 export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';
 export { patchForConfig, prepareDetectorModel, ortDetector, type ConfiguredPatch, type DetectorModel, type DetectorModelOptions, type OrtSessionLike, type OrtDetectorParts } from './detector-model.js';
+export { openFirstSession, type ProviderFallback } from './open-session.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FstaError } from '@fsta/core';
+import { openFirstSession } from '@fsta/onnx';
 
 export type NodeExecutionProvider = 'cuda' | 'cpu';
 
@@ -37,19 +37,16 @@ function cudaMissingReason(): string | null {
  * loads does this throw.
  */
 export async function openSession(model: Uint8Array, providers: readonly NodeExecutionProvider[], log: (line: string) => void): Promise<OpenedSession> {
-  if (providers.length === 0) throw new FstaError('BAD_OPTION', 'executionProviders is empty', "pass ['cuda', 'cpu'] (the default) or ['cpu']");
-  const reasons: string[] = [];
-  for (const provider of providers) {
-    if (provider !== 'cuda' && provider !== 'cpu') throw new FstaError('BAD_OPTION', `execution provider "${String(provider)}" is not supported by @fsta/onnxruntime-node`, "use 'cuda' and/or 'cpu'");
-    const missing = provider === 'cuda' ? cudaMissingReason() : null;
-    if (missing) { reasons.push(`CUDA unavailable: ${missing}`); continue; }
-    try {
-      const session = await ort.InferenceSession.create(model, { executionProviders: [provider] });
-      if (reasons.length > 0) log(`@fsta/onnxruntime-node: running on ${provider}. ${reasons.join('; ')}`);
-      return { session, provider };
-    } catch (e) {
-      reasons.push(`${provider} failed to start (${(e as Error).message.split('\n')[0]})`);
-    }
-  }
-  throw new FstaError('NO_PROVIDER', `no execution provider could run the model: ${reasons.join('; ')}`, "include 'cpu' in executionProviders, or install onnxruntime-node's CUDA provider");
+  return openFirstSession(providers, {
+    runtime: '@fsta/onnxruntime-node',
+    supported: ['cuda', 'cpu'],
+    unavailable: (provider) => {
+      const missing = provider === 'cuda' ? cudaMissingReason() : null;
+      return missing ? `CUDA unavailable: ${missing}` : null;
+    },
+    create: (provider) => ort.InferenceSession.create(model, { executionProviders: [provider] }),
+    log,
+    fix: "include 'cpu' in executionProviders, or install onnxruntime-node's CUDA provider",
+    example: "['cuda', 'cpu'] (the default) or ['cpu']",
+  });
 }
