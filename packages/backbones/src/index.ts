@@ -8,3 +8,5 @@ export { select, describeSelector } from './select.js';
 export { detectStages } from './detect.js';
 export type { ResolvedHead, BackboneResolution } from './resolve.js';
 export { manifests, backboneNames, getManifest, resolveStages, resolveHead, detectHead, findBackbone, requireStage } from './resolve.js';
+export type { UserManifest } from './user-manifest.js';
+export { parseUserManifest, resolveUserManifest, MAX_INPUT_SIDE } from './user-manifest.js';

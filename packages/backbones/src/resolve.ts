@@ -11,6 +11,9 @@ import { resnetManifests } from './manifests/resnet.js';
 import { describeSelector, select } from './select.js';
 import { detectStages } from './detect.js';
 import type { ResolvedStage, StageMap } from './stages.js';
+import type { UserManifest } from './user-manifest.js';
+import { resolveUserManifest } from './user-manifest.js';
+import type { Preprocess } from './manifest.js';
 import { describeStage } from './stages.js';
 
 /** Every known manifest, most specific first (detectors and FCN embed a ResNet-50 trunk). */
@@ -105,7 +108,18 @@ export interface BackboneResolution {
   readonly head: ResolvedHead | null;
   /** Manifest defaults, or for detected stages FS on the last stage and TA on the one before (k 0.5: calibrate). */
   readonly defaults: StageDefaults;
+  /** The user's manifest, when the stages came from one (then `manifest` is null). */
+  readonly userManifest: UserManifest | null;
+  /** How the model wants its images, where a manifest says; null for detected stages. */
+  readonly preprocess: Preprocess | null;
+  /** Where the stages came from, for people: 'backbone resnet50', 'manifest F.json', 'detected automatically'. */
+  readonly source: string;
 }
+
+const fromManifest = (graph: GraphView, manifest: BackboneManifest): BackboneResolution => ({
+  manifest, stages: resolveStages(graph, manifest), head: resolveHead(graph, manifest), defaults: manifest.defaults,
+  userManifest: null, preprocess: manifest.preprocess, source: `backbone ${manifest.name}`,
+});
 
 /** Detected stages get the paper's layout (FS last stage, TA the one before); k must be calibrated. */
 const AUTO_DEFAULTS: StageDefaults = { fsStage: 'C5', taStage: 'C4', k: 0.5 };
@@ -114,27 +128,31 @@ const AUTO_DEFAULTS: StageDefaults = { fsStage: 'C5', taStage: 'C4', k: 0.5 };
  * Stages (and head) of a model: by manifest `name`, or with 'auto' by the first manifest
  * whose structure matches, falling back to automatic detection for unknown CNNs.
  */
-export function findBackbone(graph: GraphView, name = 'auto'): BackboneResolution {
+export function findBackbone(graph: GraphView, name: string | UserManifest = 'auto'): BackboneResolution {
+  if (typeof name !== 'string') {
+    const r = resolveUserManifest(graph, name);
+    return { manifest: null, ...r, userManifest: name, preprocess: name.preprocess, source: `manifest ${name.source}` };
+  }
   if (name !== 'auto') {
     const manifest = getManifest(name);
     const m = manifest.match(graph);
     if (!m.ok) {
       throw new FstaError('BACKBONE_MISMATCH', `backbone "${manifest.name}" does not fit this model: ${m.reason}`, 'pick the backbone the model was built from, or use --backbone auto', { backbone: manifest.name, reason: m.reason });
     }
-    return { manifest, stages: resolveStages(graph, manifest), head: resolveHead(graph, manifest), defaults: manifest.defaults };
+    return fromManifest(graph, manifest);
   }
   const manifest = manifests.find((m) => m.match(graph).ok);
-  if (manifest) return { manifest, stages: resolveStages(graph, manifest), head: resolveHead(graph, manifest), defaults: manifest.defaults };
+  if (manifest) return fromManifest(graph, manifest);
   const stages = detectStages(graph);
   const names = STAGE_NAMES.filter((s) => stages[s]);
   const defaults: StageDefaults = names.length >= 2 ? AUTO_DEFAULTS : { fsStage: names.at(-1)!, taStage: null, k: AUTO_DEFAULTS.k };
-  return { manifest: null, stages, head: detectHead(graph), defaults };
+  return { manifest: null, stages, head: detectHead(graph), defaults, userManifest: null, preprocess: null, source: 'detected automatically' };
 }
 
 /** The resolved stage `stage`, or an error listing the stages this model has. */
-export function requireStage(resolution: Pick<BackboneResolution, 'stages' | 'manifest'>, stage: string): ResolvedStage {
+export function requireStage(resolution: Pick<BackboneResolution, 'stages' | 'source'>, stage: string): ResolvedStage {
   const s = (resolution.stages as Record<string, ResolvedStage | undefined>)[stage];
   if (s) return s;
   const available = STAGE_NAMES.filter((n) => resolution.stages[n]);
-  throw new FstaError('UNKNOWN_STAGE', `stage "${stage}" does not exist in this model (${resolution.manifest ? `backbone ${resolution.manifest.name}` : 'detected automatically'})`, `use one of ${available.join(', ')}`, { stage, available });
+  throw new FstaError('UNKNOWN_STAGE', `stage "${stage}" does not exist in this model (${resolution.source})`, `use one of ${available.join(', ')}`, { stage, available });
 }

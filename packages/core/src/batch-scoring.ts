@@ -1,5 +1,5 @@
 import type { FstaConfig } from './config.js';
-import type { ImageInput, ImageScore, PixelInput } from './detector.js';
+import type { ImageInput, ImageScore, PixelInput, ScoreOptions } from './detector.js';
 import { FstaError } from './errors.js';
 import type { NamedOutput } from './patched-outputs.js';
 import { scoresFromOutputs } from './patched-outputs.js';
@@ -13,11 +13,13 @@ export interface BatchScorer {
   /** Network input [C, H, W]. */
   chw: readonly [number, number, number];
   batchSize: number;
+  /** How many more k than the config's the patched model scores (its 'fsta/fs_ta/<i>' outputs). */
+  extraKs?: number;
   pixelOptions?: PixelOptions;
   /** Decodes a path, encoded bytes or ImageBitmap to pixels; `index` is its position in the call. */
   decode(input: ImageInput, index: number): Promise<PixelInput>;
-  /** One run of the patched model on a [n, C, H, W] batch. */
-  run(data: Float32Array, shape: readonly number[]): Promise<Record<string, NamedOutput>>;
+  /** One run of the patched model on a [n, C, H, W] batch; exposed features only when `options.include` asks. */
+  run(data: Float32Array, shape: readonly number[], options?: ScoreOptions): Promise<Record<string, NamedOutput>>;
 }
 
 /** Inputs → one normalized CHW array per image (a raw tensor with a batch axis gives several). */
@@ -38,13 +40,13 @@ export async function collectSamples(inputs: ImageInput | readonly ImageInput[],
 }
 
 /** Scores samples in batches of `batchSize`, one model run per batch. */
-export async function scoreSamples(samples: readonly Float32Array[], s: Pick<BatchScorer, 'config' | 'chw' | 'batchSize' | 'run'>): Promise<ImageScore[]> {
+export async function scoreSamples(samples: readonly Float32Array[], s: Pick<BatchScorer, 'config' | 'chw' | 'batchSize' | 'run' | 'extraKs'>, options?: ScoreOptions): Promise<ImageScore[]> {
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new FstaError('BAD_BATCH_SIZE', `batchSize must be a positive integer, got ${s.batchSize}`, 'pass batchSize ≥ 1 (16 is a good default)');
   const results: ImageScore[] = [];
   for (let start = 0; start < samples.length; start += s.batchSize) {
     const chunk = samples.slice(start, start + s.batchSize);
     const batch = stackBatch(chunk, s.chw);
-    results.push(...scoresFromOutputs(await s.run(batch.data, batch.shape), s.config, chunk.length));
+    results.push(...scoresFromOutputs(await s.run(batch.data, batch.shape, options), s.config, chunk.length, s.extraKs ?? 0));
   }
   return results;
 }

@@ -9,6 +9,10 @@ export interface DetectorSettings {
   backbone?: string;
   /** A calibrated config (object or JSON text); the other options override its fields. */
   config?: FstaConfig | string;
+  /** The FS stage (C2…C5); overrides the config's. */
+  fsStage?: string;
+  /** The TA stage, or null for plain FS; overrides the config's. */
+  taStage?: string | null;
   k?: number;
   lambda?: number;
   classifier?: ClassifierScoreName | null;
@@ -33,6 +37,11 @@ export function resolveDetectorConfig(settings: DetectorSettings, backboneDefaul
     : defaultConfig(backboneDefaults ? { fsStage: backboneDefaults.fsStage, taStage: backboneDefaults.taStage, k: backboneDefaults.k, featureScore: backboneDefaults.taStage === null ? 'fs' : 'fs_ta' } : {});
   const merged: FstaConfig = { ...base };
   if (settings.backbone !== undefined) merged.backbone = settings.backbone;
+  if (settings.fsStage !== undefined) merged.fsStage = settings.fsStage;
+  if (settings.taStage !== undefined) {
+    merged.taStage = settings.taStage;
+    if (settings.taStage === null) merged.featureScore = 'fs';
+  }
   if (settings.k !== undefined) merged.k = settings.k;
   if (settings.classifier !== undefined) merged.classifier = settings.classifier;
   if (settings.lambda !== undefined) merged.lambda = settings.lambda;

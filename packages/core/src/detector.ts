@@ -1,4 +1,5 @@
 import type { FstaConfig } from './config.js';
+import type { PreprocessSpec } from './preprocess.js';
 
 /** An image already decoded and preprocessed: float32 NCHW (or CHW for one image). */
 export interface RawTensorInput {
@@ -34,13 +35,46 @@ export interface ImageScore {
   verdict: 'ID' | 'OOD' | null;
   /** The model's own outputs for this image, unchanged. */
   outputs: Record<string, { data: Float32Array; shape: number[] }>;
+  /** FS+TA at every k the detector scores (`Detector.ks`), the config's k first; absent without TA. */
+  fsTaByK?: number[];
+  /** What a detector opened with `expose` returns when a call asks for it (`score(x, { include })`). */
+  features?: ImageFeatures;
+}
+
+/** One image's [1, …] slice of a stage map. */
+export interface FeatureMap {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ImageFeatures {
+  /** The classifier head's input (D values). */
+  penultimate?: Float32Array;
+  /** The FS-stage map, the TA-stage map, and the FS-stage map of each TA pass (one per k). */
+  stages?: { fs: FeatureMap; ta: FeatureMap | null; fsTa: FeatureMap[] };
+}
+
+/** What one score() call may also return, from a detector opened with those outputs exposed. */
+export interface ScoreOptions {
+  include?: readonly ('penultimate' | 'stages')[];
 }
 
 export interface Detector {
   readonly config: FstaConfig;
   /** The runtime and device actually in use, e.g. 'onnxruntime-node/cpu'. */
   readonly runtime: string;
-  score(inputs: ImageInput | readonly ImageInput[]): Promise<ImageScore[]>;
+  /** Every k FS+TA is scored at (`ImageScore.fsTaByK`), the config's first; empty without a TA stage. */
+  readonly ks: readonly number[];
+  /** The network input [C, H, W] and how images are brought to it. */
+  readonly chw: readonly [number, number, number];
+  readonly preprocess: PreprocessSpec;
+  /**
+   * Decodes and preprocesses one image exactly as score() does: its normalized [C, H, W]
+   * values. Lets a caller decode ahead, skip unreadable files, or build synthetic images,
+   * then score stacked samples as a raw tensor: score({ data, shape: [n, C, H, W] }).
+   */
+  prepare(input: ImageInput, index?: number): Promise<Float32Array>;
+  score(inputs: ImageInput | readonly ImageInput[], options?: ScoreOptions): Promise<ImageScore[]>;
   dispose(): Promise<void>;
 }
 

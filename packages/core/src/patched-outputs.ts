@@ -1,5 +1,5 @@
 import type { FstaConfig } from './config.js';
-import type { ImageScore } from './detector.js';
+import type { FeatureMap, ImageFeatures, ImageScore } from './detector.js';
 import { verdictOf } from './detector.js';
 import { FstaError, assertFinite } from './errors.js';
 import { fusedScore } from './fusion.js';
@@ -12,7 +12,22 @@ export const PATCHED_OUTPUTS = Object.freeze({
   maxlogit: 'fsta/maxlogit',
   energy: 'fsta/energy',
   score: 'fsta/score',
+  penultimate: 'fsta/penultimate',
+  stageFs: 'fsta/stage/fs',
+  stageTa: 'fsta/stage/ta',
+  stageFsTa: 'fsta/stage/fs_ta',
 } as const);
+
+/** FS+TA at the i-th extra k (i ≥ 1) of a patch with `moreKs`; i = 0 is 'fsta/fs_ta'. */
+export const fsTaOutput = (i: number): string => (i === 0 ? PATCHED_OUTPUTS.fsTa : `${PATCHED_OUTPUTS.fsTa}/${i}`);
+/** The FS-stage map of the i-th TA pass. */
+export const fsTaStageOutput = (i: number): string => (i === 0 ? PATCHED_OUTPUTS.stageFsTa : `${PATCHED_OUTPUTS.stageFsTa}/${i}`);
+
+/** Image i's [1, …] slice of a batched [N, …] output. */
+function sliceImage(o: NamedOutput, i: number, n: number): FeatureMap {
+  const per = o.data.length / n;
+  return { data: o.data.slice(i * per, (i + 1) * per), shape: [1, ...o.shape.slice(1)] };
+}
 
 export interface NamedOutput {
   data: Float32Array;
@@ -27,7 +42,7 @@ const isFstaOutput = (name: string) => name.startsWith('fsta/');
  * Outputs not under `fsta/` are the model's own and are passed on per image,
  * sliced along the batch axis, values untouched.
  */
-export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>, config: FstaConfig, n: number): ImageScore[] {
+export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>, config: FstaConfig, n: number, extraKs = 0): ImageScore[] {
   const perImage = (name: string, required: boolean): Float32Array | null => {
     const o = outputs[name];
     if (!o) {
@@ -46,7 +61,22 @@ export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>
   if (name !== null && config.lambda !== 0 && !fusedInGraph && !(name in cls && cls[name as keyof typeof cls])) {
     throw new FstaError('MISSING_OUTPUT', `the config fuses classifier score "${name}" but the patched model outputs neither it nor "${PATCHED_OUTPUTS.score}"`, 'patch with a classifier head, or set classifier to null in the config');
   }
+  const more = Array.from({ length: extraKs }, (_, j) => perImage(fsTaOutput(j + 1), true)!);
   const own = Object.entries(outputs).filter(([k]) => !isFstaOutput(k));
+  const pen = outputs[PATCHED_OUTPUTS.penultimate];
+  const stageFs = outputs[PATCHED_OUTPUTS.stageFs];
+  const features = (i: number): ImageFeatures | null => {
+    if (!pen && !stageFs) return null;
+    const f: ImageFeatures = {};
+    if (pen) f.penultimate = pen.data.slice(i * (pen.data.length / n), (i + 1) * (pen.data.length / n));
+    if (stageFs) {
+      const ta = outputs[PATCHED_OUTPUTS.stageTa];
+      const fsTa: FeatureMap[] = [];
+      for (let j = 0; outputs[fsTaStageOutput(j)]; j++) fsTa.push(sliceImage(outputs[fsTaStageOutput(j)]!, i, n));
+      f.stages = { fs: sliceImage(stageFs, i, n), ta: ta ? sliceImage(ta, i, n) : null, fsTa };
+    }
+    return f;
+  };
   return Array.from({ length: n }, (_, i) => {
     const feat = config.featureScore === 'fs_ta' ? fsTa![i]! : fs[i]!;
     const c = name !== null ? cls[name as keyof typeof cls] : null;
@@ -59,6 +89,10 @@ export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>
       const per = batched ? o.data.length / n : o.data.length;
       mine[k] = batched ? { data: o.data.slice(i * per, (i + 1) * per), shape: [1, ...o.shape.slice(1)] } : { data: o.data.slice(), shape: [...o.shape] };
     }
-    return { fs: fs[i]!, fsTa: fsTa ? fsTa[i]! : null, classifier, score, verdict: verdictOf(score, config.threshold), outputs: mine };
+    const result: ImageScore = { fs: fs[i]!, fsTa: fsTa ? fsTa[i]! : null, classifier, score, verdict: verdictOf(score, config.threshold), outputs: mine };
+    if (fsTa) result.fsTaByK = [fsTa[i]!, ...more.map((m) => m[i]!)];
+    const f = features(i);
+    if (f) result.features = f;
+    return result;
   });
 }

@@ -1,5 +1,6 @@
-import { FstaError, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView } from '@fsta/backbones';
+import { FstaError, PATCHED_OUTPUTS, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
+import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions } from './patch.js';
@@ -8,6 +9,23 @@ import type { OnnxModel } from './types.js';
 export interface DetectorModelOptions extends DetectorSettings {
   /** Overrides the manifest's preprocessing; required when the backbone is detected automatically. */
   preprocess?: PreprocessSpec;
+  /** Stages, head and preprocessing by tensor name (@fsta/backbones parseUserManifest); overrides `backbone`. */
+  manifest?: UserManifest;
+  /** More TA thresholds scored in the same run, after the config's k: `ImageScore.fsTaByK`. */
+  ks?: readonly number[];
+  /** Outputs to add for analysis (read per call with `score(x, { include })`): stage maps, penultimate features. */
+  expose?: { stages?: boolean; penultimate?: boolean };
+}
+
+/** What a detector on a patched ONNX model knows about the model, for tools that compute more than `score()` gives. */
+export interface DetectorModelInfo {
+  backbone: BackboneResolution;
+  /** The logits output, where a classifier head was found. */
+  logits: string | null;
+  /** The final linear layer's weights, where its initializers are plain float (ReAct, ASH, GradNorm, …). */
+  head: LinearHead | null;
+  /** The model's own outputs (unchanged by the patch). */
+  modelOutputs: string[];
 }
 
 /** Classifier scores the patched graph computes from the logits. */
@@ -26,6 +44,9 @@ export interface DetectorModel {
   modelOutputs: string[];
   /** 1 when the model was exported with a fixed batch of 1, else null (any batch). */
   maxBatch: 1 | null;
+  /** Every k FS+TA is scored at: the config's first, then the `ks` asked for. */
+  ks: number[];
+  info: DetectorModelInfo;
 }
 
 /** A model patched for a resolved config: what `fsta patch` writes and detectors load. */
@@ -44,11 +65,11 @@ export interface ConfiguredPatch {
  * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode'] }): ConfiguredPatch {
+export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: readonly number[]; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
   const graph = toGraphView(model);
   const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
-  const found = findBackbone(graph, wanted);
-  const config = resolveDetectorConfig({ ...options, backbone: wanted }, found.defaults);
+  const found = findBackbone(graph, options.manifest ?? wanted);
+  const config = resolveDetectorConfig({ ...options, backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : requireStage(found, config.taStage);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
@@ -63,6 +84,9 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
     featureScore: config.featureScore,
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
+    ...(options.ks?.length && config.taStage !== null ? { moreKs: options.ks } : {}),
+    ...(options.expose?.stages ? { exposeStages: true } : {}),
+    ...(options.expose?.penultimate ? { exposePenultimate: true } : {}),
   });
   return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
 }
@@ -79,7 +103,8 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
   const [n, c, h, w] = inShape as [number, number, number, number];
   if (n > 1) throw new FstaError('BAD_MODEL', `the model input "${input}" has a fixed batch of ${n}`, 'export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"input": {0: "batch"}})) or a batch of 1');
-  const preprocess = options.preprocess ?? found.manifest?.preprocess;
+  if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
+  const preprocess = options.preprocess ?? found.preprocess ?? undefined;
   if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
   const size = preprocess.size;
   if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');
@@ -91,12 +116,20 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
     chw: [3, size[0], size[1]],
     modelOutputs,
     maxBatch: n === 1 ? 1 : null,
+    ks: config.taStage === null ? [] : [config.k, ...(options.ks ?? [])],
+    info: {
+      backbone: found,
+      logits: found.head?.logits ?? null,
+      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
+      modelOutputs,
+    },
   };
 }
 
 /** The part of an onnxruntime InferenceSession (node or web) a detector uses. */
 export interface OrtSessionLike {
-  run(feeds: Record<string, never>): Promise<Record<string, { data: unknown; dims: readonly number[]; type: string }>>;
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, never>, fetches: string[]): Promise<Record<string, { data: unknown; dims: readonly number[]; type: string }>>;
   release(): Promise<void>;
 }
 
@@ -117,19 +150,40 @@ export interface OrtDetectorParts {
  * @fsta/onnxruntime-node and @fsta/onnxruntime-web: one run per batch, runs queued
  * (concurrent score() calls are safe), the session released on dispose().
  */
-export function ortDetector(parts: OrtDetectorParts): Detector {
+export type OnnxDetector = Detector & { readonly model: DetectorModelInfo };
+
+/** Outputs a detector fetches only when a score() call asks for them (they can be large). */
+const ON_REQUEST: Record<'stages' | 'penultimate', (name: string) => boolean> = {
+  stages: (name) => name.startsWith('fsta/stage/'),
+  penultimate: (name) => name === PATCHED_OUTPUTS.penultimate,
+};
+
+function fetchesFor(all: readonly string[], options: ScoreOptions | undefined): string[] {
+  const include = options?.include ?? [];
+  for (const what of include) {
+    if (!(what in ON_REQUEST)) throw new FstaError('BAD_OPTION', `score() was asked to include "${String(what)}"`, 'include "stages" and/or "penultimate"');
+    if (!all.some(ON_REQUEST[what])) throw new FstaError('NOT_EXPOSED', `score() was asked to include ${what}, but the detector was created without them`, `create the detector with expose: { ${what}: true }`);
+  }
+  return all.filter((name) => !Object.entries(ON_REQUEST).some(([what, is]) => is(name) && !include.includes(what as 'stages')));
+}
+
+export function ortDetector(parts: OrtDetectorParts): OnnxDetector {
   const { prepared, session } = parts;
   const queue = serialQueue();
   let disposed = false;
+  const alive = () => {
+    if (disposed) throw new FstaError('DISPOSED', 'the detector was used after dispose()', 'create a new detector');
+  };
   const scorer = {
     config: prepared.config,
     preprocess: prepared.preprocess,
     chw: prepared.chw,
     batchSize: Math.min(parts.batchSize ?? 16, prepared.maxBatch ?? Infinity),
+    extraKs: Math.max(0, prepared.ks.length - 1),
     ...(parts.pixelOptions ? { pixelOptions: parts.pixelOptions } : {}),
     decode: parts.decode,
-    run: (data: Float32Array, shape: readonly number[]) => queue(async () => {
-      const out = await session.run({ [prepared.inputName]: parts.tensor(data, shape) as never });
+    run: (data: Float32Array, shape: readonly number[], options?: ScoreOptions) => queue(async () => {
+      const out = await session.run({ [prepared.inputName]: parts.tensor(data, shape) as never }, fetchesFor(session.outputNames, options));
       const result: Record<string, NamedOutput> = {};
       for (const [name, t] of Object.entries(out)) {
         if (!(t.data instanceof Float32Array)) throw new FstaError('BAD_MODEL', `model output "${name}" is ${t.type}, not float32`, 'export the model with float32 outputs');
@@ -141,9 +195,20 @@ export function ortDetector(parts: OrtDetectorParts): Detector {
   return {
     config: prepared.config,
     runtime: parts.runtime,
-    async score(inputs) {
-      if (disposed) throw new FstaError('DISPOSED', 'score() was called after dispose()', 'create a new detector');
-      return scoreSamples(await collectSamples(inputs, scorer), scorer);
+    ks: prepared.ks,
+    chw: prepared.chw,
+    preprocess: prepared.preprocess,
+    model: prepared.info,
+    async prepare(input, index = 0) {
+      alive();
+      if (Array.isArray(input)) throw new FstaError('BAD_INPUT', 'prepare() takes one image, not an array', 'call prepare() once per image');
+      const samples = await collectSamples([input], { ...scorer, decode: (x) => scorer.decode(x, index) });
+      if (samples.length !== 1) throw new FstaError('BAD_INPUT', `prepare() was given ${samples.length} images in one tensor`, 'pass one image (a [C, H, W] tensor or a file)');
+      return samples[0]!;
+    },
+    async score(inputs, options) {
+      alive();
+      return scoreSamples(await collectSamples(inputs, scorer), scorer, options);
     },
     async dispose() {
       if (disposed) return;

@@ -30,6 +30,14 @@ export interface PatchOptions {
    * maps a viewer draws heatmaps from, without re-running any layer itself.
    */
   exposeStages?: boolean;
+  /**
+   * More TA thresholds scored in the same run (branch mode): FS+TA at `moreKs[i]` is output
+   * as 'fsta/fs_ta/<i+1>' (and its map as 'fsta/stage/fs_ta/<i+1>' with exposeStages), from
+   * one more copy of the TA→FS tail per k; the trunk runs once.
+   */
+  moreKs?: readonly number[];
+  /** Also output the head's penultimate features as 'fsta/penultimate' (needs `head`). */
+  exposePenultimate?: boolean;
 }
 
 export interface PatchResult {
@@ -66,6 +74,11 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   }
   for (const name of g.output ?? []) if (name.name?.startsWith('fsta/')) throw new FstaError('ALREADY_PATCHED', `the model already has an output "${name.name}"`, 'patch the original model, not a patched one');
   if (!Number.isFinite(o.k) || o.k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${o.k}`, 'pass k ≥ 0 (calibrate it on ID data)');
+  const moreKs = o.moreKs ?? [];
+  for (const k of moreKs) if (!Number.isFinite(k) || k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${k} (in moreKs)`, 'pass k ≥ 0 (calibrate it on ID data)');
+  if (moreKs.length > 0 && o.mode !== 'branch') throw new FstaError('BAD_OPTION', 'several k (moreKs) need mode "branch"', 'use mode: "branch" to score several k in one run');
+  if (moreKs.length > 0 && (o.taStageTensor ?? null) === null) throw new FstaError('BAD_OPTION', 'several k (moreKs) were given without a TA stage', 'pass taStageTensor');
+  if (o.exposePenultimate && !o.head) throw new FstaError('BAD_OPTION', 'exposePenultimate needs the classifier head', 'pass head: { penultimate, logits }');
   if (o.mode !== 'branch' && o.mode !== 'double-batch') throw new FstaError('BAD_OPTION', `mode "${String(o.mode)}" is not one of branch, double-batch`, 'pass mode: "branch" or "double-batch"');
 
   const stage = (tensor: string, what: string): Shape => {
@@ -107,6 +120,13 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     else if (o.mode === 'branch') fsTaIn = b.tensor(duplicateBranch(index, between, ta, taOut.name, o.fsStageTensor, added), staticShape(fsShape));
     else [fsIn, fsTaIn] = doubleBatch(index, between, ta, taOut.name, o.fsStageTensor, b, g).map((n) => b.tensor(n, staticShape(fsShape))) as [GraphTensor, GraphTensor];
   }
+  // One more TA→FS tail per extra k, each reading ReLU(f − k) of the same trunk pass.
+  const extraTaIn = moreKs.map((k, i) => {
+    const taOut = thresholdActivation(ops, b.tensor(ta!, staticShape(taShape!)), k);
+    flush();
+    if (ta === o.fsStageTensor) return taOut;
+    return b.tensor(duplicateBranch(index, between, ta!, taOut.name, o.fsStageTensor, added, `fsta/ta${i + 1}/`), staticShape(fsShape));
+  });
   const scores: Record<string, GraphTensor> = {};
   scores.fs = featureSim(ops, fsIn);
   emit('fsta/fs', scores.fs);
@@ -114,6 +134,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     scores.fs_ta = featureSim(ops, fsTaIn);
     emit('fsta/fs_ta', scores.fs_ta);
   }
+  extraTaIn.forEach((x, i) => emit(`fsta/fs_ta/${i + 1}`, featureSim(ops, x)));
   if (o.head) {
     const ls = shapes.get(o.head.logits);
     if (ls && ls.length !== 2) throw new FstaError('BAD_HEAD', `the logits tensor "${o.head.logits}" has shape [${ls.join(', ')}], expected (N, classes)`, 'pass the classifier output before any softmax or reshape');
@@ -130,7 +151,9 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
     if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
     if (fsTaIn) emit('fsta/stage/fs_ta', fsTaIn, fsShape);
+    extraTaIn.forEach((x, i) => emit(`fsta/stage/fs_ta/${i + 1}`, x, fsShape));
   }
+  if (o.exposePenultimate) emit('fsta/penultimate', b.tensor(o.head!.penultimate, []), shapes.get(o.head!.penultimate) ?? [batch, -1]);
   flush();
 
   g.node = [...(g.node ?? []), ...added];
@@ -157,16 +180,16 @@ const valueInfo = (name: string, shape: Shape): OnnxValueInfo => ({
  * instead of the stage tensor; tensors are renamed under 'fsta/ta/', initializers
  * and constants are shared (no weight is copied). Returns the copy of the FS tensor.
  */
-function duplicateBranch(index: GraphIndex, between: readonly number[], ta: string, taOut: string, fs: string, added: OnnxNode[]): string {
+function duplicateBranch(index: GraphIndex, between: readonly number[], ta: string, taOut: string, fs: string, added: OnnxNode[], prefix = 'fsta/ta/'): string {
   const rename = new Map<string, string>([[ta, taOut]]);
   for (const i of between) {
     const n = index.nodes[i]!;
-    for (const out of n.output ?? []) if (out) rename.set(out, `fsta/ta/${out}`);
+    for (const out of n.output ?? []) if (out) rename.set(out, `${prefix}${out}`);
   }
   for (const i of between) {
     const n = index.nodes[i]!;
     // If/Loop bodies that read the region's tensors read the TA pass's copies.
-    added.push(renameOuterReferences({ ...n, name: `fsta/ta/${n.name ?? i}`, input: (n.input ?? []).map((x) => rename.get(x) ?? x), output: (n.output ?? []).map((x) => (x ? rename.get(x)! : x)) }, rename));
+    added.push(renameOuterReferences({ ...n, name: `${prefix}${n.name ?? i}`, input: (n.input ?? []).map((x) => rename.get(x) ?? x), output: (n.output ?? []).map((x) => (x ? rename.get(x)! : x)) }, rename));
   }
   return rename.get(fs)!;
 }

@@ -1,13 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { FstaError, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { ortDetector, prepareDetectorModel } from '@fsta/onnx';
+import { FstaError, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
+import { parseUserManifest } from '@fsta/backbones';
+import { ortDetector, prepareDetectorModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from './decode-image.js';
 import { openSession, type NodeExecutionProvider } from './session.js';
 
-export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'> {
+export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, Pick<DetectorModelOptions, 'ks' | 'expose'> {
   /** An ONNX model: file path or bytes. */
   model: string | Uint8Array;
+  /** Stages, head and preprocessing by tensor name: a manifest object, its JSON text, or the path of its JSON file (format: docs/backbones.md). */
+  manifest?: object | string;
   /** A calibrated config: object, JSON text, or path to the JSON file `fsta calibrate` wrote. */
   config?: FstaConfig | string;
   /** Tried in order; default ['cuda', 'cpu'] (CUDA when onnxruntime-node has it, else CPU with one log line). */
@@ -32,13 +35,23 @@ async function readConfig(c: FstaConfig | string | undefined): Promise<FstaConfi
   try { return await readFile(c, 'utf8'); } catch (e) { throw unreadable('config', c, e, 'pass the path of the JSON written by `fsta calibrate`, or the config object'); }
 }
 
+async function readManifest(m: object | string | undefined) {
+  if (m === undefined) return undefined;
+  if (typeof m !== 'string' || m.trimStart().startsWith('{')) return parseUserManifest(m);
+  let text: string;
+  try { text = await readFile(m, 'utf8'); } catch (e) { throw new FstaError('BAD_MANIFEST', `manifest file ${m} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass the path of a manifest JSON (`fsta inspect MODEL --write-manifest F.json` writes one), or the manifest object'); }
+  return parseUserManifest(text, m);
+}
+
 /** A detector on onnxruntime-node: one session on the patched model, one run per batch. */
-export async function createDetector(options: NodeDetectorOptions): Promise<Detector> {
+export async function createDetector(options: NodeDetectorOptions): Promise<OnnxDetector> {
   let bytes: Uint8Array;
   if (typeof options.model === 'string') {
     try { bytes = await readFile(options.model); } catch (e) { throw unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
   } else bytes = options.model;
-  const prepared = prepareDetectorModel(bytes, { ...options, config: await readConfig(options.config) });
+  const { manifest, config, ...rest } = options;
+  const parsed = await readManifest(manifest);
+  const prepared = prepareDetectorModel(bytes, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], options.logger ?? ((l) => console.warn(l)));
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   return ortDetector({

@@ -1,10 +1,13 @@
 import * as ort from 'onnxruntime-web';
-import { FstaError, type Detector, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { ortDetector, prepareDetectorModel } from '@fsta/onnx';
+import { FstaError, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
+import { parseUserManifest } from '@fsta/backbones';
+import { ortDetector, prepareDetectorModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { decodeImage } from './decode-image.js';
 import { defaultProviders, openSession, type WebExecutionProvider } from './session.js';
 
-export interface WebDetectorOptions extends DetectorSettings {
+export interface WebDetectorOptions extends DetectorSettings, Pick<DetectorModelOptions, 'ks' | 'expose'> {
+  /** Stages, head and preprocessing by tensor name: a manifest object or its JSON text (format: docs/backbones.md). */
+  manifest?: object | string;
   /** An ONNX model: bytes, or a URL to fetch (browsers; in Node pass the bytes). */
   model: Uint8Array | ArrayBuffer | string;
   /** Tried in order; default ['webgpu', 'wasm'] in browsers with WebGPU, ['wasm'] elsewhere. */
@@ -28,8 +31,9 @@ async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Arra
 }
 
 /** A detector on onnxruntime-web (WebGPU or WASM): one session on the patched model, one run per batch. */
-export async function createDetector(options: WebDetectorOptions): Promise<Detector> {
-  const prepared = prepareDetectorModel(await modelBytes(options.model), options);
+export async function createDetector(options: WebDetectorOptions): Promise<OnnxDetector> {
+  const { manifest, ...rest } = options;
+  const prepared = prepareDetectorModel(await modelBytes(options.model), { ...rest, ...(manifest !== undefined ? { manifest: parseUserManifest(manifest) } : {}) });
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), options.logger ?? ((l) => console.warn(l)));
   return ortDetector({
     prepared,

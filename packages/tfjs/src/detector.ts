@@ -169,6 +169,15 @@ export async function createDetector(options: TfjsDetectorOptions): Promise<Dete
     get runtime() {
       return `tfjs/${tf.getBackend()}`;
     },
+    ks: config.taStage === null ? [] : [config.k],
+    chw,
+    preprocess,
+    async prepare(input: ImageInput, index = 0): Promise<Float32Array> {
+      if (disposed) throw new FstaError('DISPOSED', 'prepare() was called after dispose()', 'create a new detector');
+      const samples = await collectSamples([input], { preprocess, chw, decode: (x) => decode(x, index) });
+      if (samples.length !== 1) throw new FstaError('BAD_INPUT', `prepare() was given ${samples.length} images in one tensor`, 'pass one image');
+      return samples[0]!;
+    },
     score(inputs: ImageInput | readonly ImageInput[]): Promise<ImageScore[]> {
       if (disposed) return Promise.reject(new FstaError('DISPOSED', 'score() was called after dispose()', 'create a new detector'));
       return queue(async () => scoreSamples(await collectSamples(inputs, { preprocess, chw, decode }), { config, chw, batchSize, run }));

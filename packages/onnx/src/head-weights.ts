@@ -1,6 +1,7 @@
 import { FstaError } from '@fsta/core';
-import { GraphIndex, tensorToFloat32, tensorDims } from '@fsta/onnx';
-import type { OnnxModel } from '@fsta/onnx';
+import { GraphIndex } from './graph-index.js';
+import { tensorDims, tensorToFloat32 } from './tensor.js';
+import type { OnnxModel } from './types.js';
 
 /** The weight (O, D) and bias (O) of a Gemm head with transB = 1, as nn.Linear exports. */
 export function headWeights(model: OnnxModel, weight: string, bias: string | null): { weight: { data: Float32Array; shape: [number, number] }; bias: Float32Array | null } {
