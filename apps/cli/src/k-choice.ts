@@ -1,7 +1,8 @@
 import { FstaError, defaultConfig, kFromPercentile } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
 import { usageError } from './args.js';
-import { resolveBackbone } from './engine/backbone-spec.js';
+import { findBackbone } from '@fsta/backbones';
+import { decodeModel, toGraphView } from '@fsta/onnx';
 import type { ModelChoice } from './model-options.js';
 
 /** One TA threshold to score, with the name its columns get and where it came from. */
@@ -47,8 +48,8 @@ export function defaultK(choice: ModelChoice, config: { path: string; cfg: FstaC
   if (config && config.cfg.taStage !== null) return at(config.cfg.k, `config ${config.path} (calibrated at ${config.cfg.taStage})`);
   if (choice.defaultK) return at(choice.defaultK.k, choice.defaultK.source);
   try {
-    const r = resolveBackbone(choice.spec.modelPath, 'auto');
-    return at(r.resolution.defaults.k, r.resolution.manifest ? `backbone ${r.resolution.manifest.name} default (the model matches it)` : 'default for automatically detected stages');
+    const r = findBackbone(toGraphView(decodeModel(choice.spec.bytes)), 'auto');
+    return at(r.defaults.k, r.manifest ? `backbone ${r.manifest.name} default (the model matches it)` : 'default for automatically detected stages');
   } catch (e) {
     if (!(e instanceof FstaError)) throw e;
     return at(defaultConfig().k, 'core default config');

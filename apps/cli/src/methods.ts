@@ -1,7 +1,6 @@
 import { FstaError, PAPER_LAMBDA, ashScore, energy, fitReact, fuse, gradNorm, maxLogit, msp, odinScore, reactScore, referenceOps } from '@fsta/core';
 import type { LinearHead, RefTensor } from '@fsta/core';
 import type { Collected } from './engine/collect.js';
-import type { Head } from './engine/runner.js';
 
 export const CLASSIFIER_METHODS = ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH'] as const;
 export const FEATURE_METHODS = ['FS', 'FS+TA'] as const;
@@ -37,7 +36,7 @@ const read = (t: RefTensor) => Float64Array.from(t.data);
  * is fitted on ID penultimate features once and passed for every set. FS+TA (and its
  * fusions) read the k at `taIndex` of the collected k list.
  */
-export function methodScores(c: Collected, methods: readonly string[], head: Head | null, react: ReturnType<typeof fitReact> | null, s: MethodSettings, taIndex = 0): Record<string, Float64Array> {
+export function methodScores(c: Collected, methods: readonly string[], head: LinearHead | null, react: ReturnType<typeof fitReact> | null, s: MethodSettings, taIndex = 0): Record<string, Float64Array> {
   const n = c.files.length;
   const ops = referenceOps;
   const logits = ops.fromArray(c.logits, [n, c.numClasses]);

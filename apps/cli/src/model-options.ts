@@ -3,9 +3,8 @@ import { FstaError } from '@fsta/core';
 import type { Options } from './args.js';
 import { positiveInt, requireString, usageError } from './args.js';
 import { kList } from './k-choice.js';
-import { specFromManifest } from './engine/spec.js';
-import type { ModelSpec } from './engine/spec.js';
-import { resolveBackbone } from './engine/backbone-spec.js';
+import { loadModelSpec } from './engine/model.js';
+import type { ModelSpec } from './engine/model.js';
 
 export const modelOptions: Options = {
   model: { type: 'string', short: 'm' },
@@ -48,18 +47,17 @@ export function modelChoice(v: Record<string, unknown>, command: string): ModelC
   const model = requireString(v.model, '--model', command);
   if (!existsSync(model)) throw new FstaError('NOT_FOUND', `model ${model} does not exist`, 'pass --model with the path of an .onnx file');
   const ks = kList(v.k, command);
-  let spec: ModelSpec;
-  let defaults = { fsStage: 'C5', taStage: 'C4' as string | null };
-  let defaultK: ModelChoice['defaultK'];
-  if (typeof v.manifest === 'string') spec = specFromManifest(model, v.manifest);
-  else {
-    const name = typeof v.backbone === 'string' ? v.backbone : 'auto';
-    const r = resolveBackbone(model, name);
-    if (!r.spec) throw new FstaError('NO_PREPROCESS', `no backbone manifest matches ${model}; its stages were detected automatically, but its preprocessing is unknown`, 'pass --manifest FILE with the preprocessing and stage tensors (format: apps/cli/assets/demo/demo.json; `fsta inspect` prints the detected stages)');
-    spec = r.spec;
-    defaults = { fsStage: r.resolution.defaults.fsStage, taStage: r.resolution.defaults.taStage };
-    defaultK = { k: r.resolution.defaults.k, source: r.resolution.manifest ? `backbone ${r.resolution.manifest.name} default` : 'default for automatically detected stages' };
-  }
+  const spec: ModelSpec = loadModelSpec(model, {
+    ...(typeof v.manifest === 'string' ? { manifestPath: v.manifest } : {}),
+    ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}),
+  });
+  const r = spec.resolution;
+  if (!r.preprocess) throw new FstaError('NO_PREPROCESS', `no backbone manifest matches ${model}; its stages were detected automatically, but its preprocessing is unknown`, 'pass --manifest FILE with the preprocessing and stage tensors (format: apps/cli/assets/demo/demo.json; `fsta inspect` prints the detected stages)');
+  // A user manifest's stages keep the CLI's C5/C4 defaults unless it names its own.
+  const defaults = spec.manifest && !spec.manifest.defaults ? { fsStage: 'C5', taStage: 'C4' as string | null } : { fsStage: r.defaults.fsStage as string, taStage: r.defaults.taStage as string | null };
+  const defaultK: ModelChoice['defaultK'] = spec.manifest
+    ? spec.manifest.defaults?.k !== undefined ? { k: spec.manifest.defaults.k, source: `manifest ${spec.manifest.source} default` } : undefined
+    : { k: r.defaults.k, source: r.manifest ? `backbone ${r.manifest.name} default` : 'default for automatically detected stages' };
   const ta = typeof v['ta-stage'] === 'string' ? v['ta-stage'] : defaults.taStage ?? 'none';
   if (ta === '') throw usageError('--ta-stage is empty', command);
   const choice: ModelChoice = {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { specFromManifest } from '../src/engine/spec.js';
-import { FeatureRunner } from '../src/engine/runner.js';
+import { loadModelSpec } from '../src/engine/model.js';
+import { openEngine } from '../src/engine/open-detector.js';
 import { collect } from '../src/engine/collect.js';
 
 const DEMO = process.env.FSTA_TEST_DEMO_DIR ?? join(import.meta.dirname, '..', 'assets', 'demo');
@@ -10,16 +10,16 @@ const FIXTURE = process.env.FSTA_TEST_DEMO_FIXTURE ?? join(import.meta.dirname, 
 
 interface Ref { k: number; images: { file: string; pred: number; fs: number; fsTa: number; msp: number; energy: number; maxLogit: number }[] }
 
-describe('FeatureRunner on the demo model, against PyTorch', () => {
+describe('the CLI engine (createDetector from @fsta/onnxruntime-node) on the demo model, against PyTorch', () => {
   const ref = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Ref;
   // Every 7th image: ID, MNIST and noise, without scoring all 600 here.
   const picked = ref.images.filter((_, i) => i % 7 === 0);
 
   it('FS, FS+TA and logits match the PyTorch fixture computed from the same PNGs', async () => {
-    const spec = specFromManifest(join(DEMO, 'model.onnx'), join(DEMO, 'demo.json'));
-    const runner = await FeatureRunner.open(spec, { fsStage: 'C5', taStage: 'C4' });
+    const spec = loadModelSpec(join(DEMO, 'model.onnx'), { manifestPath: join(DEMO, 'demo.json') });
+    const engine = await openEngine(spec, { fsStage: 'C5', taStage: 'C4' }, [ref.k, 0], 16, () => {});
     try {
-      const c = await collect(runner, { kind: 'files', items: picked.map((r) => ({ path: join(DEMO, r.file), label: -1 })) }, { ks: [ref.k, 0], batch: 16 });
+      const c = await collect(engine, { kind: 'files', items: picked.map((r) => ({ path: join(DEMO, r.file), label: -1 })) });
       expect(c.failed).toEqual([]);
       expect(c.files.length).toBe(picked.length);
       picked.forEach((r, i) => {
@@ -33,7 +33,7 @@ describe('FeatureRunner on the demo model, against PyTorch', () => {
       });
       expect(c.penultimateDim).toBe(64);
     } finally {
-      await runner.dispose();
+      await engine.dispose();
     }
   });
 });

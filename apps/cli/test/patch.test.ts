@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { preprocessPixels, stackBatch } from '@fsta/core';
+import { decodeImage } from '@fsta/onnxruntime-node';
 import { DEMO, runCli } from './helpers.js';
-import { specFromManifest } from '../src/engine/spec.js';
-import { FeatureRunner } from '../src/engine/runner.js';
-import { decodeImage } from '../src/decode.js';
+import { readManifestFile } from '../src/engine/model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-patch-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -43,27 +42,27 @@ describe('fsta patch: safe writes', () => {
   });
 });
 
-// Needs @fsta/onnx's prepareDetectorModel (patchModel) exported; fails until then.
 describe('fsta patch: the patched model', () => {
-  it('adds fsta/fs and fsta/fs_ta that equal the CLI runner\'s FS and FS+TA, logits unchanged', async () => {
+  it('adds fsta/fs and fsta/fs_ta equal to PyTorch\'s FS and FS+TA on the same PNGs, logits unchanged', async () => {
     const out = join(tmp, 'patched.onnx');
-    const r = await runCli(['patch', model, '-o', out, '--manifest', manifest, '--fs-stage', 'C5', '--ta-stage', 'C4', '--k', '0.5']);
+    const ref = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'demo-reference-scores.json'), 'utf8')) as { k: number; images: { file: string; fs: number; fsTa: number }[] };
+    const r = await runCli(['patch', model, '-o', out, '--manifest', manifest, '--fs-stage', 'C5', '--ta-stage', 'C4', '--k', String(ref.k)]);
     expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`manifest ${manifest}`);
     expect(statSync(out).size).toBeGreaterThan(statSync(model).size);
-    const spec = specFromManifest(model, manifest);
-    const files = ['images/id/0-t-shirt/000.png', 'images/id/7-sneaker/003.png', 'images/ood/mnist/3-01.png', 'images/ood/uniform/004.png'].map((f) => join(DEMO, f));
-    const batch = stackBatch(await Promise.all(files.map(async (f, i) => preprocessPixels(await decodeImage(f), spec.preprocess, i))), [3, 32, 32]);
-    const session = await ort.InferenceSession.create(out);
-    const got = await session.run({ input: new ort.Tensor('float32', batch.data, batch.shape) });
-    await session.release();
-    const runner = await FeatureRunner.open(spec, { fsStage: 'C5', taStage: 'C4' });
-    const b = await runner.run(batch.data, files.length);
-    const fs = FeatureRunner.fs(b.fsMap), fsTa = await runner.fsTa(b, 0.5);
-    await runner.dispose();
-    for (let i = 0; i < files.length; i++) {
-      expect((got['fsta/fs']!.data as Float32Array)[i]).toBeCloseTo(fs[i]!, 5);
-      expect((got['fsta/fs_ta']!.data as Float32Array)[i]).toBeCloseTo(fsTa[i]!, 5);
-    }
-    expect(Array.from(got.logits!.data as Float32Array)).toEqual(Array.from(b.logits));
+    const pre = readManifestFile(manifest).preprocess;
+    const picked = ref.images.filter((_, i) => i % 97 === 0);
+    const batch = stackBatch(await Promise.all(picked.map(async (p, i) => preprocessPixels(await decodeImage(join(DEMO, p.file), i), pre, i))), [3, 32, 32]);
+    const run = async (path: string) => {
+      const session = await ort.InferenceSession.create(path);
+      try { return await session.run({ input: new ort.Tensor('float32', batch.data, batch.shape) }); } finally { await session.release(); }
+    };
+    const got = await run(out);
+    const original = await run(model);
+    picked.forEach((p, i) => {
+      expect((got['fsta/fs']!.data as Float32Array)[i]).toBeCloseTo(p.fs, 5);
+      expect((got['fsta/fs_ta']!.data as Float32Array)[i]).toBeCloseTo(p.fsTa, 5);
+    });
+    expect(Array.from(got.logits!.data as Float32Array)).toEqual(Array.from(original.logits!.data as Float32Array));
   });
 });

@@ -4,16 +4,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { preprocessPixels } from '@fsta/core';
 import { DEMO, demoModel, runCli } from './helpers.js';
 import { parse } from '../src/args.js';
 import { evalInputs, evalOptions, runEval } from '../src/commands/eval.js';
 import type { EvalResult } from '../src/commands/eval.js';
-import { FeatureRunner } from '../src/engine/runner.js';
-import { specFromManifest } from '../src/engine/spec.js';
+import { loadModelSpec } from '../src/engine/model.js';
+import { openEngine } from '../src/engine/open-detector.js';
 import { spreadPicks } from '../src/engine/sample-maps.js';
 import { renderSamples } from '../src/report/sample-plots.js';
-import { decodeImage } from '../src/decode.js';
 
 const CHROMIUM = process.env.FSTA_CHROMIUM ?? '/usr/bin/chromium';
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-report-'));
@@ -116,14 +114,14 @@ describe('report sample images', () => {
 
   it('fits the GMM on the model\'s own pooled features, and shows the model\'s input pixels', async () => {
     const { data } = await evalResult();
-    const spec = specFromManifest(join(DEMO, 'model.onnx'), join(DEMO, 'demo.json'));
-    const runner = await FeatureRunner.open(spec, { fsStage: 'C5', taStage: null });
+    const spec = loadModelSpec(join(DEMO, 'model.onnx'), { manifestPath: join(DEMO, 'demo.json') });
+    const engine = await openEngine(spec, { fsStage: 'C5', taStage: null }, [], 1, () => {});
     try {
       for (const s of data.samples!) {
         // The demo's penultimate tensor is the network's own GlobalAveragePool of C5.
-        const b = await runner.run(preprocessPixels(await decodeImage(s.file), spec.preprocess), 1);
+        const [b] = await engine.detector.score(s.file, { include: ['penultimate'] });
         expect(s.channelMeans).toHaveLength(64);
-        s.channelMeans.forEach((v, c) => expect(v).toBeCloseTo(b.penultimate![c]!, 5));
+        s.channelMeans.forEach((v, c) => expect(v).toBeCloseTo(b!.features!.penultimate![c]!, 5));
         expect(s.gmm.means[1]).toBeGreaterThan(s.gmm.means[0]);
         expect(s.gmmScore).toBeCloseTo(((s.gmm.means[1] - s.gmm.means[0]) * s.gmm.weights[1]) / s.gmm.weights[0], 12);
         // 32x32 inputs are shown 3x with nearest-neighbour scaling: every third pixel is the file's pixel.
@@ -135,7 +133,7 @@ describe('report sample images', () => {
         }
       }
     } finally {
-      await runner.dispose();
+      await engine.dispose();
     }
   });
 });

@@ -31,6 +31,11 @@ function cudaMissingReason(): string | null {
   return null;
 }
 
+/** CUDA then CPU where onnxruntime-node has its CUDA provider installed, else CPU alone (nothing to fall back from). */
+export function installedProviders(): NodeExecutionProvider[] {
+  return cudaMissingReason() === null ? ['cuda', 'cpu'] : ['cpu'];
+}
+
 /**
  * Opens one session on the given bytes, trying providers in order. A provider that
  * cannot load falls through to the next with one log line saying why; only when none

@@ -5,8 +5,9 @@ import type { Io } from '../io.js';
 import { listImages } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
-import { FeatureRunner } from '../engine/runner.js';
+import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
+import { taSample } from './eval.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
@@ -76,7 +77,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const tpr = numberFlag(v.tpr, '--tpr', 'calibrate', (n) => n > 0 && n <= 1, 'a fraction in (0, 1], e.g. 0.95') ?? 0.95;
   const id = listImages(requireString(v.id, '--id', 'calibrate'), 'none', positiveInt(v.limit, '--limit', 'calibrate') ?? null, '--id');
   const choice: ModelChoice = modelChoice(v, 'calibrate');
-  const stageNames = Object.keys(choice.spec.stages);
+  const stageNames = choice.spec.stageNames;
   const fsIndex = stageNames.indexOf(choice.fsStage);
   if (fsIndex < 0) throw new FstaError('UNKNOWN_STAGE', `--fs-stage ${choice.fsStage} is not a stage of this model (it has ${stageNames.join(', ')})`, `pass one of ${stageNames.join(', ')}`);
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
@@ -85,22 +86,22 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const runs: StageRun[] = [];
   let synthetic: Awaited<ReturnType<typeof syntheticSets>> | null = null;
   for (const stage of taStages) {
-    const runner = await FeatureRunner.open(choice.spec, { fsStage: choice.fsStage, taStage: stage });
+    const sample = await taSample(choice, stage, id.items, io);
+    const ks = percentiles.map((p) => kFromPercentile(sample.values, p));
+    const pcts: (number | undefined)[] = [...percentiles];
+    for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
+    const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stage }, ks, choice.batch, (l) => io.err(l + '\n'));
     try {
-      const sample = await collect(runner, { kind: 'files', items: id.items.filter((_, i) => i % Math.max(1, Math.floor(id.items.length / 200)) === 0).slice(0, 200) }, { ks: [], batch: choice.batch, taSampleSize: 200_000 });
-      const ks = percentiles.map((p) => kFromPercentile(sample.taSample!, p));
-      const pcts: (number | undefined)[] = [...percentiles];
-      for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
       const bar = progress(io, `ID @ TA ${stage}`, id.items.length);
-      const idC = await collect(runner, { kind: 'files', items: id.items }, { ks, batch: choice.batch, onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
+      const idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
       bar.end();
       if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
-      synthetic ??= await syntheticSets(kinds, noiseCount, runner, idC.files);
+      synthetic ??= await syntheticSets(kinds, noiseCount, engine, idC.files);
       const synth: Collected[] = [];
-      for (const set of synthetic.sets) synth.push(await collect(runner, { kind: 'tensor', data: set.data, n: set.n, name: set.name }, { ks, batch: choice.batch }));
+      for (const set of synthetic.sets) synth.push(await collect(engine, { kind: 'tensor', data: set.data, n: set.n, name: set.name }));
       runs.push({ stage, ks, percentiles: pcts, id: idC, synthetic: synth });
     } finally {
-      await runner.dispose();
+      await engine.dispose();
     }
   }
   const setsOf = (cs: Collected[], pick: (c: Collected) => Float64Array): SyntheticScores[] => cs.map((c, i) => ({ name: kinds[i]!, scores: pick(c) }));

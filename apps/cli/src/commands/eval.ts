@@ -9,7 +9,8 @@ import type { ModelChoice } from '../model-options.js';
 import { loadConfig } from '../config-file.js';
 import { defaultK, percentileKs, percentileList } from '../k-choice.js';
 import type { KSetting } from '../k-choice.js';
-import { FeatureRunner } from '../engine/runner.js';
+import { openEngine } from '../engine/open-detector.js';
+import type { Engine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } from '../methods.js';
@@ -115,16 +116,27 @@ export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalIn
 const percent = (m: OodMetrics): OodMetrics => ({ auroc: m.auroc * 100, fpr95: m.fpr95 * 100, auprIn: m.auprIn * 100, auprOut: m.auprOut * 100 });
 
 /** The k values to score: --k and --k-percentile in that order, else the config's or the backbone's default k. */
-export async function chooseKs(runner: FeatureRunner, inputs: EvalInputs): Promise<KSetting[]> {
+export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> {
   const { choice } = inputs;
   if (choice.taStage === null) return [];
   const fixed = (choice.ks ?? []).map((k): KSetting => ({ k, label: `k=${k}`, source: '--k' }));
   if (!inputs.kPercentiles) return fixed.length ? fixed : [defaultK(choice, inputs.config)];
-  const step = Math.max(1, Math.floor(inputs.id.items.length / 200));
-  const items = inputs.id.items.filter((_, i) => i % step === 0).slice(0, 200);
-  const c = await collect(runner, { kind: 'files', items }, { ks: [], batch: choice.batch, taSampleSize: 200_000 });
-  if (!c.taSample) throw new FstaError('NO_TA', 'no TA-stage activations were collected', 'check --ta-stage');
-  return [...fixed, ...percentileKs(c.taSample, inputs.kPercentiles, choice.taStage, c.files.length)];
+  const sample = await taSample(choice, choice.taStage, inputs.id.items, io);
+  return [...fixed, ...percentileKs(sample.values, inputs.kPercentiles, choice.taStage, sample.images)];
+}
+
+/** TA-stage activations of up to 200 evenly spread ID images, for k as a percentile of them. */
+export async function taSample(choice: ModelChoice, taStage: string, items: EvalInputs['id']['items'], io: Io): Promise<{ values: Float64Array; images: number }> {
+  const step = Math.max(1, Math.floor(items.length / 200));
+  const picked = items.filter((_, i) => i % step === 0).slice(0, 200);
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage }, [], choice.batch, (l) => io.err(l + '\n'));
+  try {
+    const c = await collect(engine, { kind: 'files', items: picked }, { taSampleSize: 200_000 });
+    if (!c.taSample) throw new FstaError('NO_TA', 'no TA-stage activations were collected', 'check --ta-stage');
+    return { values: c.taSample, images: c.files.length };
+  } finally {
+    await engine.dispose();
+  }
 }
 
 /** FS+TA and its fusions once per k, named `FS+TA@k=0.5` when there are several k. */
@@ -133,7 +145,7 @@ function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[]
 }
 
 /** Scores of every method on one set, FS+TA methods once per k from the same collected pass. */
-function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: FeatureRunner['head'], react: ReturnType<typeof fitReactFromId>, settings: typeof defaultMethodSettings): Record<string, Float64Array> {
+function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], react: ReturnType<typeof fitReactFromId>, settings: typeof defaultMethodSettings): Record<string, Float64Array> {
   const plain = methods.filter((m) => !m.startsWith('FS+TA'));
   const ta = methods.filter((m) => m.startsWith('FS+TA'));
   const out = methodScores(c, plain, head, react, settings);
@@ -153,16 +165,16 @@ const describeKs = (ks: readonly KSetting[]): string => {
 /** `opts.samples`: also compute the report's per-image feature maps for a few images per set (one extra small batch). */
 export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: boolean } = {}): Promise<EvalResult> {
   const { choice } = inputs;
-  const runner = await FeatureRunner.open(choice.spec, { fsStage: choice.fsStage, taStage: choice.taStage });
+  const baseMethods = parseMethods(inputs.methodList, choice.spec.resolution.head?.weightInitializer != null).filter((m) => choice.taStage !== null || !m.startsWith('FS+TA'));
+  const ks = await chooseKs(inputs, io);
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: choice.taStage }, ks.map((k) => k.k), choice.batch, (l) => io.err(l + '\n'));
   try {
-    const baseMethods = parseMethods(inputs.methodList, runner.head !== null).filter((m) => choice.taStage !== null || !m.startsWith('FS+TA'));
-    const ks = await chooseKs(runner, inputs);
     const methods = expandTa(baseMethods, ks);
     let failed = 0;
     const run = async (label: string, set: ImageSet): Promise<Collected> => {
       const bar = progress(io, label, set.items.length);
-      const c = await collect(runner, { kind: 'files', items: set.items }, {
-        ks: ks.map((k) => k.k), batch: choice.batch, onProgress: (n) => bar.tick(n),
+      const c = await collect(engine, { kind: 'files', items: set.items }, {
+        onProgress: (n) => bar.tick(n),
         onFailure: (path, reason) => { failed++; io.err(`fsta: skipped ${path}: ${reason}\n`); },
       });
       bar.end();
@@ -175,8 +187,8 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
 
     const settings = { ...defaultMethodSettings, odinTemperature: inputs.odinTemperature };
     const react = fitReactFromId(id, methods, settings.reactPercentile);
-    const idScores = scoresPerK(id, baseMethods, ks, runner.head, react, settings);
-    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, runner.head, react, settings) }));
+    const idScores = scoresPerK(id, baseMethods, ks, engine.head, react, settings);
+    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, react, settings) }));
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
     for (const m of methods) {
@@ -209,11 +221,11 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     };
     if (opts.samples) {
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
-      data.samples = await sampleMaps(runner, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))], ks.length ? ks[0]!.k : null);
+      data.samples = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))]);
     }
     return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name)) };
   } finally {
-    await runner.dispose();
+    await engine.dispose();
   }
 }
 

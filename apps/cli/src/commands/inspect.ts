@@ -1,24 +1,29 @@
-import * as ort from 'onnxruntime-node';
-import { encodeModel, toNumber, withOutputs } from '@fsta/onnx';
+import { imageInput } from '@fsta/backbones';
+import { decodeModel, toGraphView, toNumber } from '@fsta/onnx';
+import { measureTensorShapes } from '@fsta/onnxruntime-node';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { readModel, resolveBackbone } from '../engine/backbone-spec.js';
+import { loadModelSpec } from '../engine/model.js';
 
-export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto]
+export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto | --manifest F.json]
 
-Prints the backbone manifest that matched (or that the stages were detected
-automatically), each stage with its tensor, producing node and shape (measured by
-running the model once on a blank image), and the classifier head.`;
+Prints the backbone manifest that matched (or the user manifest, or that the stages
+were detected automatically), each stage with its tensor, producing node and shape
+(measured by running the model once on a blank image), and the classifier head.`;
 
 export async function inspectCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse('inspect', argv, { backbone: { type: 'string' } }, true);
+  const { values: v, positionals } = parse('inspect', argv, { backbone: { type: 'string' }, manifest: { type: 'string' } }, true);
   if (v.help) { io.out(inspectHelp + '\n'); return 0; }
   if (positionals.length !== 1) throw usageError('give exactly one model file', 'inspect');
   const path = positionals[0]!;
-  const { resolution, spec, inputName } = resolveBackbone(path, typeof v.backbone === 'string' ? v.backbone : 'auto');
-  const model = readModel(path);
+  if (typeof v.manifest === 'string' && typeof v.backbone === 'string') throw usageError('give --manifest or --backbone, not both', 'inspect');
+  const found = loadModelSpec(path, { ...(typeof v.manifest === 'string' ? { manifestPath: v.manifest } : {}), ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}) });
+  const resolution = found.resolution;
+  const model = decodeModel(found.bytes);
+  const inputName = imageInput(toGraphView(model)) ?? (model.graph!.input ?? [])[0]?.name ?? 'input';
+  const spec = resolution.preprocess ? { preprocess: resolution.preprocess } : null;
   io.out(`${path}\n`);
-  io.out(`backbone: ${resolution.manifest ? `${resolution.manifest.name} (${resolution.manifest.description})` : 'no manifest matched; stages detected automatically'}\n`);
+  io.out(`backbone: ${resolution.manifest ? `${resolution.manifest.name} (${resolution.manifest.description})` : resolution.userManifest ? `from ${found.source}` : 'no manifest matched; stages detected automatically'}\n`);
   const stages = Object.entries(resolution.stages).filter(([, s]) => s);
   // Static shapes are rarely in exported graphs: measure them with one run on a blank image.
   const dims = (model.graph!.input ?? []).find((i) => i.name === inputName)?.type?.tensorType?.shape?.dim ?? [];
@@ -32,13 +37,7 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   if (hw.length === 2 && hw.every((d) => d > 0)) {
     const c = declared.length >= 3 && declared.at(-3)! > 0 ? declared.at(-3)! : 3;
     const shape = declared.length === 3 ? [c, hw[0]!, hw[1]!] : [1, c, hw[0]!, hw[1]!];
-    const session = await ort.InferenceSession.create(encodeModel(withOutputs(model, stages.map(([, s]) => s!.tensor))));
-    try {
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(c * hw[0]! * hw[1]!), shape) });
-      for (const [, s] of stages) measured.set(s!.tensor, out[s!.tensor]!.dims);
-    } finally {
-      await session.release();
-    }
+    for (const [t, dims] of await measureTensorShapes(model, { name: inputName, shape }, stages.map(([, s]) => s!.tensor))) measured.set(t, dims);
     const size = spec?.preprocess.size;
     const resized = size !== undefined && (size[0] !== hw[0] || size[1] !== hw[1]);
     io.out(`input: ${inputName} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);

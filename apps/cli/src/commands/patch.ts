@@ -4,7 +4,7 @@ import type { ClassifierScoreName, FstaConfig } from '@fsta/core';
 import { decodeModel, encodeModel, patchForConfig } from '@fsta/onnx';
 import { numberFlag, parse, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { specFromManifest } from '../engine/spec.js';
+import { readManifestFile } from '../engine/model.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 
 export const patchHelp = `Usage: fsta patch IN.onnx -o OUT.onnx [options]
@@ -24,7 +24,8 @@ fsta/score); the model's own outputs are unchanged.
   --mode M               branch (default): the TA pass re-runs the layers after the TA
                          stage as a weight-sharing copy; double-batch: runs them once on
                          [x, TA(x)] (not for graphs that merge earlier stages in between)
-  --manifest FILE        accepted for symmetry with eval/score; patching needs no preprocessing
+  --manifest FILE        stages and head by tensor name (the format eval and score
+                         take; \`fsta inspect\` lists the tensors); replaces --backbone
   --force                overwrite an existing OUT`;
 
 export async function patchCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -59,9 +60,10 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     const ta = v['ta-stage'] === 'none' ? null : (v['ta-stage'] as string | undefined);
     config = parseConfig({ ...(config ?? defaultConfig()), ...(v['fs-stage'] ? { fsStage: v['fs-stage'] } : {}), ...(ta !== undefined ? { taStage: ta, featureScore: ta === null ? 'fs' : 'fs_ta' } : {}) });
   }
-  // Validates the manifest file when given; the patch itself needs no preprocessing.
-  if (typeof v.manifest === 'string') specFromManifest(input, v.manifest);
+  if (typeof v.manifest === 'string' && typeof v.backbone === 'string') throw usageError('give --manifest or --backbone, not both', 'patch');
+  const manifest = typeof v.manifest === 'string' ? readManifestFile(v.manifest) : undefined;
   const prepared = patchForConfig(decodeModel(bytes), {
+    ...(manifest ? { manifest } : {}),
     ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}),
     ...(config ? { config } : {}),
     ...(k !== undefined ? { k } : {}),
@@ -71,6 +73,6 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   });
   writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: [input] });
   const c = prepared.config;
-  io.out(`wrote ${out}: ${prepared.backbone.manifest ? `backbone ${prepared.backbone.manifest.name}` : 'stages detected automatically'}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} unchanged\n`);
+  io.out(`wrote ${out}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} unchanged\n`);
   return 0;
 }

@@ -7,7 +7,7 @@ import { walkImages } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import { loadConfig } from '../config-file.js';
 import { defaultK } from '../k-choice.js';
-import { FeatureRunner } from '../engine/runner.js';
+import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
 
@@ -46,7 +46,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
   if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin or gradnorm');
-  const runner = await FeatureRunner.open(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage });
+  const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'));
   let failed = 0;
   try {
     const files = expand(positionals);
@@ -55,8 +55,8 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
     for (let start = 0; start < files.length; start += choice.batch) {
       const chunk = files.slice(start, start + choice.batch);
       const readable = chunk.filter((f) => !('error' in f));
-      const c = await collect(runner, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) }, { ks: cfg.taStage === null ? [] : [k], batch: choice.batch });
-      const s = c.files.length ? methodScores(c, methods, runner.head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
+      const c = await collect(engine, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) });
+      const s = c.files.length ? methodScores(c, methods, engine.head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
       const reasons = new Map(c.failed.map((f) => [f.path, f.reason]));
       let i = 0;
       for (const f of chunk) {
@@ -74,7 +74,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
       }
     }
   } finally {
-    await runner.dispose();
+    await engine.dispose();
   }
   if (failed) io.err(`fsta score: ${failed} file(s) could not be scored (see the "error" lines)\n`);
   return failed > 0 ? 1 : 0;

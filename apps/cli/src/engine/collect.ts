@@ -1,8 +1,7 @@
-import { FstaError, preprocessPixels, stackBatch } from '@fsta/core';
-import { FeatureRunner } from './runner.js';
-import type { BatchOutputs } from './runner.js';
+import { FstaError, stackBatch } from '@fsta/core';
+import type { ImageScore } from '@fsta/core';
+import type { Engine } from './open-detector.js';
 import type { ImageItem } from '../images.js';
-import { decodeImage } from '../decode.js';
 
 /** Per-image values of one image set, everything the methods are computed from. */
 export interface Collected {
@@ -13,7 +12,7 @@ export interface Collected {
   penultimate: Float32Array | null;
   penultimateDim: number;
   fs: Float64Array;
-  /** FS+TA per k, in the order of `ks`. */
+  /** FS+TA per k, in the order of the engine's ks. */
   fsTa: Float64Array[];
   failed: { path: string; reason: string }[];
   /** A strided sample of TA-stage activations, for k as a percentile of ID activations. */
@@ -23,8 +22,6 @@ export interface Collected {
 export type Source = { kind: 'files'; items: ImageItem[] } | { kind: 'tensor'; data: Float32Array; n: number; name: string };
 
 export interface CollectOptions {
-  ks: readonly number[];
-  batch: number;
   onProgress?: (n: number) => void;
   onFailure?: (path: string, reason: string) => void;
   /** Keep about this many TA-stage activation values (0: none). */
@@ -38,53 +35,81 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Runs every image of a source through the model in batches. A file that fails to decode is recorded and skipped. */
-export async function collect(runner: FeatureRunner, source: Source, opts: CollectOptions): Promise<Collected> {
-  const per = runner.chw[0] * runner.chw[1] * runner.chw[2];
+/** Images decoded and preprocessed by the detector (its one decode path), failures kept with their reasons. */
+async function prepareAll(engine: Engine, items: readonly ImageItem[]): Promise<{ item: ImageItem; sample?: Float32Array; reason?: string }[]> {
+  return Promise.all(items.map(async (item, i) => {
+    try {
+      return { item, sample: await engine.detector.prepare(item.path, i) };
+    } catch (e) {
+      return { item, reason: e instanceof FstaError ? e.message : String(e) };
+    }
+  }));
+}
+
+/**
+ * Runs every image of a source through the detector in batches: the next batch is
+ * decoded while the current one runs. A file that fails to decode is recorded and skipped.
+ */
+export async function collect(engine: Engine, source: Source, opts: CollectOptions = {}): Promise<Collected> {
+  const { detector, batch } = engine;
+  const chw = detector.chw;
+  const per = chw[0] * chw[1] * chw[2];
   const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [];
   const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [], taParts: number[][] = [];
-  const fsTa = opts.ks.map(() => [] as number[]);
+  const nk = detector.ks.length;
+  const fsTa = Array.from({ length: nk }, () => [] as number[]);
   let numClasses = 0, penDim = 0;
   const total = source.kind === 'files' ? source.items.length : source.n;
-  const run = async (data: Float32Array, n: number) => {
-    const b: BatchOutputs = await runner.run(data, n);
-    numClasses = b.numClasses;
-    logits.push(b.logits.slice());
-    if (b.penultimate) { pen.push(b.penultimate.slice()); penDim = b.penultimate.length / n; }
-    fs.push(...FeatureRunner.fs(b.fsMap));
-    for (let j = 0; j < opts.ks.length; j++) fsTa[j]!.push(...(await runner.fsTa(b, opts.ks[j]!)));
-    if (opts.taSampleSize && b.taMap) {
-      const want = Math.ceil((opts.taSampleSize * n) / total);
-      const step = Math.max(1, Math.floor(b.taMap.data.length / want));
-      const s: number[] = [];
-      for (let i = 0; i < b.taMap.data.length; i += step) s.push(b.taMap.data[i]!);
-      taParts.push(s);
+  const include = [...(engine.hasPenultimate ? ['penultimate' as const] : []), ...(opts.taSampleSize ? ['stages' as const] : [])];
+
+  const take = (scores: ImageScore[]) => {
+    const n = scores.length;
+    for (const s of scores) {
+      const l = s.outputs[engine.logits];
+      if (!l) throw new FstaError('BAD_MODEL', `the model has no output "${engine.logits}"`, 'name the logits output in the manifest ("output")');
+      numClasses = l.shape[l.shape.length - 1]!;
+      logits.push(l.data);
+      if (s.features?.penultimate) { pen.push(s.features.penultimate); penDim = s.features.penultimate.length; }
+      fs.push(s.fs);
+      for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
+    }
+    if (opts.taSampleSize) {
+      // A strided sample over the batch's TA-stage values, as many per image as the whole set allows.
+      const maps = scores.map((s) => s.features?.stages?.ta?.data);
+      if (maps.every((m) => m)) {
+        const data = concat(maps as Float32Array[]);
+        const want = Math.ceil((opts.taSampleSize * n) / total);
+        const step = Math.max(1, Math.floor(data.length / want));
+        const sample: number[] = [];
+        for (let i = 0; i < data.length; i += step) sample.push(data[i]!);
+        taParts.push(sample);
+      }
     }
   };
-  for (let start = 0; start < total; start += opts.batch) {
-    const end = Math.min(total, start + opts.batch);
-    if (source.kind === 'tensor') {
-      await run(source.data.subarray(start * per, end * per), end - start);
+  const score = async (data: Float32Array, n: number) => take(await detector.score({ data, shape: [n, ...chw] }, { include }));
+
+  if (source.kind === 'tensor') {
+    for (let start = 0; start < total; start += batch) {
+      const end = Math.min(total, start + batch);
+      await score(source.data.subarray(start * per, end * per), end - start);
       for (let i = start; i < end; i++) { files.push(`${source.name}#${i}`); labels.push(-1); }
-    } else {
-      const ok: Float32Array[] = [];
-      for (const item of source.items.slice(start, end)) {
-        try {
-          ok.push(preprocessPixels(await decodeImage(item.path), runner.spec.preprocess, files.length + ok.length));
-          files.push(item.path);
-          labels.push(item.label);
-        } catch (e) {
-          const reason = e instanceof FstaError ? e.message : String(e);
-          failed.push({ path: item.path, reason });
-          opts.onFailure?.(item.path, reason);
-        }
-      }
-      if (ok.length) {
-        const b = stackBatch(ok, runner.chw);
-        await run(b.data, ok.length);
-      }
+      opts.onProgress?.(end - start);
     }
-    opts.onProgress?.(end - start);
+  } else {
+    const chunks: ImageItem[][] = [];
+    for (let start = 0; start < total; start += batch) chunks.push(source.items.slice(start, start + batch));
+    let next = chunks.length ? prepareAll(engine, chunks[0]!) : null;
+    for (let c = 0; c < chunks.length; c++) {
+      const prepared = await next!;
+      next = c + 1 < chunks.length ? prepareAll(engine, chunks[c + 1]!) : null;
+      const ok: Float32Array[] = [];
+      for (const p of prepared) {
+        if (p.sample) { ok.push(p.sample); files.push(p.item.path); labels.push(p.item.label); }
+        else { failed.push({ path: p.item.path, reason: p.reason! }); opts.onFailure?.(p.item.path, p.reason!); }
+      }
+      if (ok.length) await score(stackBatch(ok, chw).data, ok.length);
+      opts.onProgress?.(chunks[c]!.length);
+    }
   }
   return {
     files, labels, numClasses, failed,

@@ -1,8 +1,7 @@
 import sharp from 'sharp';
-import { featureSimMap, fitGmm2, gmmScoreOf, preprocessPixels, referenceOps, stackBatch } from '@fsta/core';
-import type { Gmm2, PreprocessSpec } from '@fsta/core';
-import { decodeImage } from '../decode.js';
-import { FeatureRunner } from './runner.js';
+import { featureSimMap, fitGmm2, gmmScoreOf, referenceOps, stackBatch } from '@fsta/core';
+import type { FeatureMap, Gmm2, PreprocessSpec } from '@fsta/core';
+import type { Engine } from './open-detector.js';
 
 /** A 2-D map, row-major. Token features (B, C, L) become one row of L. */
 export interface Grid {
@@ -58,45 +57,42 @@ async function pngDataUrl(rgb: Buffer, h: number, w: number, side: number): Prom
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
-function grids(map: { data: Float32Array; shape: number[] }): Grid[] {
+/** |f − GAP(f)| averaged over channels, for one image's [1, C, …] map (core's featureSimMap). */
+function grid(map: FeatureMap): Grid {
   const m = featureSimMap(referenceOps, referenceOps.fromArray(map.data, map.shape));
-  const [n, ...spatial] = m.shape;
+  const [, ...spatial] = m.shape;
   const [height, width] = spatial.length === 2 ? spatial : [1, spatial[0]!];
-  const per = height! * width!;
-  return Array.from({ length: n! }, (_, i) => ({ height: height!, width: width!, values: Array.from(m.data.subarray(i * per, (i + 1) * per)) }));
+  return { height: height!, width: width!, values: Array.from(m.data) };
 }
 
-function channelMeans(map: { data: Float32Array; shape: number[] }): number[][] {
-  const [n, c] = map.shape;
-  const per = map.data.length / (n! * c!);
-  const g = referenceOps.mean(referenceOps.fromArray(map.data, [n!, c!, per]), [2]);
-  return Array.from({ length: n! }, (_, i) => Array.from(g.data.subarray(i * c!, (i + 1) * c!)));
+function channelMeans(map: FeatureMap): number[] {
+  const c = map.shape[1]!;
+  return Array.from(referenceOps.mean(referenceOps.fromArray(map.data, [1, c, map.data.length / c]), [2]).data);
 }
 
 /**
- * Runs a few images through the model once more (one batch) to get their feature
- * maps, which the full eval does not keep. `k` is the TA threshold, or null without TA.
+ * Runs a few images through the detector once more (one batch) to get their feature
+ * maps, which the full eval does not keep. The TA maps are those of the engine's first k.
  */
-export async function sampleMaps(runner: FeatureRunner, picks: readonly { set: string; file: string }[], k: number | null, displaySide = 96): Promise<SampleMaps[]> {
+export async function sampleMaps(engine: Engine, picks: readonly { set: string; file: string }[], displaySide = 96): Promise<SampleMaps[]> {
   if (picks.length === 0) return [];
-  const spec = runner.spec.preprocess;
-  const [, h, w] = runner.chw;
-  const inputs = await Promise.all(picks.map(async (p, i) => preprocessPixels(await decodeImage(p.file), spec, i)));
-  const b = await runner.run(stackBatch(inputs, runner.chw).data, picks.length);
-  const fs = FeatureRunner.fs(b.fsMap);
-  const maps = grids(b.fsMap);
-  const gaps = channelMeans(b.fsMap);
-  const ta = k === null ? null : await runner.taPassMap(b, k);
-  const taMaps = ta ? grids(ta) : null;
-  const fsTa = ta ? FeatureRunner.fs(ta) : null;
+  const { detector } = engine;
+  const spec = detector.preprocess;
+  const [, h, w] = detector.chw;
+  const inputs = await Promise.all(picks.map((p, i) => detector.prepare(p.file, i)));
+  const scores = await detector.score({ data: stackBatch(inputs, detector.chw).data, shape: [picks.length, ...detector.chw] }, { include: ['stages'] });
   return Promise.all(picks.map(async (p, i) => {
-    const gmm = fitGmm2(gaps[i]!);
+    const s = scores[i]!;
+    const stages = s.features!.stages!;
+    const gaps = channelMeans(stages.fs);
+    const gmm = fitGmm2(gaps);
+    const taMap = engine.hasTa ? stages.fsTa[0]! : null;
     return {
       set: p.set, file: p.file,
       image: await pngDataUrl(inputPixels(inputs[i]!, h, w, spec), h, w, displaySide),
-      fs: fs[i]!, fsTa: fsTa ? fsTa[i]! : null,
-      map: maps[i]!, taMap: taMaps ? taMaps[i]! : null,
-      channelMeans: gaps[i]!, gmm, gmmScore: gmmScoreOf(gmm),
+      fs: s.fs, fsTa: engine.hasTa ? s.fsTa : null,
+      map: grid(stages.fs), taMap: taMap ? grid(taMap) : null,
+      channelMeans: gaps, gmm, gmmScore: gmmScoreOf(gmm),
     };
   }));
 }

@@ -1,6 +1,5 @@
-import { jigsawImages, noiseImages, preprocessPixels, stackBatch } from '@fsta/core';
-import { decodeImage } from '../decode.js';
-import type { FeatureRunner } from './runner.js';
+import { jigsawImages, noiseImages, stackBatch } from '@fsta/core';
+import type { Engine } from './open-detector.js';
 import { spreadPicks } from './sample-maps.js';
 
 /** Synthetic OOD sets calibration can rank TA settings by; none is made from OOD test data. */
@@ -21,8 +20,9 @@ export interface SyntheticSet {
  * `kinds`), and jigsaw from up to `count` evenly spread ID validation images (`idFiles`, the
  * ones that were read) through core's `jigsawImages` (same seed rule).
  */
-export async function syntheticSets(kinds: readonly SyntheticKind[], count: number, runner: FeatureRunner, idFiles: readonly string[]): Promise<{ sets: SyntheticSet[]; description: string }> {
-  const { mean, std } = runner.spec.preprocess;
+export async function syntheticSets(kinds: readonly SyntheticKind[], count: number, engine: Engine, idFiles: readonly string[]): Promise<{ sets: SyntheticSet[]; description: string }> {
+  const { detector } = engine;
+  const { mean, std } = detector.preprocess;
   const sets: SyntheticSet[] = [];
   const described: string[] = [];
   for (const [j, kind] of kinds.entries()) {
@@ -30,13 +30,13 @@ export async function syntheticSets(kinds: readonly SyntheticKind[], count: numb
     if (kind === 'jigsaw') {
       const picks = spreadPicks(idFiles.length, count);
       const images: Float32Array[] = [];
-      for (const i of picks) images.push(preprocessPixels(await decodeImage(idFiles[i]!), runner.spec.preprocess, i));
-      const stacked = stackBatch(images, runner.chw);
-      const { data } = jigsawImages(stacked.data, [images.length, ...runner.chw], { grid: JIGSAW_GRID, seed });
+      for (const i of picks) images.push(await detector.prepare(idFiles[i]!, i));
+      const stacked = stackBatch(images, detector.chw);
+      const { data } = jigsawImages(stacked.data, [images.length, ...detector.chw], { grid: JIGSAW_GRID, seed });
       sets.push({ name: kind, data, n: images.length });
       described.push(`jigsaw x ${images.length} (${JIGSAW_GRID}x${JIGSAW_GRID} patches of evenly spread ID validation images, core jigsawImages seed ${seed})`);
     } else {
-      sets.push({ name: kind, data: noiseImages(kind, count, runner.chw, { mean, std, seed }).data, n: count });
+      sets.push({ name: kind, data: noiseImages(kind, count, detector.chw, { mean, std, seed }).data, n: count });
       described.push(`${kind} x ${count} (core noiseImages seed ${seed})`);
     }
   }

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { FstaError } from '@fsta/core';
+import { findBackbone, parseUserManifest } from '@fsta/backbones';
+import type { BackboneResolution, UserManifest } from '@fsta/backbones';
+import { decodeModel, toGraphView } from '@fsta/onnx';
+
+/**
+ * A model as the CLI found it: its bytes (read once, handed to the adapter), the manifest
+ * or backbone its stages come from, and what that resolution says. The adapter's
+ * createDetector resolves the same way from the same inputs, so the CLI and a library
+ * user get the same stages.
+ */
+export interface ModelSpec {
+  modelPath: string;
+  bytes: Uint8Array;
+  /** The user's manifest (--manifest), or null. */
+  manifest: UserManifest | null;
+  /** The backbone name asked for (--backbone; 'auto' by default); unused with a manifest. */
+  backbone: string;
+  resolution: BackboneResolution;
+  /** Stage names the model has, in order (C2…C5). */
+  stageNames: string[];
+  /** Where the stages came from, for people: 'manifest F.json', 'backbone resnet50', … */
+  source: string;
+}
+
+/** Reads a file the CLI was pointed at, with one clear error for a missing or unreadable one. */
+export function readInput(path: string, what: 'model' | 'manifest', fix: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new FstaError('NOT_FOUND', `cannot read ${what} ${path} (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`, fix);
+  }
+}
+
+export function readManifestFile(path: string): UserManifest {
+  return parseUserManifest(readInput(path, 'manifest', 'pass the path of an existing manifest JSON (`fsta inspect MODEL --write-manifest F.json` writes one)').toString('utf8'), path);
+}
+
+/** Resolves --model with --manifest or --backbone to its stages, as createDetector will. */
+export function loadModelSpec(modelPath: string, options: { manifestPath?: string; backbone?: string }): ModelSpec {
+  const bytes = readInput(modelPath, 'model', 'pass --model with the path of an .onnx file');
+  const manifest = options.manifestPath !== undefined ? readManifestFile(options.manifestPath) : null;
+  const backbone = options.backbone ?? 'auto';
+  const resolution = findBackbone(toGraphView(decodeModel(bytes)), manifest ?? backbone);
+  const stageNames = Object.entries(resolution.stages).filter(([, s]) => s).map(([name]) => name);
+  return { modelPath, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), manifest, backbone, resolution, stageNames, source: resolution.source };
+}

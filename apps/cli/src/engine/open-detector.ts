@@ -1,0 +1,56 @@
+import { FstaError } from '@fsta/core';
+import type { LinearHead } from '@fsta/core';
+import { createDetector, installedProviders } from '@fsta/onnxruntime-node';
+import type { OnnxDetector } from '@fsta/onnx';
+import type { ModelSpec } from './model.js';
+
+/** A detector opened for analysis: every k in one graph, stage maps and penultimate features on request. */
+export interface Engine {
+  detector: OnnxDetector;
+  spec: ModelSpec;
+  /** The logits output the classifier scores are computed from. */
+  logits: string;
+  /** The final linear layer, for GradNorm, ReAct and ASH; null when the model has none. */
+  head: LinearHead | null;
+  hasPenultimate: boolean;
+  hasTa: boolean;
+  batch: number;
+  dispose(): Promise<void>;
+}
+
+let fallbackLogged = false;
+
+/**
+ * Opens @fsta/onnxruntime-node's detector on the model, exactly as a library user would,
+ * plus what analysis needs: FS+TA at every k of `ks` from one trunk pass, the stage maps
+ * and the penultimate features. The CLI opens no session of its own.
+ */
+export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly number[], batch: number, log: (line: string) => void): Promise<Engine> {
+  const hasHead = spec.resolution.head !== null;
+  const detector = await createDetector({
+    model: spec.bytes,
+    ...(spec.manifest ? { manifest: spec.manifest } : { backbone: spec.backbone }),
+    fsStage: stages.fsStage,
+    taStage: stages.taStage,
+    ...(stages.taStage !== null && ks.length > 0 ? { k: ks[0]!, ks: ks.slice(1) } : {}),
+    classifier: null,
+    expose: { stages: true, penultimate: hasHead },
+    batchSize: batch,
+    // CUDA where onnxruntime-node has it; a CPU-only install is not worth a line per command.
+    executionProviders: installedProviders(),
+    logger: (line) => {
+      if (!fallbackLogged) log(line);
+      fallbackLogged = true;
+    },
+  });
+  const logits = detector.model.logits ?? spec.manifest?.output ?? detector.model.modelOutputs[0];
+  if (!logits) throw new FstaError('BAD_MODEL', `the model ${spec.modelPath} has no output`, 'export the model with its logits as an output');
+  return {
+    detector, spec, logits,
+    head: detector.model.head,
+    hasPenultimate: hasHead,
+    hasTa: stages.taStage !== null,
+    batch,
+    dispose: () => detector.dispose(),
+  };
+}
