@@ -1,10 +1,12 @@
 import * as ort from 'onnxruntime-web';
-import { FstaError, referenceOps, scoresFromOutputs, stackBatch, tensor, type FstaConfig, type NamedOutput } from '@fsta/core';
+import { referenceOps, stackBatch, tensor, type FeatureMap, type FstaConfig } from '@fsta/core';
+import { encodeModel, type OnnxDetector } from '@fsta/onnx';
+import { createDetector } from '@fsta/onnxruntime-web';
 import type { Engine, Inspection } from './engine.js';
 import { softmax } from './engine.js';
 import { fsHeatmap } from './heatmap.js';
 import type { ModelSpec } from './model-spec.js';
-import { patchKey, patchedBytes } from './patched-model.js';
+import { patchKey } from './patched-model.js';
 
 export interface StageRun {
   inspections: Inspection[];
@@ -25,95 +27,83 @@ export function configureOrt(): void {
 }
 
 type Ep = 'webgpu' | 'wasm';
-const openSession = (bytes: Uint8Array, ep: Ep) => ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
 
-/** Opens the runtime asked for, or WASM with a note saying why not. */
-async function openWithFallback(bytes: Uint8Array, want: Ep): Promise<{ session: ort.InferenceSession; ep: Ep; note: string | null }> {
-  if (want === 'webgpu') {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-    if (!gpu || !(await gpu.requestAdapter())) {
-      return { session: await openSession(bytes, 'wasm'), ep: 'wasm', note: 'WebGPU is not available in this browser, so the model runs on onnxruntime-web WASM (CPU) instead.' };
-    }
-    try {
-      return { session: await openSession(bytes, 'webgpu'), ep: 'webgpu', note: null };
-    } catch (e) {
-      return { session: await openSession(bytes, 'wasm'), ep: 'wasm', note: `WebGPU failed to start (${(e as Error).message.split('\n')[0]}), so the model runs on onnxruntime-web WASM (CPU) instead.` };
-    }
-  }
-  return { session: await openSession(bytes, 'wasm'), ep: 'wasm', note: null };
+/** Per-image heatmaps (H×W) of [1, C, H, W] stage maps, with core's featureSim integrand. */
+async function heatmap(map: FeatureMap): Promise<{ h: number; w: number; map: Float32Array }> {
+  const [, , h, w] = map.shape as [number, number, number, number];
+  return { h, w, map: await referenceOps.read(fsHeatmap(referenceOps, tensor(map.data, map.shape))) };
 }
 
-/** Per-image slices of an [N, …] output. */
-const perImage = (o: NamedOutput | undefined, n: number): Float32Array[] | null => {
-  if (!o) return null;
-  const per = o.data.length / n;
-  return Array.from({ length: n }, (_, i) => o.data.slice(i * per, (i + 1) * per));
-};
-
-/** Heatmaps of an NCHW stage output, per image (H×W each). */
-async function heatmaps(o: NamedOutput | undefined, n: number): Promise<{ h: number; w: number; maps: Float32Array[] } | null> {
-  if (!o) return null;
-  const [, , h, w] = o.shape as [number, number, number, number];
-  return { h, w, maps: perImage({ data: await referenceOps.read(fsHeatmap(referenceOps, tensor(o.data, o.shape))), shape: [n, h, w] }, n)! };
+/** The manifest a ModelSpec amounts to: the same stages, head and preprocessing, by tensor name. */
+function manifestOf(spec: ModelSpec) {
+  const head = spec.head;
+  const gemm = head ? (spec.model.graph?.node ?? []).find((n) => n.input?.[0] === head.penultimate && n.output?.[0] === head.logits) : undefined;
+  return {
+    name: spec.name,
+    input: spec.input,
+    preprocess: spec.preprocess,
+    stages: spec.stages,
+    ...(head && gemm?.input?.[1] ? { output: head.logits, head: { penultimate: head.penultimate, weight: gemm.input[1], bias: gemm.input[2] || null } } : {}),
+  };
 }
 
 /**
- * The model on onnxruntime-web, patched in the page by @fsta/onnx (the same patch the
- * ONNX adapters run): one session run gives the model's outputs, FS, FS+TA, the
- * classifier and fused scores, and the stage maps. Scores are assembled by core's
- * scoresFromOutputs, as in every adapter; the page adds heatmaps and probabilities.
+ * The model on @fsta/onnxruntime-web's detector, the adapter a library user runs: it
+ * patches the model (FS, FS+TA, the classifier and fused scores, and the stage maps)
+ * and scores with core, as every adapter does; the page adds heatmaps and probabilities.
  */
 export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want: Ep): Promise<OrtEngine> {
   configureOrt();
-  const first = await openWithFallback(patchedBytes(spec, config), want);
-  let open = { key: patchKey(config), session: first.session };
+  const bytes = encodeModel(spec.model);
+  let note: string | null = null;
+  const open = (c: FstaConfig, providers: Ep[]) => createDetector({
+    model: bytes,
+    manifest: manifestOf(spec),
+    config: c,
+    expose: { stages: true },
+    executionProviders: providers,
+    logger: (line) => { note = line.replace(/^@fsta\/onnxruntime-web: /, ''); },
+  });
+  const first = await open(config, want === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm']);
+  const ep = first.runtime.split('/')[1] as Ep;
+  let current = { key: patchKey(config), detector: first };
 
-  async function sessionFor(c: FstaConfig): Promise<ort.InferenceSession> {
+  async function detectorFor(c: FstaConfig): Promise<OnnxDetector> {
     const key = patchKey(c);
-    if (key !== open.key) {
-      const bytes = patchedBytes(spec, c);
-      await open.session.release();
-      open = { key, session: await openSession(bytes, first.ep) };
+    if (key !== current.key) {
+      await current.detector.dispose();
+      current = { key, detector: await open(c, [ep]) };
     }
-    return open.session;
+    return current.detector;
   }
 
   async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config): Promise<StageRun> {
-    const session = await sessionFor(c);
+    const detector = await detectorFor(c);
     const n = samples.length;
     const batch = stackBatch([...samples], spec.chw);
     const started = performance.now();
-    const raw = await session.run({ [spec.input]: new ort.Tensor('float32', batch.data, batch.shape) });
-    const named: Record<string, NamedOutput> = {};
-    for (const [name, t] of Object.entries(raw)) {
-      const d = await t.getData(true);
-      if (!(d instanceof Float32Array)) throw new FstaError('BAD_MODEL', `model output "${name}" is ${t.type}, not float32`, 'export the model with float32 outputs');
-      named[name] = { data: d, shape: [...t.dims] };
-    }
+    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: ['stages'] });
     const ms = (performance.now() - started) / n;
-    const scores = scoresFromOutputs(named, c, n);
-    const heat = await heatmaps(named['fsta/stage/fs'], n);
-    const heatTa = c.taStage === null ? null : await heatmaps(named['fsta/stage/fs_ta'], n);
-    const logits = spec.head ? perImage(named[spec.head.logits], n) : null;
-    const inspections = scores.map((score, i): Inspection => ({
-      score,
-      heat: heat ? { h: heat.h, w: heat.w, fs: heat.maps[i]!, fsTa: heatTa?.maps[i] ?? null } : null,
-      probs: logits ? softmax(logits[i]!) : null,
-      ms,
+    const inspections = await Promise.all(scores.map(async (score, i): Promise<Inspection> => {
+      const stages = score.features!.stages!;
+      const fs = await heatmap(stages.fs);
+      const fsTa = c.taStage === null || !stages.fsTa[0] ? null : await heatmap(stages.fsTa[0]);
+      const logits = spec.head ? score.outputs[spec.head.logits]?.data : undefined;
+      return { score, heat: { h: fs.h, w: fs.w, fs: fs.map, fsTa: fsTa?.map ?? null }, probs: logits ? softmax(logits) : null, ms };
     }));
-    return { inspections, taStage: perImage(named['fsta/stage/ta'], n) ?? [] };
+    return { inspections, taStage: scores.map((s) => s.features!.stages!.ta?.data ?? new Float32Array()).filter((d) => d.length > 0) };
   }
 
   const engine: OrtEngine = {
-    runtime: `onnxruntime-web/${first.ep}`,
-    note: first.note,
+    runtime: `onnxruntime-web/${ep}`,
+    note,
     config,
     preprocess: spec.preprocess,
     chw: spec.chw,
     classes: spec.classes,
     runStages,
     inspect: async (samples) => (await runStages(samples)).inspections,
-    dispose: () => open.session.release(),
+    dispose: () => current.detector.dispose(),
   };
   return engine;
 }

@@ -1,22 +1,60 @@
+import { FstaError } from '@fsta/core';
 import { imageInput } from '@fsta/backbones';
 import { decodeModel, toGraphView, toNumber } from '@fsta/onnx';
 import { measureTensorShapes } from '@fsta/onnxruntime-node';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { loadModelSpec } from '../engine/model.js';
+import { checkOutput, writeFileAtomic } from '../write-file.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '@fsta/backbones';
+import type { BackboneResolution } from '@fsta/backbones';
 
-export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto | --manifest F.json]
+export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto | --manifest F.json] [--write-manifest OUT.json [--force]]
 
 Prints the backbone manifest that matched (or the user manifest, or that the stages
 were detected automatically), each stage with its tensor, producing node and shape
-(measured by running the model once on a blank image), and the classifier head.`;
+(measured by running the model once on a blank image), and the classifier head.
+
+  --write-manifest OUT   writes what was found as a manifest JSON that eval, score,
+                         calibrate, patch (--manifest) and createDetector({ manifest })
+                         take unchanged: stages and head by tensor name, and the
+                         preprocessing. Preprocessing no manifest gave is guessed from
+                         the input shape (ImageNet mean and std) and listed under
+                         "guessed": check it before trusting the scores.`;
+
+/** The user-manifest JSON for what `inspect` found (format: @fsta/backbones parseUserManifest). */
+function manifestJson(path: string, inputName: string, r: BackboneResolution, hw: readonly number[]): Record<string, unknown> {
+  const guessed: string[] = [];
+  let preprocess: Record<string, unknown>;
+  if (r.preprocess) preprocess = { ...r.preprocess, size: [...hw] };
+  else {
+    guessed.push('preprocess');
+    preprocess = { size: [...hw], resizeShorter: Math.max(hw[0]!, hw[1]!), crop: 'center', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
+  }
+  const stages = Object.fromEntries(Object.entries(r.stages).filter(([, s]) => s).map(([name, s]) => [name, { tensor: s!.tensor, node: s!.node }]));
+  const h = r.head;
+  return {
+    name: path.split('/').pop()!.replace(/\.onnx$/, ''),
+    description: `written by fsta inspect from ${r.source}`,
+    input: inputName,
+    ...(h ? { output: h.logits } : {}),
+    preprocess,
+    stages,
+    ...(h ? { head: { penultimate: h.penultimate, weight: h.weightInitializer ?? h.weight, bias: h.biasInitializer ?? h.bias } } : {}),
+    defaults: { ...r.defaults },
+    guessed,
+  };
+}
 
 export async function inspectCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse('inspect', argv, { backbone: { type: 'string' }, manifest: { type: 'string' } }, true);
+  const { values: v, positionals } = parse('inspect', argv, { backbone: { type: 'string' }, manifest: { type: 'string' }, 'write-manifest': { type: 'string' }, force: { type: 'boolean' } }, true);
   if (v.help) { io.out(inspectHelp + '\n'); return 0; }
   if (positionals.length !== 1) throw usageError('give exactly one model file', 'inspect');
   const path = positionals[0]!;
   if (typeof v.manifest === 'string' && typeof v.backbone === 'string') throw usageError('give --manifest or --backbone, not both', 'inspect');
+  const writeTo = typeof v['write-manifest'] === 'string' ? v['write-manifest'] : null;
+  const inputs = [path, ...(typeof v.manifest === 'string' ? [v.manifest] : [])];
+  if (writeTo) checkOutput(writeTo, { force: Boolean(v.force), inputs, flag: '--write-manifest' });
   const found = loadModelSpec(path, { ...(typeof v.manifest === 'string' ? { manifestPath: v.manifest } : {}), ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}) });
   const resolution = found.resolution;
   const model = decodeModel(found.bytes);
@@ -51,5 +89,11 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
   const h = resolution.head;
   io.out(h ? `head: ${h.weight} [${h.weightShape.join(', ')}] on ${h.penultimate} -> ${h.logits}\n` : 'head: none found\n');
+  if (writeTo) {
+    if (!(hw.length === 2 && hw.every((x) => x > 0))) throw new FstaError('NO_INPUT_SIZE', `the model's input size is dynamic and no manifest gives one, so no manifest can be written for ${path}`, 'write the manifest by hand with "preprocess": {"size": [h, w], …}, or export the model with a fixed H and W');
+    const json = manifestJson(path, inputName, resolution, hw);
+    writeFileAtomic(writeTo, JSON.stringify(json, null, 2) + '\n', { force: Boolean(v.force), inputs, flag: '--write-manifest' });
+    io.out(`wrote ${writeTo}${(json.guessed as string[]).length ? ` (guessed: ${(json.guessed as string[]).join(', ')}: check it)` : ''}\n`);
+  }
   return 0;
 }
