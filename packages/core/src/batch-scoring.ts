@@ -15,6 +15,8 @@ export interface BatchScorer {
   batchSize: number;
   /** How many more k than the config's the patched model scores (its 'fsta/fs_ta/<i>' outputs). */
   extraKs?: number;
+  /** The batch the model was exported with, when fixed (no dynamic axis): every run gets exactly this many, zero-padded. */
+  fixedBatch?: number | null;
   pixelOptions?: PixelOptions;
   /** Decodes a path, encoded bytes or ImageBitmap to pixels; `index` is its position in the call. */
   decode(input: ImageInput, index: number): Promise<PixelInput>;
@@ -40,13 +42,17 @@ export async function collectSamples(inputs: ImageInput | readonly ImageInput[],
 }
 
 /** Scores samples in batches of `batchSize`, one model run per batch. */
-export async function scoreSamples(samples: readonly Float32Array[], s: Pick<BatchScorer, 'config' | 'chw' | 'batchSize' | 'run' | 'extraKs'>, options?: ScoreOptions): Promise<ImageScore[]> {
+export async function scoreSamples(samples: readonly Float32Array[], s: Pick<BatchScorer, 'config' | 'chw' | 'batchSize' | 'run' | 'extraKs' | 'fixedBatch'>, options?: ScoreOptions): Promise<ImageScore[]> {
   if (!(Number.isInteger(s.batchSize) && s.batchSize >= 1)) throw new FstaError('BAD_BATCH_SIZE', `batchSize must be a positive integer, got ${s.batchSize}`, 'pass batchSize ≥ 1 (16 is a good default)');
+  const fixed = s.fixedBatch ?? null;
+  const size = fixed ?? s.batchSize;
   const results: ImageScore[] = [];
-  for (let start = 0; start < samples.length; start += s.batchSize) {
-    const chunk = samples.slice(start, start + s.batchSize);
-    const batch = stackBatch(chunk, s.chw);
-    results.push(...scoresFromOutputs(await s.run(batch.data, batch.shape, options), s.config, chunk.length, s.extraKs ?? 0));
+  for (let start = 0; start < samples.length; start += size) {
+    const chunk = samples.slice(start, start + size);
+    // A model exported with a fixed batch takes exactly that many images: pad with blank ones, keep the real ones' results.
+    const padded = fixed !== null && chunk.length < fixed ? [...chunk, ...Array.from({ length: fixed - chunk.length }, () => new Float32Array(chunk[0]!.length))] : chunk;
+    const batch = stackBatch(padded, s.chw);
+    results.push(...scoresFromOutputs(await s.run(batch.data, batch.shape, options), s.config, padded.length, s.extraKs ?? 0).slice(0, chunk.length));
   }
   return results;
 }

@@ -42,8 +42,8 @@ export interface DetectorModel {
   chw: [number, number, number];
   /** The model's own outputs (unchanged by the patch). */
   modelOutputs: string[];
-  /** 1 when the model was exported with a fixed batch of 1, else null (any batch). */
-  maxBatch: 1 | null;
+  /** The batch the model was exported with when it has no dynamic batch axis, else null (any batch). */
+  fixedBatch: number | null;
   /** Every k FS+TA is scored at: the config's first, then the `ks` asked for. */
   ks: number[];
   info: DetectorModelInfo;
@@ -102,7 +102,6 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
   const inShape = input ? graph.shapes.get(input) : undefined;
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
   const [n, c, h, w] = inShape as [number, number, number, number];
-  if (n > 1) throw new FstaError('BAD_MODEL', `the model input "${input}" has a fixed batch of ${n}`, 'export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"input": {0: "batch"}})) or a batch of 1');
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
   const preprocess = options.preprocess ?? found.preprocess ?? undefined;
   if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
@@ -115,7 +114,7 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
     inputName: input,
     chw: [3, size[0], size[1]],
     modelOutputs,
-    maxBatch: n === 1 ? 1 : null,
+    fixedBatch: n > 0 ? n : null,
     ks: config.taStage === null ? [] : [config.k, ...(options.ks ?? [])],
     info: {
       backbone: found,
@@ -178,7 +177,8 @@ export function ortDetector(parts: OrtDetectorParts): OnnxDetector {
     config: prepared.config,
     preprocess: prepared.preprocess,
     chw: prepared.chw,
-    batchSize: Math.min(parts.batchSize ?? 16, prepared.maxBatch ?? Infinity),
+    batchSize: prepared.fixedBatch ?? parts.batchSize ?? 16,
+    fixedBatch: prepared.fixedBatch,
     extraKs: Math.max(0, prepared.ks.length - 1),
     ...(parts.pixelOptions ? { pixelOptions: parts.pixelOptions } : {}),
     decode: parts.decode,
