@@ -25,13 +25,14 @@ describe('prepareDetectorModel', () => {
 });
 
 describe('ortDetector', () => {
-  const prepared = { ...prepareDetectorModel(resnet, {}), maxBatch: null };
+  const prepared = { ...prepareDetectorModel(resnet, {}), fixedBatch: null };
   const fakeSession = () => {
     const runs: number[][] = [];
     let released = 0;
     return {
       runs, released: () => released,
       session: {
+        outputNames: ['logits', 'fsta/fs', 'fsta/fs_ta'],
         async run(feeds: Record<string, never>) {
           const t = feeds['input'] as unknown as { data: Float32Array; shape: number[] };
           runs.push(t.shape);
@@ -56,8 +57,15 @@ describe('ortDetector', () => {
   });
   it('uses batches of 1 for a model exported with a fixed batch of 1', async () => {
     const f = fakeSession();
-    const det = ortDetector({ prepared: { ...prepared, maxBatch: 1 }, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', decode: async () => { throw new Error('unused'); } });
+    const det = ortDetector({ prepared: { ...prepared, fixedBatch: 1 }, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', decode: async () => { throw new Error('unused'); } });
     await det.score([raw(1), raw(2)]);
     expect(f.runs).toEqual([[1, 3, 32, 32], [1, 3, 32, 32]]);
+  });
+  it('pads every run to a fixed batch of 3 and keeps only the real images', async () => {
+    const f = fakeSession();
+    const det = ortDetector({ prepared: { ...prepared, fixedBatch: 3 }, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', batchSize: 16, decode: async () => { throw new Error('unused'); } });
+    const r = await det.score([raw(1), raw(2), raw(3), raw(4)]);
+    expect(f.runs).toEqual([[3, 3, 32, 32], [3, 3, 32, 32]]);
+    expect(r.map((x) => x.fs)).toEqual([1, 2, 3, 4]);
   });
 });

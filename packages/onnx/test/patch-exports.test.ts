@@ -145,6 +145,17 @@ describe.each(CASES)('patch() on the torchvision export $name', (c) => {
     expect(added(byName.model)).toEqual(added(b!.res.model));
     expect(byName.taNodes).toBe(b!.res.taNodes);
   });
+
+  it('branch mode: the model\'s own outputs stay bit-identical under the adapters\' optimization level "all" too', async () => {
+    const b = patched.branch;
+    expect(b, 'the branch test ran').toBeTruthy();
+    const all = async (m: Uint8Array) => {
+      const s = await ort.InferenceSession.create(m, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+      try { return await s.run(feeds); } finally { await s.release(); }
+    };
+    const [mine, theirs] = [await all(encodeModel(b!.res.model)), await all(bytes)];
+    for (const o of original.graph!.output ?? []) expect(bytesOf(mine[o.name!]!).equals(bytesOf(theirs[o.name!]!)), `${o.name} differs`).toBe(true);
+  }, 300_000);
 });
 
 describe('double-batch and FPN skips', () => {

@@ -11,7 +11,7 @@ export const patchHelp = `Usage: fsta patch IN.onnx -o OUT.onnx [options]
 
 Writes a copy of the model with FS, FS+TA, MSP/MaxLogit/Energy and the fused score
 as extra [N] outputs (fsta/fs, fsta/fs_ta, fsta/msp, fsta/maxlogit, fsta/energy,
-fsta/score); the model's own outputs are unchanged.
+fsta/score); the model's own outputs are unchanged (bit for bit in branch mode).
 
   -o, --out OUT.onnx     where to write (never the input; an existing file only with --force)
   --backbone NAME|auto   backbone manifest (@fsta/backbones; default auto)
@@ -22,8 +22,10 @@ fsta/score); the model's own outputs are unchanged.
   --classifier C         msp | maxlogit | energy | none: fused into fsta/score
   --lambda L             fusion weight (default: the paper's for the classifier)
   --mode M               branch (default): the TA pass re-runs the layers after the TA
-                         stage as a weight-sharing copy; double-batch: runs them once on
-                         [x, TA(x)] (not for graphs that merge earlier stages in between)
+                         stage as a weight-sharing copy, the model's outputs stay bit
+                         for bit; double-batch: runs them once on [x, TA(x)] (not for
+                         graphs that merge earlier stages in between), the model's
+                         outputs then agree within float rounding, not bit for bit
   --manifest FILE        stages and head by tensor name (the format eval and score
                          take; \`fsta inspect\` lists the tensors); replaces --backbone
   --force                overwrite an existing OUT`;
@@ -73,6 +75,6 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   });
   writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: [input] });
   const c = prepared.config;
-  io.out(`wrote ${out}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} unchanged\n`);
+  io.out(`wrote ${out}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}\n`);
   return 0;
 }
