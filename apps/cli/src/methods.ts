@@ -18,12 +18,14 @@ export interface MethodSettings {
 
 export const defaultMethodSettings: MethodSettings = { odinTemperature: 1000, reactPercentile: 90, ashVariant: 's', ashPercentile: 90 };
 
-/** Parses --methods: a comma list of method names (case-insensitive) or "all". */
-export function parseMethods(list: string | undefined, hasHead: boolean): string[] {
-  const wanted = !list || list === 'all' ? ALL_METHODS.filter((m) => hasHead || !PENULTIMATE.has(m)) : list.split(',').map((s) => s.trim()).filter(Boolean);
+/** Parses --methods: a comma list of method names (case-insensitive) or "all". Without logits only FS and FS+TA apply. */
+export function parseMethods(list: string | undefined, hasHead: boolean, hasLogits = true): string[] {
+  const allowed = (m: string) => (hasHead || !PENULTIMATE.has(m)) && (hasLogits || (FEATURE_METHODS as readonly string[]).includes(m));
+  const wanted = !list || list === 'all' ? ALL_METHODS.filter(allowed) : list.split(',').map((s) => s.trim()).filter(Boolean);
   return wanted.map((w) => {
     const m = ALL_METHODS.find((a) => a.toLowerCase() === w.toLowerCase());
     if (!m) throw new FstaError('USAGE', `--methods has unknown method "${w}"`, `use a comma list of ${ALL_METHODS.join(', ')}, or all`);
+    if (!hasLogits && !(FEATURE_METHODS as readonly string[]).includes(m)) throw new FstaError('NO_LOGITS', `method ${m} needs class logits, and this model has no (N, classes) output`, 'use FS and FS+TA, or name the logits output in a manifest ("output")');
     if (!hasHead && PENULTIMATE.has(m)) throw new FstaError('NO_HEAD', `method ${m} needs the penultimate features and classifier head, which this model's manifest does not name`, 'add a "head" to the manifest or drop the method');
     return m;
   });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,16 @@ describe('fsta inspect on torchvision exports', () => {
     expect(r.out).toMatch(/tensor \/backbone\/layer4\//);
     expect(r.out).toMatch(/^head: none found$/m);
   });
+
+  it('FCN-ResNet50 exported at 224: fsta score uses the export size (it used the manifest\'s 520 and crashed)', async () => {
+    const image = join(ROOT, '..', 'shared', 'data', 'imagenet-val-1k');
+    const first = readdirSync(image).sort()[0]!;
+    const r = await runCli(['score', '--model', model('fcn_resnet50'), join(image, first)]);
+    expect(r.code, r.err).toBe(0);
+    const line = JSON.parse(r.out.trim().split('\n').at(-1)!);
+    expect(line.fs).toBeGreaterThan(0);
+    expect(line.fsTa).toBeGreaterThan(0);
+  }, 120_000);
 
   it('Faster R-CNN R50-FPN: one [3, 320, 320] image, the body stages inside the full detector', async () => {
     const r = await runCli(['inspect', model('fasterrcnn_resnet50_fpn')]);

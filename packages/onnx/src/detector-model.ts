@@ -103,7 +103,11 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
   const [n, c, h, w] = inShape as [number, number, number, number];
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
-  const preprocess = options.preprocess ?? found.preprocess ?? undefined;
+  let preprocess = options.preprocess ?? found.preprocess ?? undefined;
+  // A built-in manifest's size is the family's default (FCN 520, Faster R-CNN 800); a model exported
+  // at a fixed size needs that size instead, as `fsta inspect` reports. Sizes a user gave are kept.
+  const fixedHW = h > 0 && w > 0 && !options.preprocess && !options.manifest && found.manifest && preprocess?.crop === 'none';
+  if (fixedHW && (preprocess!.size[0] !== h || preprocess!.size[1] !== w)) preprocess = { ...preprocess!, size: [h, w] };
   if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
   const size = preprocess.size;
   if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');

@@ -165,7 +165,7 @@ const describeKs = (ks: readonly KSetting[]): string => {
 /** `opts.samples`: also compute the report's per-image feature maps for a few images per set (one extra small batch). */
 export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: boolean } = {}): Promise<EvalResult> {
   const { choice } = inputs;
-  const baseMethods = parseMethods(inputs.methodList, choice.spec.resolution.head?.weightInitializer != null).filter((m) => choice.taStage !== null || !m.startsWith('FS+TA'));
+  const baseMethods = parseMethods(inputs.methodList, choice.spec.resolution.head?.weightInitializer != null, choice.spec.logits !== null).filter((m) => choice.taStage !== null || !m.startsWith('FS+TA'));
   const ks = await chooseKs(inputs, io);
   const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: choice.taStage }, ks.map((k) => k.k), choice.batch, (l) => io.err(l + '\n'));
   try {
@@ -200,7 +200,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       scores[m] = { id: [...idScores[m]!], ood: Object.fromEntries(oodScores.map((o) => [o.name, [...o.s[m]!]])) };
     }
     let accuracy: ReportData['accuracy'] = null;
-    if (inputs.labels !== 'none') {
+    if (inputs.labels !== 'none' && id.numClasses > 0) {
       const K = id.numClasses;
       accuracy = { top1: topkAccuracy(id.logits, K, id.labels, 1) * 100, top5: K >= 5 ? topkAccuracy(id.logits, K, id.labels, 5) * 100 : null, n: id.files.length };
     }

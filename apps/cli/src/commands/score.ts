@@ -14,7 +14,7 @@ import { defaultMethodSettings, methodScores } from '../methods.js';
 export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] FILES|DIRS...
 
 Writes one JSON line per image to stdout:
-  {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"}, "score", "verdict"}
+  {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"} | null, "score", "verdict"}
 verdict is "ID" (score ≥ threshold), "OOD", or null when the config has no threshold.
 A file that cannot be read gets {"file", "error"} and the rest go on.
 
@@ -51,7 +51,8 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   try {
     const files = expand(positionals);
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
-    const methods = ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
+    if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
+    const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
     for (let start = 0; start < files.length; start += choice.batch) {
       const chunk = files.slice(start, start + choice.batch);
       const readable = chunk.filter((f) => !('error' in f));
@@ -69,7 +70,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
         const fs = c.fs[i]!, fsTa = cfg.taStage === null ? null : c.fsTa[0]![i]!;
         const feat = cfg.featureScore === 'fs_ta' && fsTa !== null ? fsTa : fs;
         const score = clsName ? fusedScore(feat, s[clsName]![i]!, cfg.lambda) : feat;
-        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i] }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
+        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: engine.logits === null ? null : { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i] }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
         i++;
       }
     }

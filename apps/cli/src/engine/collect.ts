@@ -65,10 +65,12 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
   const take = (scores: ImageScore[]) => {
     const n = scores.length;
     for (const s of scores) {
-      const l = s.outputs[engine.logits];
-      if (!l) throw new FstaError('BAD_MODEL', `the model has no output "${engine.logits}"`, 'name the logits output in the manifest ("output")');
-      numClasses = l.shape[l.shape.length - 1]!;
-      logits.push(l.data);
+      if (engine.logits !== null) {
+        const l = s.outputs[engine.logits];
+        if (!l || l.shape.length !== 2) throw new FstaError('BAD_MODEL', `the model output "${engine.logits}" is ${l ? `of shape [${l.shape.join(', ')}]` : 'missing'}, not (N, classes) logits`, 'name the logits output in the manifest ("output"), or leave it out for a model without class logits');
+        numClasses = l.shape[1]!;
+        logits.push(l.data);
+      }
       if (s.features?.penultimate) { pen.push(s.features.penultimate); penDim = s.features.penultimate.length; }
       fs.push(s.fs);
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);

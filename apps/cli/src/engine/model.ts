@@ -22,6 +22,12 @@ export interface ModelSpec {
   stageNames: string[];
   /** Where the stages came from, for people: 'manifest F.json', 'backbone resnet50', … */
   source: string;
+  /**
+   * The output classifier scores (MSP, Energy, …) are computed from: the head's, the
+   * manifest's "output", or else the first output when it is (N, classes); null for models
+   * without class logits (segmenters, detectors), which then get feature scores only.
+   */
+  logits: string | null;
 }
 
 /** Reads a file the CLI was pointed at, with one clear error for a missing or unreadable one. */
@@ -43,7 +49,10 @@ export function loadModelSpec(modelPath: string, options: { manifestPath?: strin
   const bytes = readInput(modelPath, 'model', 'pass --model with the path of an .onnx file');
   const manifest = options.manifestPath !== undefined ? readManifestFile(options.manifestPath) : null;
   const backbone = options.backbone ?? 'auto';
-  const resolution = findBackbone(toGraphView(decodeModel(bytes)), manifest ?? backbone);
+  const graph = toGraphView(decodeModel(bytes));
+  const resolution = findBackbone(graph, manifest ?? backbone);
   const stageNames = Object.entries(resolution.stages).filter(([, s]) => s).map(([name]) => name);
-  return { modelPath, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), manifest, backbone, resolution, stageNames, source: resolution.source };
+  const first = graph.outputs[0];
+  const logits = resolution.head?.logits ?? manifest?.output ?? (first !== undefined && graph.shapes.get(first)?.length === 2 ? first : null);
+  return { modelPath, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), manifest, backbone, resolution, stageNames, source: resolution.source, logits };
 }

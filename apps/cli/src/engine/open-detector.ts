@@ -1,4 +1,3 @@
-import { FstaError } from '@fsta/core';
 import type { LinearHead } from '@fsta/core';
 import { createDetector, installedProviders } from '@fsta/onnxruntime-node';
 import type { OnnxDetector } from '@fsta/onnx';
@@ -8,8 +7,8 @@ import type { ModelSpec } from './model.js';
 export interface Engine {
   detector: OnnxDetector;
   spec: ModelSpec;
-  /** The logits output the classifier scores are computed from. */
-  logits: string;
+  /** The logits output the classifier scores are computed from; null when the model has none. */
+  logits: string | null;
   /** The final linear layer, for GradNorm, ReAct and ASH; null when the model has none. */
   head: LinearHead | null;
   hasPenultimate: boolean;
@@ -43,10 +42,8 @@ export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taS
       fallbackLogged = true;
     },
   });
-  const logits = detector.model.logits ?? spec.manifest?.output ?? detector.model.modelOutputs[0];
-  if (!logits) throw new FstaError('BAD_MODEL', `the model ${spec.modelPath} has no output`, 'export the model with its logits as an output');
   return {
-    detector, spec, logits,
+    detector, spec, logits: spec.logits,
     head: detector.model.head,
     hasPenultimate: hasHead,
     hasTa: stages.taStage !== null,
