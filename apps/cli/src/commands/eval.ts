@@ -1,4 +1,5 @@
-import { FstaError, evaluateOod, topkAccuracy } from '@fsta/core';
+import { basename } from 'node:path';
+import { FstaError, evaluateOod, fuse, thresholdAtTpr, topkAccuracy } from '@fsta/core';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -17,12 +18,17 @@ import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } fro
 import { progress } from '../progress.js';
 import { formatTable } from '../table.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
-import type { ReportData } from '../report/data.js';
+import type { Decision, Failure, MetricsWithCi, ReportData } from '../report/data.js';
+import { operatingPoint, rankIntervals } from '../report/bootstrap.js';
 import { writeReport } from '../report/write-report.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
 
 /** Sample images per set whose feature maps the report shows. */
 const REPORT_SAMPLES = 2;
+/** Worst failures per side that the report shows. */
+const REPORT_FAILURES = 6;
+/** The row of --config's own score (its feature score, fused with its classifier at its λ). */
+export const CALIBRATED = 'calibrated';
 
 export const evalHelp = `Usage: fsta eval --model M.onnx --manifest F.json --id DIR --ood NAME=DIR [--ood NAME=DIR ...] [options]
 
@@ -91,7 +97,6 @@ export interface EvalResult {
   /** Every k scored (empty without a TA stage). */
   ks: KSetting[];
   failed: number;
-  table: string;
 }
 
 export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalInputs {
@@ -189,14 +194,16 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     const react = fitReactFromId(id, methods, settings.reactPercentile);
     const idScores = scoresPerK(id, baseMethods, ks, engine.head, react, settings);
     const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, react, settings) }));
+    const fromConfig = inputs.config ? configScores(inputs.config.cfg, inputs, ks, id, oods, engine.head) : null;
+    if (fromConfig && 'id' in fromConfig) {
+      idScores[CALIBRATED] = fromConfig.id;
+      oodScores.forEach((o, j) => { o.s[CALIBRATED] = fromConfig.ood[j]!; });
+    }
+    const rows = fromConfig && 'id' in fromConfig ? [CALIBRATED, ...methods] : methods;
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
-    for (const m of methods) {
-      const row: Record<string, OodMetrics> = {};
-      for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
-      const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
-      row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
-      results[m] = row;
+    for (const m of rows) {
+      results[m] = resultRow(idScores[m]!, oodScores.map((o) => ({ name: o.name, scores: o.s[m]! })));
       scores[m] = { id: [...idScores[m]!], ood: Object.fromEntries(oodScores.map((o) => [o.name, [...o.s[m]!]])) };
     }
     let accuracy: ReportData['accuracy'] = null;
@@ -205,7 +212,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       accuracy = { top1: topkAccuracy(id.logits, K, id.labels, 1) * 100, top5: K >= 5 ? topkAccuracy(id.logits, K, id.labels, 5) * 100 : null, n: id.files.length };
     }
     const data: ReportData = {
-      title: `fsta eval: ${choice.spec.modelPath}`,
+      title: basename(choice.spec.modelPath),
       settings: {
         model: choice.spec.modelPath, stagesFrom: choice.spec.source, fsStage: choice.fsStage, taStage: choice.taStage,
         // One k keeps the single-k schema (k, kSource); several are listed in ks.
@@ -214,26 +221,104 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
         ks: ks.map((k) => ({ label: k.label, k: k.k, source: k.source })),
         labels: inputs.labels, limit: inputs.limit, id: inputs.id.dir, ood: Object.fromEntries(inputs.ood.map((o) => [o.name, o.set.dir])),
         counts: { id: id.files.length, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files.length])) },
-        methods, ...settings, fusionLambda: 'paper (core PAPER_LAMBDA): MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028',
+        methods: rows, ...settings, fusionLambda: 'paper (core PAPER_LAMBDA): MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028',
       },
       accuracy, results, scores,
       files: { id: id.files, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files])) },
     };
+    if (inputs.config) data.config = { path: inputs.config.path, cfg: inputs.config.cfg, ...(fromConfig && 'unused' in fromConfig ? { unused: fromConfig.unused } : {}) };
+    data.decision = decide(data);
     if (opts.samples) {
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
-      data.samples = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))]);
+      const failures = [...data.decision.oodAccepted, ...data.decision.idRejected];
+      const maps = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files)), ...failures]);
+      data.samples = maps.slice(0, maps.length - failures.length);
+      failures.forEach((f, i) => { f.maps = maps[maps.length - failures.length + i]!; });
     }
-    return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name)) };
+    return { data, ks, failed };
   } finally {
     await engine.dispose();
   }
 }
 
+/** Percent metrics of one method per OOD set and their average, each with 95% bootstrap intervals of AUROC and FPR95. */
+export function resultRow(id: Float64Array, oods: readonly { name: string; scores: Float64Array }[]): Record<string, MetricsWithCi> {
+  const ci = rankIntervals(id, Object.fromEntries(oods.map((o) => [o.name, o.scores])));
+  const row: Record<string, MetricsWithCi> = {};
+  for (const o of oods) row[o.name] = { ...percent(evaluateOod(id, o.scores)), ci: ci[o.name]! };
+  const avg = (key: keyof OodMetrics) => oods.reduce((s, o) => s + row[o.name]![key], 0) / oods.length;
+  row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut'), ci: ci.average! };
+  return row;
+}
+
+/** The config's classifier names as methods.ts names them (as \`fsta score\` maps them). */
+const CONFIG_CLASSIFIER: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
+
+/**
+ * Per-image scores of --config's own detector, as \`fsta score --config\` computes them:
+ * its feature score (FS, or FS+TA at its k) plus λ times its classifier score. When this
+ * run cannot reproduce it (stages or k overridden, no threshold), says why instead.
+ */
+function configScores(cfg: FstaConfig, inputs: EvalInputs, ks: readonly KSetting[], id: Collected, oods: readonly { c: Collected }[], head: Engine['head']): { id: Float64Array; ood: Float64Array[] } | { unused: string } {
+  const { choice } = inputs;
+  if (cfg.threshold === null) return { unused: 'the config has no threshold (not calibrated)' };
+  if (choice.fsStage !== cfg.fsStage || choice.taStage !== cfg.taStage) return { unused: `this run scores FS at ${choice.fsStage}, TA at ${choice.taStage ?? 'none'}; the config has FS at ${cfg.fsStage}, TA at ${cfg.taStage ?? 'none'}` };
+  if (cfg.taStage !== null && (ks.length !== 1 || ks[0]!.k !== cfg.k)) return { unused: `this run scores k=${ks.map((k) => k.k).join(', ')}; the config has k=${cfg.k}` };
+  const fused = cfg.classifier && cfg.lambda !== 0;
+  const cls = fused ? CONFIG_CLASSIFIER[cfg.classifier!] : undefined;
+  if (fused && (!cls || id.numClasses === 0)) return { unused: `the config fuses "${cfg.classifier}", which this run cannot compute` };
+  const of = (c: Collected) => {
+    const feat = cfg.featureScore === 'fs_ta' && cfg.taStage !== null ? c.fsTa[0]! : c.fs;
+    return cls ? fuse(feat, methodScores(c, [cls], head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature })[cls]!, cfg.lambda) : Float64Array.from(feat);
+  };
+  return { id: of(id), ood: oods.map((o) => of(o.c)) };
+}
+
+/** The recommended method and threshold, the share of ID kept and OOD caught there, and the worst failures. */
+export function decide(data: ReportData): Decision {
+  const cfg = data.config && !data.config.unused ? data.config.cfg : null;
+  const method = cfg ? CALIBRATED : Object.keys(data.results).sort((a, b) => data.results[b]!.average!.auroc - data.results[a]!.average!.auroc)[0]!;
+  const s = data.scores[method]!;
+  const targetTpr = cfg?.targetTpr ?? 0.95;
+  const threshold = cfg ? cfg.threshold! : thresholdAtTpr(s.id, targetTpr);
+  const op = operatingPoint(threshold, s.id, s.ood);
+  const ood: Failure[] = Object.entries(s.ood).flatMap(([set, v]) => v.map((score, i) => ({ set, file: data.files.ood[set]![i]!, score }))).filter((f) => f.score >= threshold).sort((a, b) => b.score - a.score);
+  const idr: Failure[] = s.id.map((score, i) => ({ set: 'ID', file: data.files.id[i]!, score })).filter((f) => f.score < threshold).sort((a, b) => a.score - b.score);
+  return {
+    method, source: cfg ? 'config' : 'comparison', threshold, targetTpr, kept: op.kept, caught: op.caught,
+    oodAccepted: ood.slice(0, REPORT_FAILURES), idRejected: idr.slice(0, REPORT_FAILURES), oodAcceptedTotal: ood.length, idRejectedTotal: idr.length,
+  };
+}
+
 export function printEval(r: EvalResult, io: Io): void {
   const s = r.data.settings as { fsStage: string; taStage: string | null; counts: { id: number; ood: Record<string, number> } };
-  io.out(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}\n`);
+  io.out(wrap(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}`) + '\n');
   if (r.data.accuracy) io.out(`ID accuracy: top-1 ${r.data.accuracy.top1.toFixed(2)}%${r.data.accuracy.top5 !== null ? `, top-5 ${r.data.accuracy.top5.toFixed(2)}%` : ''} (${r.data.accuracy.n} images)\n`);
-  io.out('\n' + r.table);
+  io.out('\n' + formatTable(r.data.results, Object.keys(r.data.files.ood)));
+  if (r.data.decision) io.out('\n' + describeDecision(r.data) + '\n');
+}
+
+/** Words wrapped at `width` columns; continuation lines indented by `indent`. */
+export function wrap(text: string, width = 100, indent = '  '): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && (line + ' ' + word).length > width) { lines.push(line); line = indent + word; } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
+
+const share = (p: { value: number; ci: [number, number] }) => `${p.value.toFixed(1)}% [${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]`;
+
+/** The decision in two or three wrapped lines: where the threshold comes from, then what it keeps and catches. */
+export function describeDecision(data: ReportData): string {
+  const d = data.decision!;
+  const where = d.source === 'config'
+    ? `Threshold from ${basename(data.config!.path)}: ${d.method} score ≥ ${d.threshold.toPrecision(4)} (set at ${(d.targetTpr * 100).toFixed(0)}% ID TPR on calibration images).`
+    : `No threshold was calibrated${data.config?.unused ? ` (the config's is not used: ${data.config.unused})` : ''}. For comparison only: ${d.method}, the best method here by average AUROC, at its ${(d.targetTpr * 100).toFixed(0)}% ID TPR threshold ${d.threshold.toPrecision(4)} on these images; run \`fsta calibrate\` and pass --config for a threshold chosen without OOD test data.`;
+  const sets = Object.entries(d.caught).filter(([n]) => n !== 'all OOD').map(([n, p]) => `${n} ${share(p)}`);
+  const what = `At it: keeps ${share(d.kept)} of ID; catches ${share(d.caught['all OOD']!)} of all OOD${sets.length > 1 ? ` (${sets.join(', ')})` : ''}; 95% bootstrap intervals.`;
+  return wrap(where) + '\n' + wrap(what);
 }
 
 /** The JSON file of `--json`; schema in docs/cli.md. */
