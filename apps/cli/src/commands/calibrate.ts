@@ -1,5 +1,5 @@
 import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, SyntheticScores, TaCandidate } from '@fsta/core';
+import type { ClassifierScoreName, FstaConfig, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { listImages } from '../images.js';
@@ -7,7 +7,7 @@ import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
 import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
-import { taSample } from './eval.js';
+import { taSample, wrap } from './eval.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
@@ -115,12 +115,12 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const ta = chooseTa({ candidates });
   const pct = (x: number) => (x * 100).toFixed(2).padStart(7);
   const setHead = kinds.map((n) => n.padStart(9)).join('');
-  io.out(`TA candidates: AUROC (%) of ID validation vs each synthetic set; ranked by the mean AUROC, then the mean FPR95:\n`);
+  io.out(`TA candidates: AUROC (%) of ID validation vs each synthetic set;\n  ranked by the mean AUROC, then the mean FPR95:\n`);
   io.out(`  ${'stage'.padEnd(6)} ${'k'.padEnd(12)}${'pct'.padEnd(5)}${setHead}  mean AUROC  mean FPR95\n`);
   for (const row of ta.table) {
     io.out(`  ${(row.taStage ?? 'none').padEnd(6)} k=${row.k.toPrecision(4).padEnd(10)}${row.kPercentile !== undefined ? `p${row.kPercentile}`.padEnd(5) : '     '}${row.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(row.auroc).padStart(10)}  ${pct(row.fpr95).padStart(10)}\n`);
   }
-  io.out(`chose: ${ta.reason}\n`);
+  io.out(describeTaChoice(ta, kinds) + '\n');
 
   const chosenIdx = candidates.findIndex((c) => c.taStage === ta.choice.taStage && c.k === ta.choice.k);
   const chosenRun = runs.find((r) => r.stage === ta.choice.taStage) ?? base;
@@ -146,8 +146,22 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   }
   const cfg = best!.cfg;
   cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
+  io.out(wrap(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda.toPrecision(4)}` : ''} (mean AUROC ${(best!.auroc * 100).toFixed(2)}%); threshold ${cfg.threshold!.toPrecision(4)} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`) + '\n');
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
   io.out(`wrote ${out}\n`);
   return 0;
+}
+
+const taSetting = (r: TaChoice['choice']) => (r.taStage === null ? 'no TA (plain FS)' : `TA at ${r.taStage}, k=${r.k.toPrecision(4)}${r.kPercentile !== undefined ? ` (p${r.kPercentile} of ID activations)` : ''}`);
+const taScores = (r: TaChoice['choice']) => `mean AUROC ${(r.auroc * 100).toFixed(2)}%, mean FPR95 ${(r.fpr95 * 100).toFixed(2)}%`;
+
+/**
+ * core's chooseTa reason, for the terminal: the same facts (choice, runner-up, data)
+ * with 4 significant digits, percent as in the tables above, wrapped at 100 columns.
+ * The full-precision reason stays in the config's provenance.
+ */
+export function describeTaChoice(ta: TaChoice, sets: readonly string[]): string {
+  const others = ta.table.filter((r) => r !== ta.choice).sort((a, b) => b.auroc - a.auroc || a.fpr95 - b.fpr95);
+  const next = others[0] ? ` Next: ${taSetting(others[0])}, ${taScores(others[0])}.` : '';
+  return wrap(`chose: ${taSetting(ta.choice)}: ${taScores(ta.choice)} against synthetic OOD (${sets.join(', ')}), best of ${ta.table.length} candidate${ta.table.length > 1 ? 's' : ''}.${next} Chosen without OOD test data.`);
 }

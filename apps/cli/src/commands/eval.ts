@@ -21,6 +21,7 @@ import { checkOutput, writeFileAtomic } from '../write-file.js';
 import type { Decision, Failure, MetricsWithCi, ReportData } from '../report/data.js';
 import { operatingPoint, rankIntervals } from '../report/bootstrap.js';
 import { writeReport } from '../report/write-report.js';
+import { resultsCsv } from '../report/csv.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
 
 /** Sample images per set whose feature maps the report shows. */
@@ -58,8 +59,11 @@ Methods:
   --odin-temperature T   ODIN temperature (default 1000)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
-  --report OUT.html      write a self-contained HTML report (ROC curves, score
-                         histograms, feature maps of sample images)
+  --report OUT.html      write a self-contained HTML report: a summary that ends in
+                         a method and threshold (--config's, else one for comparison
+                         only), ROC and precision-recall curves, histograms, worst
+                         failures, feature maps of sample images
+  --csv OUT.csv          write the results table as CSV (also linked in the report)
   --force                overwrite existing output files
 
 Exit status: 0 ok, 1 some image files could not be read (skipped), 2 usage or fatal error.`;
@@ -76,6 +80,7 @@ export const evalOptions = {
   config: { type: 'string' },
   json: { type: 'string' },
   report: { type: 'string' },
+  csv: { type: 'string' },
   force: { type: 'boolean' },
 } as const;
 
@@ -331,11 +336,16 @@ export async function evalCommand(argv: readonly string[], io: Io): Promise<numb
   const outOpts = { force: Boolean(v.force), inputs: [inputs.choice.spec.modelPath], flag: '--json' };
   if (typeof v.json === 'string') checkOutput(v.json, outOpts);
   if (typeof v.report === 'string') checkOutput(v.report, { ...outOpts, flag: '--report' });
+  if (typeof v.csv === 'string') checkOutput(v.csv, { ...outOpts, flag: '--csv' });
   const r = await runEval(inputs, io, { samples: typeof v.report === 'string' });
   printEval(r, io);
   if (typeof v.json === 'string') {
     writeFileAtomic(v.json, evalJson(r), outOpts);
     io.out(`\nwrote ${v.json}\n`);
+  }
+  if (typeof v.csv === 'string') {
+    writeFileAtomic(v.csv, resultsCsv(r.data), { ...outOpts, flag: '--csv' });
+    io.out(`wrote ${v.csv}\n`);
   }
   if (typeof v.report === 'string') {
     await writeReport(r.data, v.report, { force: Boolean(v.force) });

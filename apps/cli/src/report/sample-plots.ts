@@ -9,19 +9,29 @@ const SIDE = 96;
 /** The file and its folder: class folders tell ID samples apart. */
 const shortName = (file: string) => `${basename(dirname(file))}/${basename(file)}`;
 
-/** One heatmap of the FS integrand; `max` is shared by every map of its column so images compare. */
-function heatmap(g: Grid, title: string, max: number) {
+/**
+ * One heatmap of the FS integrand, drawn half-transparent over the model's input image
+ * so a bright cell points at the part of the image it comes from; `max` is shared by
+ * every map of its column so images compare.
+ */
+function heatmap(g: Grid, title: string, max: number, image: string) {
   const values = g.values.map((v, i) => ({ x: i % g.width, y: Math.floor(i / g.width), v }));
   const scale = SIDE / Math.max(g.width, g.height);
+  const width = g.width * scale, height = g.height * scale;
   return {
     title: { text: title, fontSize: 11 },
-    data: { values }, width: g.width * scale, height: g.height * scale,
-    mark: { type: 'rect', tooltip: true },
-    encoding: {
-      x: { field: 'x', type: 'ordinal', axis: null },
-      y: { field: 'y', type: 'ordinal', axis: null },
-      color: { field: 'v', type: 'quantitative', title: null, scale: { scheme: 'inferno', domain: [0, max] }, legend: { gradientLength: SIDE - 10, padding: 2, offset: 4 } },
-    },
+    width, height,
+    layer: [
+      { data: { values: [{ url: image }] }, mark: { type: 'image', width, height, align: 'left', baseline: 'top', aspect: false, smooth: false, aria: false }, encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } } },
+      {
+        data: { values }, mark: { type: 'rect', tooltip: true, opacity: 0.6 },
+        encoding: {
+          x: { field: 'x', type: 'ordinal', axis: null },
+          y: { field: 'y', type: 'ordinal', axis: null },
+          color: { field: 'v', type: 'quantitative', title: null, scale: { scheme: 'inferno', domain: [0, max] }, legend: { gradientLength: SIDE - 10, padding: 2, offset: 4 } },
+        },
+      },
+    ],
   };
 }
 
@@ -71,14 +81,14 @@ export async function renderSamples(samples: readonly SampleMaps[]): Promise<str
   const taMax = max(samples.map((s) => s.taMap));
   const rows: string[] = [];
   for (const s of samples) {
-    const charts: unknown[] = [heatmap(s.map, `without TA: FS ${s.fs.toPrecision(4)}`, mapMax)];
-    if (s.taMap && s.fsTa !== null) charts.push(heatmap(s.taMap, `with TA: FS+TA ${s.fsTa.toPrecision(4)}`, taMax));
+    const charts: unknown[] = [heatmap(s.map, `without TA: FS ${s.fs.toPrecision(4)}`, mapMax, s.image)];
+    if (s.taMap && s.fsTa !== null) charts.push(heatmap(s.taMap, `with TA: FS+TA ${s.fsTa.toPrecision(4)}`, taMax, s.image));
     charts.push(gmmChart(s.channelMeans, s.gmm, s.gmmScore));
     const chart = await vegaLiteSvg({ hconcat: charts, resolve: { scale: { color: 'independent', strokeDash: 'independent' } }, spacing: 12, config: { view: { stroke: null } } } as TopLevelSpec);
     rows.push(`<div class="sample" data-set="${esc(s.set)}"><figure><img src="${s.image}" alt="${esc(shortName(s.file))}"><figcaption><b>${esc(s.set)}</b>: ${esc(shortName(s.file))}</figcaption></figure>${chart}</div>`);
   }
   const ta = samples.some((s) => s.taMap);
   return `<h2 id="feature-maps">Feature maps of sample images</h2>
-<p>Each heatmap is the FS integrand at the FS stage, |f − GAP(f)| averaged over channels, per position; its mean is the image's FS score.${ta ? ' "With TA" is the same map on the second pass, with ReLU(f − k) at the TA stage; its mean is FS+TA.' : ''} Colours share one scale per column across all images, so brighter means a larger contribution to the score. The histogram shows the image's per-channel mean activations at the FS stage with the 2-component Gaussian mixture fitted to them (weighted densities); GMM score = (μ<sub>high</sub> − μ<sub>low</sub>)·w<sub>high</sub>/w<sub>low</sub>.</p>
+<p>Each heatmap is drawn over the model's input image (60% opaque); it is the FS integrand at the FS stage, |f − GAP(f)| averaged over channels, per position; its mean is the image's FS score.${ta ? ' "With TA" is the same map on the second pass, with ReLU(f − k) at the TA stage; its mean is FS+TA.' : ''} Colours share one scale per column across all images, so brighter means a larger contribution to the score. The histogram shows the image's per-channel mean activations at the FS stage with the 2-component Gaussian mixture fitted to them (weighted densities); GMM score = (μ<sub>high</sub> − μ<sub>low</sub>)·w<sub>high</sub>/w<sub>low</sub>.</p>
 ${rows.join('\n')}`;
 }

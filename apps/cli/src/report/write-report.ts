@@ -1,72 +1,143 @@
-import type { TopLevelSpec } from 'vega-lite';
-import { rocCurve } from '@fsta/core';
-import type { ReportData } from './data.js';
+import { basename, dirname } from 'node:path';
+import { thresholdAtTpr } from '@fsta/core';
+import type { ReportData, Failure } from './data.js';
 import { writeFileAtomic } from '../write-file.js';
-import { esc, vegaLiteSvg as svg } from './vega-svg.js';
+import { esc } from './vega-svg.js';
 import { renderSamples } from './sample-plots.js';
+import { methodPlots } from './method-plots.js';
+import { resultsCsv } from './csv.js';
 
-/** At most `n` points of a ROC curve, evenly spaced along it (the curve can have one point per image). */
-function thin<T>(points: T[], n = 400): T[] {
-  if (points.length <= n) return points;
-  return Array.from({ length: n }, (_, i) => points[Math.round((i * (points.length - 1)) / (n - 1))]!);
+const num = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4));
+const share = (p: { value: number; ci: [number, number] }) => `<b>${p.value.toFixed(1)}%</b> <span class="ci">[${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]</span>`;
+const shortName = (file: string) => `${basename(dirname(file))}/${basename(file)}`;
+const CALIBRATED = 'calibrated';
+
+/** What the method is: the config's own score is described by its parts. */
+function methodName(data: ReportData, method: string): string {
+  if (method !== CALIBRATED || !data.config) return method;
+  const c = data.config.cfg;
+  const feat = c.featureScore === 'fs_ta' && c.taStage ? `FS+TA (TA at ${c.taStage}, k=${num(c.k)})` : 'FS';
+  return `calibrated: ${feat}${c.classifier && c.lambda !== 0 ? ` + ${num(c.lambda)}·${c.classifier}` : ''}`;
 }
 
-/** The methods worth plotting: FS, FS+TA (every k of a multi-k run) and the best (by average AUROC) classifier-only method. */
-function plotted(data: ReportData): string[] {
+function summary(data: ReportData): string {
+  const d = data.decision!;
+  const s = data.settings as { model: string; fsStage: string; taStage: string | null; id: string; ood: Record<string, string>; counts: { id: number; ood: Record<string, number> } };
+  const sets = Object.keys(data.files.ood);
+  const verdict = d.source === 'config'
+    ? `<p class="verdict">Recommended: <b>${esc(methodName(data, d.method))}</b>, accept an image as ID when its score is ≥ <b>${num(d.threshold)}</b> (from <code>${esc(basename(data.config!.path))}</code>, set to keep ${(d.targetTpr * 100).toFixed(0)}% of the calibration ID images, chosen without OOD test data).</p>`
+    : `<p class="verdict warn"><b>No threshold was calibrated.</b>${data.config?.unused ? ` The config <code>${esc(basename(data.config.path))}</code> was given, but its threshold is not used: ${esc(data.config.unused)}.` : ''} Run <code>fsta calibrate</code> and pass its config to <code>fsta eval --config</code> for a threshold chosen without OOD test data. <i>For comparison only</i>: <b>${esc(d.method)}</b>, the best method on these sets by average AUROC, at its threshold ${num(d.threshold)} that keeps ${(d.targetTpr * 100).toFixed(0)}% of these ID images. Both were picked with the OOD test data below, so they overstate what a deployment would see.</p>`;
+  const rows = [
+    `<tr><th>ID kept (${s.counts.id} images)</th><td>${share(d.kept)}</td></tr>`,
+    ...sets.map((n) => `<tr><th>${esc(n)} caught (${s.counts.ood[n]} images)</th><td>${share(d.caught[n]!)}</td></tr>`),
+    ...(sets.length > 1 ? [`<tr><th>all OOD caught (${Object.values(s.counts.ood).reduce((a, b) => a + b, 0)} images)</th><td>${share(d.caught['all OOD']!)}</td></tr>`] : []),
+  ];
+  const acc = data.accuracy ? `<li>ID accuracy: top-1 ${data.accuracy.top1.toFixed(2)}%${data.accuracy.top5 !== null ? `, top-5 ${data.accuracy.top5.toFixed(2)}%` : ''} on ${data.accuracy.n} images</li>` : '';
+  return `<section id="summary"><h2>Summary</h2>
+<ul><li>Model: <code>${esc(basename(s.model))}</code> (FS at ${esc(s.fsStage)}${s.taStage ? `, TA at ${esc(s.taStage)}` : ', no TA'})</li>
+<li>ID: ${s.counts.id} images from <code>${esc(s.id)}</code></li>
+<li>OOD: ${sets.map((n) => `${esc(n)}, ${s.counts.ood[n]} images from <code>${esc(s.ood[n]!)}</code>`).join('; ')}</li>${acc}</ul>
+${verdict}
+<table class="op"><tbody>${rows.join('')}</tbody></table>
+<p class="note">In brackets: 95% bootstrap interval (1000 resamples of the images, within ID and within each OOD set; the threshold fixed).</p></section>`;
+}
+
+function calibration(data: ReportData): string {
+  if (!data.config) return `<section id="calibration"><h2>Calibration</h2><p>None: this run was given no <code>--config</code>. <code>fsta calibrate</code> chooses the TA stage, k, the fused classifier score, λ and the threshold from ID validation images and synthetic OOD only.</p></section>`;
+  const c = data.config.cfg;
+  const p = (c.provenance ?? {}) as Record<string, unknown>;
+  const ta = p.ta as { reason?: string } | undefined;
+  const rows: [string, string][] = [
+    ['config file', `<code>${esc(data.config.path)}</code>`],
+    ['FS stage', esc(c.fsStage)],
+    ['TA stage', esc(c.taStage ?? 'none (plain FS)')],
+    ['k', c.taStage ? `${num(c.k)}${c.kPercentile !== undefined ? ` (${c.kPercentile}th percentile of ID activations)` : ''}` : '–'],
+    ['fused classifier score', esc(c.classifier ?? 'none')],
+    ['λ', c.classifier ? num(c.lambda) : '–'],
+    ['threshold', c.threshold === null ? 'none' : num(c.threshold)],
+    ['target ID TPR', c.targetTpr === null ? '–' : `${(c.targetTpr * 100).toFixed(0)}%`],
+    ...(typeof p.model === 'string' ? [['calibrated on model', `<code>${esc(p.model)}</code>`] as [string, string]] : []),
+    ...(typeof p.synthetic === 'string' ? [['synthetic OOD', esc(p.synthetic)] as [string, string]] : []),
+    ...(ta?.reason ? [['TA choice', esc(ta.reason)] as [string, string]] : []),
+    ...(typeof p.fusion === 'string' ? [['fusion choice', esc(p.fusion)] as [string, string]] : []),
+  ];
+  const unused = data.config.unused ? `<p class="warn">Its threshold is not applied in this report: ${esc(data.config.unused)}.</p>` : '';
+  return `<section id="calibration"><h2>Calibration</h2>${unused}<table class="kv"><tbody>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</tbody></table></section>`;
+}
+
+function resultsTable(data: ReportData): string {
+  const counts = data.settings.counts as { id: number; ood: Record<string, number> };
+  const cols = [...Object.keys(data.files.ood), 'average'];
+  const metric = (v: number, ci?: [number, number]) => `<td>${v.toFixed(2)}${ci ? `<br><span class="ci">${ci[0].toFixed(1)}–${ci[1].toFixed(1)}</span>` : ''}</td>`;
+  // Per set FPR95, AUROC and AUPR-In; the average adds AUPR-Out (as the paper's tables). The CSV has everything.
+  const heads = (c: string) => ['FPR95↓', 'AUROC↑', 'AUPR-In', ...(c === 'average' ? ['AUPR-Out'] : [])];
+  const rows = Object.entries(data.results).map(([m, r]) => `<tr${m === data.decision?.method ? ' class="chosen"' : ''}><th>${esc(methodName(data, m))}</th>${cols.map((c) => metric(r[c]!.fpr95, r[c]!.ci?.fpr95).replace('<td>', '<td class="first">') + metric(r[c]!.auroc, r[c]!.ci?.auroc) + metric(r[c]!.auprIn) + (c === 'average' ? metric(r[c]!.auprOut) : '')).join('')}</tr>`).join('\n');
+  const n = (c: string) => (c === 'average' ? `mean of ${cols.length - 1} sets` : `${counts.ood[c]} images`);
+  const csv = `data:text/csv;charset=utf-8,${encodeURIComponent(resultsCsv(data))}`;
+  return `<section id="results"><h2>Results</h2>
+<p>Percent, ID (${counts.id} images) against each OOD set. FPR95: share of OOD accepted at the threshold that keeps 95% of ID (lower is better); AUROC, AUPR-In (ID positive), AUPR-Out (OOD positive): higher is better. Small print: 95% bootstrap interval. <a id="csv" download="fsta-results.csv" href="${csv}">Download as CSV</a></p>
+<div class="scroll"><table class="results"><thead><tr><th></th>${cols.map((c) => `<th colspan="${heads(c).length}" class="set">${esc(c)}<br><span class="ci">${n(c)}</span></th>`).join('')}</tr>
+<tr><th>Method</th>${cols.map((c) => heads(c).map((h, i) => `<th${i === 0 ? ' class="first"' : ''}>${h}</th>`).join('')).join('')}</tr></thead>
+<tbody>${rows}</tbody></table></div></section>`;
+}
+
+function failureCards(list: readonly Failure[]): string {
+  return `<div class="cards">${list.map((f) => `<figure class="failure">${f.maps ? `<img src="${f.maps.image}" alt="${esc(shortName(f.file))}">` : ''}<figcaption><b>${esc(f.set)}</b>, score ${num(f.score)}<br>${esc(shortName(f.file))}</figcaption></figure>`).join('')}</div>`;
+}
+
+function failures(data: ReportData): string {
+  const d = data.decision!;
+  const head = (n: number, total: number, what: string) => (total === 0 ? `<p>None: ${what}.</p>` : `<p>${n < total ? `The ${n} most extreme of ${total}` : `All ${total}`}:</p>`);
+  return `<section id="failures"><h2>Worst failures of ${esc(methodName(data, d.method))} at ${num(d.threshold)}</h2>
+<h3>OOD images accepted as ID, highest score first</h3>${head(d.oodAccepted.length, d.oodAcceptedTotal, 'every OOD image scored below the threshold')}${failureCards(d.oodAccepted)}
+<h3>ID images rejected, lowest score first</h3>${head(d.idRejected.length, d.idRejectedTotal, 'every ID image scored at or above the threshold')}${failureCards(d.idRejected)}</section>`;
+}
+
+async function plots(data: ReportData): Promise<string> {
+  const d = data.decision!;
   const methods = Object.keys(data.results);
-  const baseline = methods.filter((m) => !m.startsWith('FS')).sort((a, b) => data.results[b]!.average!.auroc - data.results[a]!.average!.auroc)[0];
-  return [...(baseline ? [baseline] : []), ...methods.filter((m) => m === 'FS' || m === 'FS+TA' || m.startsWith('FS+TA@'))];
+  const blocks: string[] = [];
+  for (const m of methods) {
+    const threshold = m === d.method
+      ? { value: d.threshold, label: d.source === 'config' ? 'threshold' : `${(d.targetTpr * 100).toFixed(0)}% ID TPR (comparison)` }
+      : { value: thresholdAtTpr(data.scores[m]!.id, 0.95), label: '95% ID TPR' };
+    blocks.push(`<div class="per-method" data-method="${esc(m)}"${m === d.method ? '' : ' hidden'}>${await methodPlots(data, m, threshold)}</div>`);
+  }
+  const options = methods.map((m) => `<option value="${esc(m)}"${m === d.method ? ' selected' : ''}>${esc(methodName(data, m))}${m === d.method ? ' (recommended)' : ''}</option>`).join('');
+  return `<section id="plots"><h2>Curves and score distributions</h2>
+<p><label>Method: <select id="method">${options}</select></label> The dot on each ROC curve is where 95% of ID is kept (FPR95). The dashed diagonal is chance. The dashed rule in the histogram is the threshold: ${d.source === 'config' ? 'the calibrated one for the recommended method' : 'at 95% ID TPR on these images'}; for other methods, their own 95% ID TPR threshold.</p>
+${blocks.join('\n')}</section>`;
 }
 
 /**
- * A self-contained HTML report of an eval run: the results table, ROC curves,
- * ID-vs-OOD score histograms (the paper's Fig. 10) and, for a few sample images,
- * FS heatmaps without and with TA (Fig. 1) and per-channel GMM fits (Fig. 3), drawn
- * by Vega-Lite as inline SVG.
+ * A self-contained HTML report of an eval run, for pasting into a review: a summary
+ * that ends in a method and a threshold with what it keeps and catches, the
+ * calibration, the results table (and its CSV), ROC, precision–recall and histogram
+ * plots for any method, the worst failures, and feature maps of sample images (the
+ * paper's Figs. 1 and 3). Plots are Vega-Lite rendered to inline SVG at write time;
+ * a few lines of inline script switch the method, so it stays one offline file.
  */
 export async function renderReport(data: ReportData): Promise<string> {
-  const oodNames = Object.keys(data.files.ood);
-  const methods = plotted(data);
-  const roc = methods.flatMap((m) => oodNames.flatMap((o) => thin(rocCurve(data.scores[m]!.id, data.scores[m]!.ood[o]!)).map((p) => ({ method: m, ood: o, fpr: p.fpr, tpr: p.tpr }))));
-  const rocSvg = await svg({
-    data: { values: roc }, width: 220, height: 220,
-    facet: { column: { field: 'ood', type: 'nominal', title: 'OOD set' } },
-    spec: { mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'fpr', type: 'quantitative', title: 'FPR (OOD accepted)' }, y: { field: 'tpr', type: 'quantitative', title: 'TPR (ID kept)' }, color: { field: 'method', type: 'nominal' } } },
-  } as TopLevelSpec);
-  const hist: string[] = [];
-  for (const m of methods) {
-    const s = data.scores[m]!;
-    const values = [...s.id.map((v) => ({ set: 'ID', score: v })), ...oodNames.flatMap((o) => s.ood[o]!.map((v) => ({ set: o, score: v })))];
-    hist.push(`<h3>${esc(m)}</h3>` + await svg({
-      data: { values }, width: 520, height: 160,
-      mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
-      encoding: {
-        x: { field: 'score', type: 'quantitative', bin: { maxbins: 50 }, title: `${m} score (higher = more ID)` },
-        y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'images' },
-        color: { field: 'set', type: 'nominal', title: 'set' },
-      },
-    } as TopLevelSpec));
-  }
-  const cols = [...oodNames, 'average'];
-  const rows = Object.entries(data.results).map(([m, r]) => `<tr><th>${esc(m)}</th>${cols.map((c) => `<td>${r[c]!.fpr95.toFixed(2)}</td><td>${r[c]!.auroc.toFixed(2)}</td>`).join('')}</tr>`).join('\n');
-  const acc = data.accuracy ? `<p>ID accuracy: top-1 ${data.accuracy.top1.toFixed(2)}%${data.accuracy.top5 !== null ? `, top-5 ${data.accuracy.top5.toFixed(2)}%` : ''} on ${data.accuracy.n} images.</p>` : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}.sample{display:flex;align-items:flex-start;gap:1em;margin:1em 0}.sample figure{margin:0;width:10em;font-size:.8em;overflow-wrap:anywhere}.sample img{image-rendering:pixelated;display:block}</style>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}: fsta report</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:82em;color:#222}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}th:first-child{text-align:left}.kv th,.op th{text-align:left;font-weight:normal;color:#555}.kv td{text-align:left}.ci{color:#777;font-size:.8em}.results{font-size:.85em}.results th.set{text-align:center;border-left:1px solid #ccc}.results .first{border-left:1px solid #ccc}.results td,.results th{white-space:nowrap}.results tr.chosen{background:#eef6ff}.scroll{overflow-x:auto}.verdict{font-size:1.1em;border-left:4px solid #2a7;padding:.5em 1em;background:#f3fbf6}.verdict.warn,.warn{border-left-color:#d80;background:#fff8ec}.warn{border-left:4px solid #d80;padding:.5em 1em}.note{color:#666;font-size:.85em}pre{background:#f6f6f6;padding:1em;overflow:auto}.row{display:flex;flex-wrap:wrap;gap:2em}.cards{display:flex;flex-wrap:wrap;gap:1em}.failure{margin:0;width:11em;font-size:.8em;overflow-wrap:anywhere}.failure img{image-rendering:pixelated;display:block;width:96px}.sample{display:flex;align-items:flex-start;gap:1em;margin:1em 0}.sample figure{margin:0;width:10em;font-size:.8em;overflow-wrap:anywhere}.sample img{image-rendering:pixelated;display:block}select{font-size:1em}</style>
 </head><body>
 <h1>${esc(data.title)}</h1>
-${acc}
-<h2>Results (percent; FPR95 lower is better, AUROC higher is better)</h2>
-<table><thead><tr><th></th>${cols.map((c) => `<th colspan="2">${esc(c)}</th>`).join('')}</tr>
-<tr><th>Method</th>${cols.map(() => '<th>FPR95</th><th>AUROC</th>').join('')}</tr></thead>
-<tbody>${rows}</tbody></table>
-<h2>ROC curves (ID positive)</h2>
-${rocSvg}
-<h2>Score distributions, ID against each OOD set</h2>
-${hist.join('\n')}
+<p class="note">fsta eval report: feature-map OOD detection (FS, FS+TA) and classifier-confidence baselines. Scores are "higher = more in-distribution".</p>
+${summary(data)}
+${calibration(data)}
+${resultsTable(data)}
+${await plots(data)}
+${failures(data)}
 ${data.samples?.length ? await renderSamples(data.samples) : ''}
-<h2>Settings</h2>
-<pre>${esc(JSON.stringify(data.settings, null, 2))}</pre>
+<section id="settings"><h2>Settings</h2>
+<pre>${esc(JSON.stringify(data.settings, null, 2))}</pre></section>
+<script>
+const pick = document.getElementById('method');
+const show = () => { for (const d of document.querySelectorAll('.per-method')) d.hidden = d.dataset.method !== pick.value; };
+pick.addEventListener('change', show);
+show();
+</script>
 </body></html>
 `;
 }
