@@ -12,6 +12,10 @@ import { loadModelSpec } from '../src/engine/model.js';
 import { openEngine } from '../src/engine/open-detector.js';
 import { spreadPicks } from '../src/engine/sample-maps.js';
 import { renderSamples } from '../src/report/sample-plots.js';
+import { resultsCsv } from '../src/report/csv.js';
+import { bootstrapIntervals, operatingPoint, rankIntervals } from '../src/report/bootstrap.js';
+import { formatTable } from '../src/table.js';
+import { auroc, fuse, mulberry32 } from '@fsta/core';
 
 const CHROMIUM = process.env.FSTA_CHROMIUM ?? '/usr/bin/chromium';
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-report-'));
@@ -31,7 +35,7 @@ describe('eval --report', () => {
     const rows = html.split('<div class="sample"').slice(1);
     expect(rows.map((r) => r.match(/^ data-set="([^"]+)"/)![1])).toEqual(['ID', 'ID', 'mnist', 'mnist']);
     // The rect marks' labels carry the plotted values (12 digits): 8x8 cells per map at the demo's C5.
-    const cells = (row: string, chart: number) => [...row.split(`concat_${chart}_marks`)[1]!.split('</g>')[0]!.matchAll(/v: ([-\d.e]+)"/g)].map((m) => Number(m[1]));
+    const cells = (row: string, chart: number) => [...row.split(`concat_${chart}_layer_1_marks`)[1]!.split('</g>')[0]!.matchAll(/v: ([-\d.e]+)"/g)].map((m) => Number(m[1]));
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     const r = await evalResult();
     const samples = r.data.samples!;
@@ -60,23 +64,49 @@ describe('eval --report', () => {
       page.on('pageerror', (e) => errors.push(String(e)));
       page.on('request', (q) => { if (!q.url().startsWith('file:')) requests.push(q.url()); });
       await page.goto(pathToFileURL(report).href);
-      // 1 ROC facet chart + one histogram per plotted method (MSP, FS, FS+TA) + one chart per sample image (2 ID, 2 mnist).
-      expect(await page.locator('svg').count()).toBe(8);
+      // ROC, PR and histogram per method (MSP, FS, FS+TA) + one chart per sample image (2 ID, 2 mnist).
+      expect(await page.locator('svg').count()).toBe(13);
       const samples = page.locator('#feature-maps ~ .sample');
       expect(await samples.count()).toBe(4);
       for (let i = 0; i < 4; i++) {
         const row = samples.nth(i);
         expect(await row.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(96);
         // Heatmaps without and with TA (8x8 cells each), histogram bars, and the 3 GMM curves.
-        expect(await row.locator('.concat_0_marks > path').count()).toBe(64);
-        expect(await row.locator('.concat_1_marks > path').count()).toBe(64);
+        expect(await row.locator('.concat_0_layer_1_marks > path').count()).toBe(64);
+        expect(await row.locator('.concat_1_layer_1_marks > path').count()).toBe(64);
         expect(await row.locator('[aria-roledescription="line mark"]').count()).toBe(3);
-        const map = await row.locator('.concat_0_marks').boundingBox();
-        expect(map!.width).toBeGreaterThan(90);
+        // Each heatmap lies over the model's input image, at the same place and size.
+        for (const c of [0, 1]) {
+          const map = (await row.locator(`.concat_${c}_layer_1_marks`).boundingBox())!;
+          const img = (await row.locator(`.concat_${c}_layer_0_marks image`).boundingBox())!;
+          expect(map.width).toBeGreaterThan(90);
+          for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(map[k] - img[k])).toBeLessThan(1);
+        }
+        expect(await row.locator('.concat_0_layer_0_marks image').getAttribute('xlink:href')).toBe(await row.locator('figure img').getAttribute('src'));
       }
-      expect(await page.locator('table tbody tr').count()).toBe(3);
-      const box = await page.locator('svg').first().boundingBox();
-      expect(box!.width).toBeGreaterThan(200);
+      expect(await page.locator('table.results tbody tr').count()).toBe(3);
+      expect(await page.locator('title').textContent()).toMatch(/^model\.onnx: /);
+      expect(await page.locator('h1').textContent()).toBe('model.onnx');
+      expect(await page.locator('#summary').textContent()).toMatch(/No threshold was calibrated\..*For comparison only/);
+      // One method's plots at a time; the select switches them without a server.
+      const visible = () => page.locator('.per-method:visible').evaluateAll((ds) => ds.map((d) => (d as HTMLElement).dataset.method));
+      const best = (await evalResult()).data.decision!.method;
+      expect(await visible()).toEqual([best]);
+      for (const m of ['MSP', 'FS', 'FS+TA']) {
+        await page.selectOption('#method', m);
+        expect(await visible()).toEqual([m]);
+        const shown = page.locator('.per-method:visible');
+        // ROC: the diagonal, one curve and one FPR95 dot for mnist, AUROC in the legend.
+        expect(await shown.locator('svg').first().textContent()).toContain(`mnist (AUROC ${(await evalResult()).data.results[m]!.mnist!.auroc.toFixed(1)})`);
+        expect(await shown.locator('svg').first().locator('.layer_2_marks path').count()).toBe(1);
+        expect(await shown.locator('svg').nth(2).textContent()).toMatch(m === best ? /95% ID TPR \(comparison\)/ : /95% ID TPR/);
+        const box = await shown.locator('svg').first().boundingBox();
+        expect(box!.width).toBeGreaterThan(200);
+      }
+      const csv = decodeURIComponent((await page.locator('a#csv').getAttribute('href'))!.replace(/^data:text\/csv;charset=utf-8,/, ''));
+      expect(csv).toBe(resultsCsv((await evalResult()).data));
+      expect(csv.trim().split('\n')).toHaveLength(1 + 3 * 2);
+      expect(await page.locator('#failures figure img').count()).toBeGreaterThan(0);
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
     } finally {
@@ -135,5 +165,101 @@ describe('report sample images', () => {
     } finally {
       await engine.dispose();
     }
+  });
+});
+
+describe('bootstrap intervals', () => {
+  const rand = mulberry32(7);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const id = Float64Array.from({ length: 300 }, () => 1 + normal());
+  const ood = Float64Array.from({ length: 200 }, () => normal());
+
+  it('is reproducible and contains the point estimate', () => {
+    const a = rankIntervals(id, { o: ood });
+    expect(rankIntervals(id, { o: ood })).toEqual(a);
+    const point = auroc(id, ood) * 100;
+    expect(a.o!.auroc[0]).toBeLessThan(point);
+    expect(a.o!.auroc[1]).toBeGreaterThan(point);
+    // One set: the mean over the sets is that set.
+    expect(a.average).toEqual(a.o);
+  });
+
+  it('matches the normal approximation for a share, and Hanley–McNeil for AUROC', () => {
+    const t = 0.5;
+    const op = operatingPoint(t, id, { o: ood });
+    const p = op.kept.value / 100;
+    const half = 1.96 * Math.sqrt((p * (1 - p)) / id.length) * 100;
+    expect(op.kept.ci[1] - op.kept.ci[0]).toBeCloseTo(2 * half, -0.5); // within ±1.6 points of width
+    const A = auroc(id, ood), q1 = A / (2 - A), q2 = (2 * A * A) / (1 + A);
+    const se = Math.sqrt((A * (1 - A) + (id.length - 1) * (q1 - A * A) + (ood.length - 1) * (q2 - A * A)) / (id.length * ood.length)) * 100;
+    const ci = rankIntervals(id, { o: ood }).o!.auroc;
+    expect((ci[1] - ci[0]) / (2 * 1.96 * se)).toBeGreaterThan(0.8);
+    expect((ci[1] - ci[0]) / (2 * 1.96 * se)).toBeLessThan(1.25);
+  });
+
+  it('takes numpy\'s linear-interpolation percentiles of the resampled statistic', () => {
+    // A statistic that ignores the data: the resample index, 0..999, so the 2.5% and 97.5% quantiles are known.
+    let r = 0;
+    const ci = bootstrapIntervals([[1, 2, 3]], () => ({ s: r++ }));
+    expect(ci.s[0]).toBeCloseTo(0.025 * 999, 10);
+    expect(ci.s[1]).toBeCloseTo(0.975 * 999, 10);
+  });
+});
+
+describe('eval with intervals, decision and table width', () => {
+  it('carries AUROC/FPR95 intervals in the results and fits the table in 100 columns', async () => {
+    const r = await evalResult();
+    for (const row of Object.values(r.data.results)) for (const m of Object.values(row)) {
+      expect(m.ci!.auroc[0]).toBeLessThanOrEqual(m.auroc + 1e-9);
+      expect(m.ci!.auroc[1]).toBeGreaterThanOrEqual(m.auroc - 1e-9);
+      expect(m.ci!.fpr95[0]).toBeLessThanOrEqual(m.fpr95 + 1e-9);
+      expect(m.ci!.fpr95[1]).toBeGreaterThanOrEqual(m.fpr95 - 1e-9);
+    }
+    const wide = { ...r.data.results, 'FS+TA+GradNorm@k=p90': r.data.results.FS! };
+    const table = formatTable(wide, ['mnist', 'a-long-ood-set-name', 'third'].slice(0, 1));
+    for (const line of table.split('\n')) expect([...line].length).toBeLessThanOrEqual(100);
+    const three = formatTable(Object.fromEntries(Object.entries(wide).map(([m, row]) => [m, { ...row, b: row.mnist!, c: row.mnist! }])), ['mnist', 'b', 'c']);
+    for (const line of three.split('\n')) expect([...line].length).toBeLessThanOrEqual(100);
+    expect(three).toContain(`${r.data.results.FS!.mnist!.auroc.toFixed(2)} (${r.data.results.FS!.mnist!.ci!.auroc[0].toFixed(1)}–`);
+  });
+
+  it('without --config: the best method by average AUROC at its 95% ID TPR threshold, and its failures', async () => {
+    const { data } = await evalResult();
+    const d = data.decision!;
+    expect(d.source).toBe('comparison');
+    const s = data.scores[d.method]!;
+    expect(d.kept.value).toBeCloseTo((100 * s.id.filter((v) => v >= d.threshold).length) / s.id.length, 10);
+    expect(d.caught.mnist!.value).toBeCloseTo((100 * s.ood.mnist!.filter((v) => v < d.threshold).length) / 20, 10);
+    expect(d.idRejectedTotal).toBe(s.id.filter((v) => v < d.threshold).length);
+    expect(d.oodAcceptedTotal).toBe(s.ood.mnist!.filter((v) => v >= d.threshold).length);
+    expect(d.oodAccepted.map((f) => f.score)).toEqual([...s.ood.mnist!].filter((v) => v >= d.threshold).sort((a, b) => b - a).slice(0, 6));
+    for (const f of d.oodAccepted) expect(s.ood.mnist![data.files.ood.mnist!.indexOf(f.file)]).toBe(f.score);
+    expect(d.idRejected.map((f) => f.score)).toEqual([...s.id].filter((v) => v < d.threshold).sort((a, b) => a - b).slice(0, 6));
+    expect([...d.oodAccepted, ...d.idRejected].every((f) => f.maps?.image.startsWith('data:image/png;base64,'))).toBe(true);
+  });
+
+  it('with --config: the "calibrated" row is the score `fsta score --config` prints, at the config\'s threshold', async () => {
+    const cfgPath = join(tmp, 'c.json');
+    const c = await runCli(['calibrate', ...demoModel, '--id', join(DEMO, 'images', 'id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '80,95', '-o', cfgPath]);
+    expect(c.code, c.err).toBe(0);
+    expect(c.out.split('\n').every((l) => [...l].length <= 100)).toBe(true);
+    expect(c.out).not.toMatch(/\d\.\d{6,}/);
+    const v = parse('eval', [...demoModel, '--id', join(DEMO, 'images', 'id'), '--ood', `mnist=${join(DEMO, 'images', 'ood', 'mnist')}`, '--limit', '10', '--config', cfgPath], evalOptions).values;
+    const r = await runEval(evalInputs(v), { out: () => {}, err: () => {}, errIsTty: false, cwd: process.cwd() });
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    expect(r.data.decision!.method).toBe('calibrated');
+    expect(r.data.decision!.threshold).toBe(cfg.threshold);
+    const s = await runCli(['score', ...demoModel, '--config', cfgPath, join(DEMO, 'images', 'ood', 'mnist')]);
+    const byFile = new Map(s.out.trim().split('\n').map((l) => JSON.parse(l)).map((x) => [x.file, x.score as number]));
+    r.data.files.ood.mnist!.forEach((f, i) => expect(r.data.scores.calibrated!.ood.mnist![i]).toBeCloseTo(byFile.get(f)!, 5));
+    // And it is the fusion of this run's own columns at the config's λ.
+    const feat = r.data.scores[cfg.taStage === null ? 'FS' : 'FS+TA']!.id;
+    const cls = cfg.classifier ? r.data.scores[({ msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' } as Record<string, string>)[cfg.classifier]!]!.id : null;
+    expect(r.data.scores.calibrated!.id).toEqual(cls ? [...fuse(feat, cls, cfg.lambda)] : feat);
+    // Overriding k: the config's threshold no longer applies, and the report says why.
+    const o = await runEval(evalInputs(parse('eval', ['--ood', `mnist=${join(DEMO, 'images', 'ood', 'mnist')}`, ...demoModel, '--id', join(DEMO, 'images', 'id'), '--limit', '10', '--config', cfgPath, '--k', '0.123'], evalOptions).values), { out: () => {}, err: () => {}, errIsTty: false, cwd: process.cwd() });
+    expect(o.data.decision!.source).toBe('comparison');
+    expect(o.data.config!.unused).toMatch(/k=0\.123; the config has k=/);
+    expect(o.data.results.calibrated).toBeUndefined();
   });
 });

@@ -33,7 +33,7 @@ async function rocChart(data: ReportData, method: string): Promise<string> {
   const x = { field: 'fpr', type: 'quantitative', title: 'FPR (share of OOD accepted)', scale: { domain: [0, 1] } };
   const y = { field: 'tpr', type: 'quantitative', title: 'TPR (share of ID kept)', scale: { domain: [0, 1] } };
   const sets = Object.keys(s.ood);
-  const color = { field: 'set', type: 'nominal', title: 'OOD set', scale: { domain: sets.map(label), range: oodRange(sets.length) }, legend: { orient: 'bottom-right', labelLimit: 260 } };
+  const color = { field: 'set', type: 'nominal', title: 'OOD set', scale: { domain: sets.map(label), range: oodRange(sets.length) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 260 } };
   return svg({
     width: 280, height: 280, title: { text: `ROC, ${method} (ID positive)`, fontSize: 12 },
     layer: [
@@ -65,7 +65,7 @@ async function prChart(data: ReportData, method: string): Promise<string> {
     encoding: {
       x: { field: 'recall', type: 'quantitative', title: 'recall (share of ID kept)', scale: { domain: [0, 1] } },
       y: { field: 'precision', type: 'quantitative', title: 'precision (share of accepted that are ID)', scale: { domain: [0, 1] } },
-      color: { field: 'set', type: 'nominal', title: 'OOD set', scale: { domain: sets.map(labelOf), range: oodRange(sets.length) }, legend: { orient: 'bottom-left', labelLimit: 260 } },
+      color: { field: 'set', type: 'nominal', title: 'OOD set', scale: { domain: sets.map(labelOf), range: oodRange(sets.length) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 260 } },
     },
   } as TopLevelSpec);
 }

@@ -12,12 +12,16 @@ const share = (p: { value: number; ci: [number, number] }) => `<b>${p.value.toFi
 const shortName = (file: string) => `${basename(dirname(file))}/${basename(file)}`;
 const CALIBRATED = 'calibrated';
 
+/** The parts of the config's own score, e.g. "FS+TA (TA at C3, k=2.113) + 0.016·energy". */
+function configScore(data: ReportData): string {
+  const c = data.config!.cfg;
+  const feat = c.featureScore === 'fs_ta' && c.taStage ? `FS+TA (TA at ${c.taStage}, k=${num(c.k)})` : 'FS';
+  return `${feat}${c.classifier && c.lambda !== 0 ? ` + ${num(c.lambda)}·${c.classifier}` : ''}`;
+}
+
 /** What the method is: the config's own score is described by its parts. */
 function methodName(data: ReportData, method: string): string {
-  if (method !== CALIBRATED || !data.config) return method;
-  const c = data.config.cfg;
-  const feat = c.featureScore === 'fs_ta' && c.taStage ? `FS+TA (TA at ${c.taStage}, k=${num(c.k)})` : 'FS';
-  return `calibrated: ${feat}${c.classifier && c.lambda !== 0 ? ` + ${num(c.lambda)}·${c.classifier}` : ''}`;
+  return method === CALIBRATED && data.config ? `calibrated: ${configScore(data)}` : method;
 }
 
 function summary(data: ReportData): string {
@@ -58,7 +62,8 @@ function calibration(data: ReportData): string {
     ['target ID TPR', c.targetTpr === null ? '–' : `${(c.targetTpr * 100).toFixed(0)}%`],
     ...(typeof p.model === 'string' ? [['calibrated on model', `<code>${esc(p.model)}</code>`] as [string, string]] : []),
     ...(typeof p.synthetic === 'string' ? [['synthetic OOD', esc(p.synthetic)] as [string, string]] : []),
-    ...(ta?.reason ? [['TA choice', esc(ta.reason)] as [string, string]] : []),
+    // core's reason carries full-precision numbers; 4 significant digits read better here.
+    ...(ta?.reason ? [['TA choice', esc(ta.reason.replace(/\d+\.\d{5,}/g, (x) => Number(x).toPrecision(4)))] as [string, string]] : []),
     ...(typeof p.fusion === 'string' ? [['fusion choice', esc(p.fusion)] as [string, string]] : []),
   ];
   const unused = data.config.unused ? `<p class="warn">Its threshold is not applied in this report: ${esc(data.config.unused)}.</p>` : '';
@@ -71,7 +76,7 @@ function resultsTable(data: ReportData): string {
   const metric = (v: number, ci?: [number, number]) => `<td>${v.toFixed(2)}${ci ? `<br><span class="ci">${ci[0].toFixed(1)}–${ci[1].toFixed(1)}</span>` : ''}</td>`;
   // Per set FPR95, AUROC and AUPR-In; the average adds AUPR-Out (as the paper's tables). The CSV has everything.
   const heads = (c: string) => ['FPR95↓', 'AUROC↑', 'AUPR-In', ...(c === 'average' ? ['AUPR-Out'] : [])];
-  const rows = Object.entries(data.results).map(([m, r]) => `<tr${m === data.decision?.method ? ' class="chosen"' : ''}><th>${esc(methodName(data, m))}</th>${cols.map((c) => metric(r[c]!.fpr95, r[c]!.ci?.fpr95).replace('<td>', '<td class="first">') + metric(r[c]!.auroc, r[c]!.ci?.auroc) + metric(r[c]!.auprIn) + (c === 'average' ? metric(r[c]!.auprOut) : '')).join('')}</tr>`).join('\n');
+  const rows = Object.entries(data.results).map(([m, r]) => `<tr${m === data.decision?.method ? ' class="chosen"' : ''}><th>${esc(m)}${m === CALIBRATED && data.config ? `<br><span class="ci">${esc(configScore(data))}</span>` : ''}</th>${cols.map((c) => metric(r[c]!.fpr95, r[c]!.ci?.fpr95).replace('<td>', '<td class="first">') + metric(r[c]!.auroc, r[c]!.ci?.auroc) + metric(r[c]!.auprIn) + (c === 'average' ? metric(r[c]!.auprOut) : '')).join('')}</tr>`).join('\n');
   const n = (c: string) => (c === 'average' ? `mean of ${cols.length - 1} sets` : `${counts.ood[c]} images`);
   const csv = `data:text/csv;charset=utf-8,${encodeURIComponent(resultsCsv(data))}`;
   return `<section id="results"><h2>Results</h2>
@@ -120,7 +125,7 @@ ${blocks.join('\n')}</section>`;
 export async function renderReport(data: ReportData): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}: fsta report</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:82em;color:#222}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}th:first-child{text-align:left}.kv th,.op th{text-align:left;font-weight:normal;color:#555}.kv td{text-align:left}.ci{color:#777;font-size:.8em}.results{font-size:.85em}.results th.set{text-align:center;border-left:1px solid #ccc}.results .first{border-left:1px solid #ccc}.results td,.results th{white-space:nowrap}.results tr.chosen{background:#eef6ff}.scroll{overflow-x:auto}.verdict{font-size:1.1em;border-left:4px solid #2a7;padding:.5em 1em;background:#f3fbf6}.verdict.warn,.warn{border-left-color:#d80;background:#fff8ec}.warn{border-left:4px solid #d80;padding:.5em 1em}.note{color:#666;font-size:.85em}pre{background:#f6f6f6;padding:1em;overflow:auto}.row{display:flex;flex-wrap:wrap;gap:2em}.cards{display:flex;flex-wrap:wrap;gap:1em}.failure{margin:0;width:11em;font-size:.8em;overflow-wrap:anywhere}.failure img{image-rendering:pixelated;display:block;width:96px}.sample{display:flex;align-items:flex-start;gap:1em;margin:1em 0}.sample figure{margin:0;width:10em;font-size:.8em;overflow-wrap:anywhere}.sample img{image-rendering:pixelated;display:block}select{font-size:1em}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:82em;color:#222}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}th:first-child{text-align:left}.kv th,.op th{text-align:left;font-weight:normal;color:#555}.kv td{text-align:left}.ci{color:#777;font-size:.8em}.results{font-size:.85em}.results th.set{text-align:center;border-left:1px solid #ccc}.results .first{border-left:1px solid #ccc}.results td,.results th{white-space:nowrap}.results tbody th{white-space:normal;max-width:13em}.results tr.chosen{background:#eef6ff}.scroll{overflow-x:auto}.verdict{font-size:1.1em;border-left:4px solid #2a7;padding:.5em 1em;background:#f3fbf6}.verdict.warn,.warn{border-left-color:#d80;background:#fff8ec}.warn{border-left:4px solid #d80;padding:.5em 1em}.note{color:#666;font-size:.85em}pre{background:#f6f6f6;padding:1em;overflow:auto}.row{display:flex;flex-wrap:wrap;gap:2em}.cards{display:flex;flex-wrap:wrap;gap:1em}.failure{margin:0;width:11em;font-size:.8em;overflow-wrap:anywhere}.failure img{image-rendering:pixelated;display:block;width:96px}.sample{display:flex;align-items:flex-start;gap:1em;margin:1em 0}.sample figure{margin:0;width:10em;font-size:.8em;overflow-wrap:anywhere}.sample img{image-rendering:pixelated;display:block}select{font-size:1em}</style>
 </head><body>
 <h1>${esc(data.title)}</h1>
 <p class="note">fsta eval report: feature-map OOD detection (FS, FS+TA) and classifier-confidence baselines. Scores are "higher = more in-distribution".</p>
