@@ -86,8 +86,15 @@ describe('fsta eval and fsta score agree', () => {
     expect(j.settings.k).toBe(0.5);
     for (const m of ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'FS', 'FS+TA', 'FS+TA+MSP']) {
       expect(Object.keys(j.results[m])).toEqual(['mnist', 'uniform', 'average']);
-      for (const v of Object.values(j.results[m].mnist as Record<string, number>)) expect(v).toBeGreaterThanOrEqual(0);
+      for (const k of ['auroc', 'fpr95', 'auprIn', 'auprOut']) expect(j.results[m].mnist[k]).toBeGreaterThanOrEqual(0);
       expect(j.results[m].average.auroc).toBeCloseTo((j.results[m].mnist.auroc + j.results[m].uniform.auroc) / 2, 10);
+      for (const set of ['mnist', 'uniform', 'average']) {
+        const { ci, auroc: a, fpr95: f } = j.results[m][set];
+        expect(ci.auroc[0]).toBeLessThanOrEqual(a + 1e-9);
+        expect(ci.auroc[1]).toBeGreaterThanOrEqual(a - 1e-9);
+        expect(ci.fpr95[0]).toBeLessThanOrEqual(f + 1e-9);
+        expect(ci.fpr95[1]).toBeGreaterThanOrEqual(f - 1e-9);
+      }
     }
     // --limit 20 with folder labels takes 2 images from each of the 10 classes.
     expect(j.accuracy.n).toBe(20);
@@ -156,7 +163,9 @@ describe('fsta calibrate', () => {
   it('chooses TA stage, k, fusion and threshold from ID and noise, writes a valid config', async () => {
     const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '80,95', '-o', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/chose: .*Chosen without OOD test data/);
+    // Wrapped at 100 columns, 4 significant digits, percent as in the candidate tables.
+    expect(r.out).toMatch(/chose: (TA at C\d, k=\d\.\d{3}|no TA)[^]*mean AUROC \d+\.\d\d%[^]*Chosen without OOD test data/);
+    for (const line of r.out.split('\n')) expect([...line].length).toBeLessThanOrEqual(100);
     const cfg = parseConfig(readFileSync(out, 'utf8'));
     expect(cfg.threshold).not.toBeNull();
     expect(cfg.targetTpr).toBe(0.95);
@@ -200,6 +209,13 @@ describe('fsta demo', () => {
     const first = await runCli(['demo', '--out', dir, '--limit', '20']);
     expect(first.code, first.err).toBe(0);
     expect(first.out).toMatch(/FS\+TA/);
+    // Calibrates first, then evaluates with that config, the paper's fixed setting beside it.
+    expect(first.out.indexOf('Calibration')).toBeLessThan(first.out.indexOf('Evaluation with'));
+    expect(first.out).toMatch(/\ncalibrated +\d/);
+    expect(first.out).toMatch(/\nFS\+TA \(paper\) +\d/);
+    expect(first.out).toMatch(/Threshold from fsta-demo\.config\.json: calibrated score ≥ /);
+    const cfg = JSON.parse(readFileSync(join(dir, 'fsta-demo.config.json'), 'utf8'));
+    expect(JSON.parse(readFileSync(join(dir, 'fsta-demo-results.json'), 'utf8')).settings.taStage).toBe(cfg.taStage);
     expect(existsSync(join(dir, 'fsta-demo-results.json'))).toBe(true);
     expect(existsSync(join(dir, 'fsta-demo.config.json'))).toBe(true);
     const html = readFileSync(join(dir, 'fsta-demo-report.html'), 'utf8');
