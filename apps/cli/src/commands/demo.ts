@@ -22,8 +22,9 @@ Gaussian and uniform noise as OOD. First calibrates on the ID images and
 synthetic OOD alone (no OOD test data), then evaluates with that config: the
 "calibrated" row is what a user would deploy, "FS+TA (paper)" the paper's fixed
 setting beside it. Writes into DIR (default: the current folder):
-  fsta-demo-report.html    the HTML report (ROC curves, score histograms,
-                           sample feature maps and GMM fits)
+  fsta-demo-report.html    the HTML report (summary ending in the calibrated
+                           threshold, ROC and PR curves, histograms, worst
+                           failures, sample feature maps and GMM fits)
   fsta-demo-results.json   the eval results (schema: docs/cli.md)
   fsta-demo.config.json    the calibrated config
 Existing files are not overwritten: a numbered name is used instead, unless --force.`;

@@ -297,7 +297,7 @@ export function decide(data: ReportData): Decision {
 
 export function printEval(r: EvalResult, io: Io): void {
   const s = r.data.settings as { fsStage: string; taStage: string | null; counts: { id: number; ood: Record<string, number> } };
-  io.out(wrap(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}`) + '\n');
+  io.out(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}\n`);
   if (r.data.accuracy) io.out(`ID accuracy: top-1 ${r.data.accuracy.top1.toFixed(2)}%${r.data.accuracy.top5 !== null ? `, top-5 ${r.data.accuracy.top5.toFixed(2)}%` : ''} (${r.data.accuracy.n} images)\n`);
   io.out('\n' + formatTable(r.data.results, Object.keys(r.data.files.ood)));
   if (r.data.decision) io.out('\n' + describeDecision(r.data) + '\n');
