@@ -7,7 +7,7 @@ import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
 import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
-import { taSample } from './eval.js';
+import { taSamples } from './eval.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
@@ -83,27 +83,36 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
   checkOutput(out, { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
 
-  const runs: StageRun[] = [];
-  let synthetic: Awaited<ReturnType<typeof syntheticSets>> | null = null;
-  for (const stage of taStages) {
-    const sample = await taSample(choice, stage, id.items, io);
-    const ks = percentiles.map((p) => kFromPercentile(sample.values, p));
+  // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
+  const sample = await taSamples(choice, taStages, id.items, io);
+  const perStage = taStages.map((stage) => {
+    const ks = percentiles.map((p) => kFromPercentile(sample.values[stage]!, p));
     const pcts: (number | undefined)[] = [...percentiles];
     for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
-    const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stage }, ks, choice.batch, (l) => io.err(l + '\n'));
-    try {
-      const bar = progress(io, `ID @ TA ${stage}`, id.items.length);
-      const idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
-      bar.end();
-      if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
-      synthetic ??= await syntheticSets(kinds, noiseCount, engine, idC.files);
-      const synth: Collected[] = [];
-      for (const set of synthetic.sets) synth.push(await collect(engine, { kind: 'tensor', data: set.data, n: set.n, name: set.name }));
-      runs.push({ stage, ks, percentiles: pcts, id: idC, synthetic: synth });
-    } finally {
-      await engine.dispose();
-    }
+    return { stage, ks, pcts };
+  });
+  const tails = perStage.flatMap((r) => r.ks.map((k) => ({ taStage: r.stage, k })));
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: taStages[0]! }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
+  let idC: Collected, synthetic: Awaited<ReturnType<typeof syntheticSets>>;
+  const synth: Collected[] = [];
+  try {
+    const bar = progress(io, `ID @ TA ${taStages.join(', ')}`, id.items.length);
+    idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
+    bar.end();
+    if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
+    synthetic = await syntheticSets(kinds, noiseCount, engine, idC.files);
+    for (const set of synthetic.sets) synth.push(await collect(engine, { kind: 'tensor', data: set.data, n: set.n, name: set.name }));
+  } finally {
+    await engine.dispose();
   }
+  // Each stage's candidates read their own tails' FS+TA columns.
+  let offset = 0;
+  const slice = (c: Collected, from: number, count: number): Collected => ({ ...c, fsTa: c.fsTa.slice(from, from + count) });
+  const runs: StageRun[] = perStage.map((r) => {
+    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)) };
+    offset += r.ks.length;
+    return run;
+  });
   const setsOf = (cs: Collected[], pick: (c: Collected) => Float64Array): SyntheticScores[] => cs.map((c, i) => ({ name: kinds[i]!, scores: pick(c) }));
   const base = runs[0]!;
   const candidates: TaCandidate[] = [{ taStage: null, k: 0, idScores: base.id.fs, noiseSets: setsOf(base.synthetic, (c) => c.fs) }];

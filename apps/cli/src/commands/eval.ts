@@ -1,4 +1,5 @@
 import { FstaError, evaluateOod, topkAccuracy } from '@fsta/core';
+import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -121,23 +122,29 @@ export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> 
   if (choice.taStage === null) return [];
   const fixed = (choice.ks ?? []).map((k): KSetting => ({ k, label: `k=${k}`, source: '--k' }));
   if (!inputs.kPercentiles) return fixed.length ? fixed : [defaultK(choice, inputs.config)];
-  const sample = await taSample(choice, choice.taStage, inputs.id.items, io);
-  return [...fixed, ...percentileKs(sample.values, inputs.kPercentiles, choice.taStage, sample.images)];
+  const sample = await taSamples(choice, [choice.taStage], inputs.id.items, io);
+  return [...fixed, ...percentileKs(sample.values[choice.taStage]!, inputs.kPercentiles, choice.taStage, sample.images)];
 }
 
-/** TA-stage activations of up to 200 evenly spread ID images, for k as a percentile of them. */
-export async function taSample(choice: ModelChoice, taStage: string, items: EvalInputs['id']['items'], io: Io): Promise<{ values: Float64Array; images: number }> {
+/**
+ * Activations of each of `stages` on up to 200 evenly spread ID images, from one pass,
+ * for k as a percentile of them.
+ */
+export async function taSamples(choice: ModelChoice, stages: readonly string[], items: EvalInputs['id']['items'], io: Io): Promise<{ values: Record<string, Float64Array>; images: number }> {
   const step = Math.max(1, Math.floor(items.length / 200));
   const picked = items.filter((_, i) => i % step === 0).slice(0, 200);
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage }, [], choice.batch, (l) => io.err(l + '\n'));
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stages[0]! }, [], choice.batch, (l) => io.err(l + '\n'), stages);
   try {
-    const c = await collect(engine, { kind: 'files', items: picked }, { taSampleSize: 200_000 });
-    if (!c.taSample) throw new FstaError('NO_TA', 'no TA-stage activations were collected', 'check --ta-stage');
-    return { values: c.taSample, images: c.files.length };
+    const tensors = stages.map((st) => stageTensorOf(choice, st));
+    const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: 200_000, tensors } });
+    return { values: Object.fromEntries(stages.map((st, i) => [st, c.samples[tensors[i]!]!])), images: c.files.length };
   } finally {
     await engine.dispose();
   }
 }
+
+/** The tensor of a stage of this model, as createDetector resolves it. */
+const stageTensorOf = (choice: ModelChoice, stage: string): string => requireStage(choice.spec.resolution, stage).tensor;
 
 /** FS+TA and its fusions once per k, named `FS+TA@k=0.5` when there are several k. */
 function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[] {
