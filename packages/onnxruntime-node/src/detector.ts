@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FstaError, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { ortDetector, prepareDetectorModel } from '@fsta/onnx';
-import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from './decode-image.js';
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, type ColorManagement } from './decode-image.js';
 import { openSession, type NodeExecutionProvider } from './session.js';
+import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
 export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'> {
   /** An ONNX model: file path or bytes. */
@@ -18,6 +18,11 @@ export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'> {
   preprocess?: PreprocessSpec;
   /** Encoded images above this many pixels are refused before decoding; default 100 million. */
   maxImagePixels?: number;
+  /**
+   * Embedded ICC profiles: 'ignore' (default) uses the stored pixel values, as PIL's
+   * convert('RGB') and so torchvision do; 'srgb' converts through the profile.
+   */
+  colorManagement?: ColorManagement;
   /** Where transparent pixels are composited; default white. */
   background?: PixelOptions['background'];
   /** Receives the one line about provider fallback; default console.warn. */
@@ -29,18 +34,19 @@ const unreadable = (what: string, path: string, e: unknown, fix: string) =>
 
 async function readConfig(c: FstaConfig | string | undefined): Promise<FstaConfig | string | undefined> {
   if (typeof c !== 'string' || c.trimStart().startsWith('{')) return c;
-  try { return await readFile(c, 'utf8'); } catch (e) { throw unreadable('config', c, e, 'pass the path of the JSON written by `fsta calibrate`, or the config object'); }
+  try { return (await readRegularFile(c, { maxBytes: MAX_JSON_BYTES, what: 'config' })).toString('utf8'); } catch (e) { throw e instanceof FstaError ? e : unreadable('config', c, e, 'pass the path of the JSON written by `fsta calibrate`, or the config object'); }
 }
 
 /** A detector on onnxruntime-node: one session on the patched model, one run per batch. */
 export async function createDetector(options: NodeDetectorOptions): Promise<Detector> {
   let bytes: Uint8Array;
   if (typeof options.model === 'string') {
-    try { bytes = await readFile(options.model); } catch (e) { throw unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
+    try { bytes = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
   } else bytes = options.model;
   const prepared = prepareDetectorModel(bytes, { ...options, config: await readConfig(options.config) });
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], options.logger ?? ((l) => console.warn(l)));
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({
     prepared,
     session,
@@ -49,7 +55,7 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Dete
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     pixelOptions: { background: options.background ?? 'white' },
     decode: (input: ImageInput, index: number) => {
-      if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, index, maxPixels);
+      if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, index, maxPixels, decodeOptions);
       throw new FstaError('BAD_INPUT', `image ${index} is a ${(input as object)?.constructor?.name ?? typeof input}, which @fsta/onnxruntime-node cannot take`, 'pass a file path, encoded bytes (Buffer/Uint8Array), { data, width, height } pixels or a raw Float32Array tensor');
     },
   });
