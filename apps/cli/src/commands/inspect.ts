@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { encodeModel, toNumber, withOutputs } from '@fsta/onnx';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
+import { printable } from '../printable.js';
 import { readModel, resolveBackbone } from '../engine/backbone-spec.js';
 
 export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto]
@@ -17,7 +18,7 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   const path = positionals[0]!;
   const { resolution, spec, inputName } = resolveBackbone(path, typeof v.backbone === 'string' ? v.backbone : 'auto');
   const model = readModel(path);
-  io.out(`${path}\n`);
+  io.out(`${printable(path)}\n`);
   io.out(`backbone: ${resolution.manifest ? `${resolution.manifest.name} (${resolution.manifest.description})` : 'no manifest matched; stages detected automatically'}\n`);
   const stages = Object.entries(resolution.stages).filter(([, s]) => s);
   // Static shapes are rarely in exported graphs: measure them with one run on a blank image.
@@ -41,16 +42,16 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
     }
     const size = spec?.preprocess.size;
     const resized = size !== undefined && (size[0] !== hw[0] || size[1] !== hw[1]);
-    io.out(`input: ${inputName} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);
+    io.out(`input: ${printable(inputName)} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);
   }
   io.out('stages:\n');
   for (const [name, s] of stages) {
     const shape = measured.get(s!.tensor) ?? s!.shape;
-    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${s!.tensor}\n      node   ${s!.node}\n`);
+    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${printable(s!.tensor)}\n      node   ${printable(s!.node)}\n`);
   }
   const d = resolution.defaults;
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
   const h = resolution.head;
-  io.out(h ? `head: ${h.weight} [${h.weightShape.join(', ')}] on ${h.penultimate} -> ${h.logits}\n` : 'head: none found\n');
+  io.out(h ? `head: ${printable(h.weight)} [${h.weightShape.join(', ')}] on ${printable(h.penultimate)} -> ${printable(h.logits)}\n` : 'head: none found\n');
   return 0;
 }

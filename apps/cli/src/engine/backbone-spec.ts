@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { FstaError } from '@fsta/core';
 import type { PreprocessSpec } from '@fsta/core';
 import { decodeModel, toGraphView } from '@fsta/onnx';
@@ -10,8 +10,9 @@ import type { ModelSpec } from './spec.js';
 export function readModel(path: string) {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFileSync(path, { maxBytes: MAX_MODEL_BYTES, what: 'model' });
   } catch (e) {
+    if (e instanceof FstaError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new FstaError('NOT_FOUND', `cannot read model ${path} (${code === 'ENOENT' ? 'no such file' : code})`, 'pass the path of an .onnx file');
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import * as ort from 'onnxruntime-node';
 import { FstaError, featureSim, referenceOps, thresholdActivation } from '@fsta/core';
 import { decodeModel, encodeModel, tailModel, withOutputs } from '@fsta/onnx';
@@ -45,8 +45,9 @@ export class FeatureRunner {
   static async open(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }): Promise<FeatureRunner> {
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(spec.modelPath);
+      bytes = readRegularFileSync(spec.modelPath, { maxBytes: MAX_MODEL_BYTES, what: 'model' });
     } catch (e) {
+      if (e instanceof FstaError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       throw new FstaError('NOT_FOUND', `cannot read model ${spec.modelPath} (${code === 'ENOENT' ? 'no such file' : code})`, 'pass --model with the path of an .onnx file');
     }

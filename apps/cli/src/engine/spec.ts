@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { MAX_JSON_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { FstaError } from '@fsta/core';
 import type { PreprocessSpec } from '@fsta/core';
 
@@ -23,9 +23,10 @@ const bad = (file: string, why: string) => new FstaError('BAD_MANIFEST', `manife
 export function specFromManifest(modelPath: string, manifestPath: string): ModelSpec {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    raw = JSON.parse(readRegularFileSync(manifestPath, { maxBytes: MAX_JSON_BYTES, what: 'manifest' }).toString('utf8'));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof FstaError) throw e;
     if (err.code === 'ENOENT') throw new FstaError('NOT_FOUND', `manifest ${manifestPath} does not exist`, 'pass the path of an existing manifest JSON');
     throw bad(manifestPath, `is not valid JSON (${err.message})`);
   }
