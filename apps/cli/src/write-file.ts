@@ -49,10 +49,8 @@ export function checkOutput(path: string, opts: OutputOptions = {}): void {
   }
   const st = stat(path, false);
   if (st) {
-    if (!st.isFile()) {
-      const kind = st.isSymbolicLink() ? 'a symbolic link' : fileKind(st);
-      throw new FstaError('NOT_A_REGULAR_FILE', `${flag} ${shown} is ${kind}, which fsta never replaces, even with --force`, st.isSymbolicLink() ? 'write to the path the link points to, or choose another output path' : 'choose another output path');
-    }
+    if (st.isSymbolicLink()) throw new FstaError('NOT_A_REGULAR_FILE', `${flag} ${shown} is a symbolic link, which fsta never replaces, even with --force`, 'write to the path the link points to, or choose another output path');
+    if (!st.isFile()) throw new FstaError('NOT_A_REGULAR_FILE', `${flag} ${shown} is ${fileKind(st)}, which fsta never replaces, even with --force`, 'choose another output path');
     if (!opts.force) throw new FstaError('OUTPUT_EXISTS', `${shown} already exists`, 'pass --force to overwrite it, or choose another output path');
   }
   if (!stat(dirname(resolve(path)), true)?.isDirectory()) throw new FstaError('CANNOT_WRITE', `cannot write ${shown}: its folder does not exist`, 'create the folder first or choose another path');

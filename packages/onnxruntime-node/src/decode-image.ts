@@ -18,6 +18,8 @@ export type ColorManagement = 'ignore' | 'srgb';
 export interface DecodeOptions {
   /** Default 'ignore', as PIL/torchvision decode. */
   colorManagement?: ColorManagement;
+  /** How messages name the image; default `image INDEX (PATH)`. The CLI names files by path alone. */
+  name?: string;
 }
 
 /** PIL's CMYK → RGB (libImaging cmyk2rgb): no profile, r = (255 - k) - c·(255 - k)/255 with its rounding. */
@@ -47,11 +49,11 @@ function cmykToRgb(cmyk: Uint8Array, channels: number): Uint8Array {
 export async function decodeImage(input: string | Uint8Array | ArrayBuffer, index: number, maxPixels = DEFAULT_MAX_IMAGE_PIXELS, options: DecodeOptions = {}): Promise<PixelInput> {
   const colorManagement = options.colorManagement ?? 'ignore';
   if (colorManagement !== 'ignore' && colorManagement !== 'srgb') throw new FstaError('BAD_INPUT', `colorManagement is ${JSON.stringify(colorManagement)}`, "pass 'ignore' (stored pixel values, as PIL and torchvision) or 'srgb' (converted through the embedded ICC profile)");
-  const what = label(input, index);
+  const what = options.name ?? label(input, index);
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     try {
-      bytes = await readRegularFile(input, { maxBytes: MAX_IMAGE_BYTES, what: `image ${index}`, details: { sample: index } });
+      bytes = await readRegularFile(input, { maxBytes: MAX_IMAGE_BYTES, what: options.name === undefined ? `image ${index}` : 'image', details: { sample: index } });
     } catch (e) {
       if (e instanceof FstaError) throw e;
       throw new FstaError('UNREADABLE_IMAGE', `${what} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the path and its permissions', { sample: index });

@@ -12,7 +12,7 @@ const dir = join(import.meta.dirname, 'fixtures/icc');
 const fixture = JSON.parse(readFileSync(join(dir, 'pil-pixels.json'), 'utf8')) as { cases: { file: string; mode: string; iccBytes: number; width: number; height: number; rgb: string }[] };
 const pil = (file: string) => fixture.cases.find((c) => c.file === file)!;
 
-function maxDiff(a: Uint8Array, b: Uint8Array): number {
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
