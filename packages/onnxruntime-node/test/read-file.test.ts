@@ -55,6 +55,15 @@ describe('readRegularFile: only regular files, size checked before reading', () 
     expect(e.code).toBe('FILE_TOO_LARGE');
     expect(e.message).toContain(`model ${big} is 3221225472 bytes, over the limit of 2147483647 bytes`);
   });
+  it('reads a file longer than its stat size (/proc files say 0), up to the limit and no further', async () => {
+    const want = readFileSync('/proc/self/maps');
+    expect(want.length).toBeGreaterThan(1000);
+    expect((await readRegularFile('/proc/self/maps', { maxBytes: MAX_JSON_BYTES, what: 'config' })).length).toBeGreaterThan(1000);
+    expect(readRegularFileSync('/proc/cpuinfo', { maxBytes: MAX_JSON_BYTES, what: 'config' }).equals(readFileSync('/proc/cpuinfo'))).toBe(true);
+    const e = await fstaError(readRegularFile('/proc/cpuinfo', { maxBytes: 100, what: 'config' }));
+    expect(e.code).toBe('FILE_TOO_LARGE');
+    expect(e.message).toContain('config /proc/cpuinfo grew past the limit of 100 bytes while being read');
+  });
   it('passes OS errors through for the caller to word', async () => {
     await expect(readRegularFile(join(tmp, 'nope'), { maxBytes: 1, what: 'model' })).rejects.toMatchObject({ code: 'ENOENT' });
   });
