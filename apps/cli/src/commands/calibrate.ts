@@ -2,7 +2,8 @@ import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separ
 import type { ClassifierScoreName, FstaConfig, SyntheticScores, TaCandidate } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { listImages } from '../images.js';
+import { printable } from '../printable.js';
+import { listImages, reportSkipped } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
 import { openEngine } from '../engine/open-detector.js';
@@ -11,7 +12,7 @@ import { taSamples } from './eval.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
+import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 import { SYNTHETIC_KINDS, syntheticSets } from '../engine/synthetic.js';
 import type { SyntheticKind } from '../engine/synthetic.js';
 
@@ -76,12 +77,13 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const lambdaRule = v.lambda === undefined ? undefined : v.lambda === 'paper' || v.lambda === 'spread' ? v.lambda : numberFlag(v.lambda, '--lambda', 'calibrate', Number.isFinite, 'paper, spread or a number');
   const tpr = numberFlag(v.tpr, '--tpr', 'calibrate', (n) => n > 0 && n <= 1, 'a fraction in (0, 1], e.g. 0.95') ?? 0.95;
   const id = listImages(requireString(v.id, '--id', 'calibrate'), 'none', positiveInt(v.limit, '--limit', 'calibrate') ?? null, '--id');
+  reportSkipped(io, id.skipped);
   const choice: ModelChoice = modelChoice(v, 'calibrate');
   const stageNames = choice.spec.stageNames;
   const fsIndex = stageNames.indexOf(choice.fsStage);
   if (fsIndex < 0) throw new FstaError('UNKNOWN_STAGE', `--fs-stage ${choice.fsStage} is not a stage of this model (it has ${stageNames.join(', ')})`, `pass one of ${stageNames.join(', ')}`);
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
-  checkOutput(out, { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
+  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
 
   // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
   const sample = await taSamples(choice, taStages, id.items, io);
@@ -97,7 +99,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const synth: Collected[] = [];
   try {
     const bar = progress(io, `ID @ TA ${taStages.join(', ')}`, id.items.length);
-    idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
+    idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${printable(p)}: ${printable(r)}\n`) });
     bar.end();
     if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
     synthetic = await syntheticSets(kinds, noiseCount, engine, idC.files);
@@ -156,7 +158,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const cfg = best!.cfg;
   cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
   io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
-  writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
-  io.out(`wrote ${out}\n`);
+  writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
+  io.out(`wrote ${printable(out)}\n`);
   return 0;
 }

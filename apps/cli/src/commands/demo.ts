@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parse } from '../args.js';
 import type { Io } from '../io.js';
+import { printable } from '../printable.js';
 import { evalCommand } from './eval.js';
 import { calibrateCommand } from './calibrate.js';
 import { checkOutput } from '../write-file.js';
@@ -49,6 +50,6 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   const evalCode = await evalCommand([...model, '--id', join(images, 'id'), '--labels', 'folder', ...['mnist', 'gaussian', 'uniform'].flatMap((n) => ['--ood', `${n}=${join(images, 'ood', n)}`]), ...limit, '--json', json, '--report', report, ...(force ? ['--force'] : [])], io);
   io.out('\nCalibration (ID images and synthetic noise only):\n');
   const calCode = await calibrateCommand([...model, '--id', join(images, 'id'), ...limit, '-o', config, ...(force ? ['--force'] : [])], io);
-  io.out(`\nReport: ${report}\n`);
+  io.out(`\nReport: ${printable(report)}\n`);
   return Math.max(evalCode, calCode);
 }

@@ -3,7 +3,8 @@ import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { listImages } from '../images.js';
+import { printable } from '../printable.js';
+import { listImages, reportSkipped } from '../images.js';
 import type { ImageSet, LabelMode } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
@@ -17,7 +18,7 @@ import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } from '../methods.js';
 import { progress } from '../progress.js';
 import { formatTable } from '../table.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
+import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
 import type { ReportData } from '../report/data.js';
 import { writeReport } from '../report/write-report.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
@@ -182,7 +183,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       const bar = progress(io, label, set.items.length);
       const c = await collect(engine, { kind: 'files', items: set.items }, {
         onProgress: (n) => bar.tick(n),
-        onFailure: (path, reason) => { failed++; io.err(`fsta: skipped ${path}: ${reason}\n`); },
+        onFailure: (path, reason) => { failed++; io.err(`fsta: skipped ${printable(path)}: ${printable(reason)}\n`); },
       });
       bar.end();
       if (c.files.length === 0) throw new FstaError('NO_IMAGES', `none of the ${set.items.length} images in ${set.dir} could be read`, 'check the files in that folder');
@@ -250,18 +251,18 @@ export async function evalCommand(argv: readonly string[], io: Io): Promise<numb
   const { values: v } = parse('eval', argv, evalOptions);
   if (v.help) { io.out(evalHelp + '\n'); return 0; }
   const inputs = evalInputs(v);
-  const outOpts = { force: Boolean(v.force), inputs: [inputs.choice.spec.modelPath], flag: '--json' };
-  if (typeof v.json === 'string') checkOutput(v.json, outOpts);
-  if (typeof v.report === 'string') checkOutput(v.report, { ...outOpts, flag: '--report' });
+  reportSkipped(io, [inputs.id, ...inputs.ood.map((o) => o.set)].flatMap((s) => s.skipped));
+  const outOpts = { force: Boolean(v.force), inputs: inputFiles(v, inputs.choice.spec.modelPath), flag: '--json' };
+  checkOutputs([{ path: v.json as string | undefined, flag: '--json' }, { path: v.report as string | undefined, flag: '--report' }], outOpts);
   const r = await runEval(inputs, io, { samples: typeof v.report === 'string' });
   printEval(r, io);
   if (typeof v.json === 'string') {
     writeFileAtomic(v.json, evalJson(r), outOpts);
-    io.out(`\nwrote ${v.json}\n`);
+    io.out(`\nwrote ${printable(v.json)}\n`);
   }
   if (typeof v.report === 'string') {
-    await writeReport(r.data, v.report, { force: Boolean(v.force) });
-    io.out(`wrote report ${v.report}\n`);
+    await writeReport(r.data, v.report, outOpts);
+    io.out(`wrote report ${printable(v.report)}\n`);
   }
   return r.failed > 0 ? 1 : 0;
 }

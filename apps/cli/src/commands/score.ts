@@ -3,7 +3,8 @@ import { FstaError, fusedScore, verdictOf } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { walkImages } from '../images.js';
+import { fileKind } from '@fsta/onnxruntime-node/read-file';
+import { reportSkipped, walkImages, type Skipped } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import { loadConfig } from '../config-file.js';
 import { defaultK } from '../k-choice.js';
@@ -26,12 +27,18 @@ Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
 
 const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
 
-/** Files given on the command line, with folders expanded (sorted, recursive). Missing paths become error lines. */
-function expand(paths: readonly string[]): ({ path: string } | { path: string; error: string })[] {
+/**
+ * Files given on the command line, with folders expanded (sorted, recursive). Missing
+ * paths and named non-regular files become error lines; non-regular entries of
+ * folders are skipped (and reported).
+ */
+function expand(paths: readonly string[], skipped: Skipped[]): ({ path: string } | { path: string; error: string })[] {
   return paths.flatMap((p) => {
     let st;
     try { st = statSync(p); } catch { return [{ path: p, error: 'no such file or folder' }]; }
-    return st.isDirectory() ? walkImages(p).map((path) => ({ path })) : [{ path: p }];
+    if (st.isDirectory()) return walkImages(p, skipped).map((path) => ({ path }));
+    const kind = fileKind(st);
+    return [kind === null ? { path: p } : { path: p, error: `${kind}, not a regular file` }];
   });
 }
 
@@ -49,7 +56,9 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'));
   let failed = 0;
   try {
-    const files = expand(positionals);
+    const skipped: Skipped[] = [];
+    const files = expand(positionals, skipped);
+    reportSkipped(io, skipped);
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
     if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
     const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];

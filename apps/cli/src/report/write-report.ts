@@ -71,6 +71,6 @@ ${data.samples?.length ? await renderSamples(data.samples) : ''}
 `;
 }
 
-export async function writeReport(data: ReportData, path: string, opts: { force?: boolean } = {}): Promise<void> {
-  writeFileAtomic(path, await renderReport(data), { force: Boolean(opts.force), flag: '--report' });
+export async function writeReport(data: ReportData, path: string, opts: { force?: boolean; inputs?: readonly (string | undefined)[] } = {}): Promise<void> {
+  writeFileAtomic(path, await renderReport(data), { force: Boolean(opts.force), inputs: opts.inputs ?? [], flag: '--report' });
 }
