@@ -62,21 +62,13 @@ export async function decodeImage(input: string | Uint8Array | ArrayBuffer, inde
     bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   }
   if (bytes.byteLength === 0) throw new FstaError('EMPTY_IMAGE', `${what} is empty (0 bytes)`, 'pass a complete JPEG, PNG, WebP, GIF, AVIF or TIFF file', { sample: index });
-  let meta: Metadata;
+  const ignoreIcc = colorManagement === 'ignore';
+  // Without a profile sharp would still convert CMYK through a built-in one (up to
+  // 132 levels away from PIL on tools/fixtures' cmyk.jpg), so CMYK is read as it is stored.
+  // Most files say from their first bytes that they are not CMYK; only the rest pay for a metadata read.
+  const cmyk = ignoreIcc && (cmykFromHeader(bytes) ?? (await sharp(bytes, { limitInputPixels: false }).metadata().then((m) => m.space === 'cmyk', () => false)));
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw new FstaError('BAD_IMAGE', `${what} is not an image sharp can read (${(e as Error).message})`, 'pass a JPEG, PNG, WebP, GIF, AVIF or TIFF file, or decoded pixels', { sample: index });
-  }
-  const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
-  if (pixels > maxPixels) {
-    throw new FstaError('IMAGE_TOO_LARGE', `${what} is ${meta.width}x${meta.pageHeight ?? meta.height} = ${pixels} pixels, over the limit of ${maxPixels}`, `downscale it first, or raise the limit with createDetector({ maxImagePixels: ${pixels} })`, { sample: index, pixels, maxPixels });
-  }
-  try {
-    const ignoreIcc = colorManagement === 'ignore';
-    // Without a profile sharp would still convert CMYK through a built-in one (up to
-    // 132 levels away from PIL on tools/fixtures' cmyk.jpg), so CMYK is read as it is stored.
-    const cmyk = ignoreIcc && meta.space === 'cmyk';
+    // limitInputPixels refuses an oversized image from its header, before any pixel is decoded.
     const img = sharp(bytes, { limitInputPixels: maxPixels, pages: 1, failOn: 'error', ignoreIcc }).rotate();
     const { data, info } = await (cmyk ? img.pipelineColourspace('cmyk').toColourspace('cmyk') : img.toColourspace('srgb'))
       .raw({ depth: 'uchar' })
@@ -87,6 +79,39 @@ export async function decodeImage(input: string | Uint8Array | ArrayBuffer, inde
     if (cmyk || (channels !== 3 && channels !== 4)) throw new Error(`decoded to ${channels} channels`);
     return { data: pixels, width: info.width, height: info.height, channels };
   } catch (e) {
+    // Only a failed decode pays for the header read that says why.
+    let meta: Metadata;
+    try {
+      meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    } catch (m) {
+      throw new FstaError('BAD_IMAGE', `${what} is not an image sharp can read (${(m as Error).message})`, 'pass a JPEG, PNG, WebP, GIF, AVIF or TIFF file, or decoded pixels', { sample: index });
+    }
+    const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
+    if (pixels > maxPixels) {
+      throw new FstaError('IMAGE_TOO_LARGE', `${what} is ${meta.width}x${meta.pageHeight ?? meta.height} = ${pixels} pixels, over the limit of ${maxPixels}`, `downscale it first, or raise the limit with createDetector({ maxImagePixels: ${pixels} })`, { sample: index, pixels, maxPixels });
+    }
     throw new FstaError('BAD_IMAGE', `${what} could not be decoded (${(e as Error).message})`, 'the file is truncated or corrupt: re-export or re-download it', { sample: index });
   }
+}
+
+/**
+ * Whether an encoded image is CMYK, from its first bytes where the format says: a JPEG's
+ * frame header (4 components: CMYK or YCCK), PNG, GIF and WebP never. null: ask sharp.
+ */
+export function cmykFromHeader(b: Uint8Array): boolean | null {
+  const starts = (...sig: number[]) => sig.every((x, i) => b[i] === x);
+  if (starts(0x89, 0x50, 0x4e, 0x47) || starts(0x47, 0x49, 0x46, 0x38)) return false;
+  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return false;
+  if (!starts(0xff, 0xd8)) return null;
+  for (let i = 2; i + 9 < b.length;) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) { i++; continue; }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    // SOF0…SOF15 except DHT (C4), JPG (C8) and DAC (CC): byte 9 of the segment is the component count.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9] === 4;
+    if (marker === 0xda || len < 2) return null;
+    i += 2 + len;
+  }
+  return null;
 }
