@@ -145,7 +145,7 @@ describe('fsta score with bad files', () => {
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual([join(dir, 'a.png'), join(dir, 'b.png'), join(dir, 'c.png'), join(tmp, 'ghost.jpg')]);
     expect(lines[0].fs).toBeGreaterThan(0);
-    expect(lines[1].error).toMatch(/b\.png is not an image sharp can read .*Fix: pass a JPEG, PNG/);
+    expect(lines[1].error).toMatch(/b\.png\)? is not an image sharp can read .*Fix: pass a JPEG, PNG/);
     expect(lines[2].verdict).toBeNull();
     expect(lines[3].error).toBe('no such file or folder');
   });
