@@ -1,5 +1,5 @@
-import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, SyntheticScores, TaCandidate } from '@fsta/core';
+import { FstaError, aurocMargin, calibrate, chooseTa, clearlyBetter, describeMargin, kFromPercentile, separatesBetter, separation } from '@fsta/core';
+import type { ClassifierScoreName, FstaConfig, PairedScores, SyntheticScores, TaCandidate } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -140,7 +140,9 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const settings = defaultMethodSettings;
   const idCls = methodScores(chosenRun.id, Object.values(FUSABLE), null, null, settings);
   const synthCls = chosenRun.synthetic.map((n) => methodScores(n, Object.values(FUSABLE), null, null, settings));
-  let best: { cfg: FstaConfig; auroc: number; fpr95: number; name: string } | null = null;
+  type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
+  let best: FusionRow | null = null;
+  let none: FusionRow | null = null as FusionRow | null;
   io.out(`Fusion candidates (same data; AUROC (%) per set, mean AUROC, mean FPR@${(tpr * 100).toFixed(0)}):\n`);
   for (const name of classifiers) {
     const cls = name === 'none' ? null : (name as ClassifierScoreName);
@@ -153,11 +155,22 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     const sets = synthFeature.map((set, i) => ({ name: set.name, scores: fused(set.scores, cls ? synthCls[i]![FUSABLE[name]!]! : null) }));
     const sep = separation(idS, sets, tpr, `fusion ${name}`);
     io.out(`  ${name.padEnd(9)} λ=${cfg.lambda.toPrecision(4).padEnd(10)}${sep.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(sep.auroc).padStart(10)}  ${pct(sep.fpr95).padStart(10)}\n`);
-    if (!best || separatesBetter(sep, best)) best = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name };
+    const row = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name, scores: { idScores: idS, sets } };
+    if (name === 'none') none = row;
+    if (!best || separatesBetter(sep, best)) best = row;
+  }
+  // Do no harm: a fusion must beat no fusion by more than the bootstrap interval of the gain.
+  let fusionNote = '';
+  if (none !== null && best!.name !== 'none') {
+    const m = aurocMargin(best!.scores, none.scores);
+    if (!clearlyBetter(m)) {
+      fusionNote = `; fusion ${best!.name} ranked first but beat no fusion by only ${describeMargin(m)}, within the bootstrap interval, so no fusion is kept`;
+      best = none;
+    } else fusionNote = `; it beats no fusion by ${describeMargin(m)}`;
   }
   const cfg = best!.cfg;
   cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
+  io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
   io.out(`wrote ${printable(out)}\n`);
   return 0;
