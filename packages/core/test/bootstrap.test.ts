@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
+
+const fx = JSON.parse(readFileSync(new URL('./fixtures/core-bootstrap.json', import.meta.url), 'utf8'));
+const KEYS = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;
+interface Case { name: string; seed: number; id: number[]; ood: number[]; point: Record<string, number>; firstDraw: { id: number[]; ood: number[] }; samples: Record<string, number[]>; ci: Record<string, [number, number]> }
+
+const closeTo = (a: ArrayLike<number>, b: readonly number[], tol = 1e-12) => {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < b.length; i++) if (!(Math.abs(a[i]! - b[i]!) <= tol)) expect.fail(`index ${i}: got ${a[i]}, expected ${b[i]}`);
+};
+
+describe('bootstrap intervals match scikit-learn on the same draws (tools/fixtures/core_bootstrap.py)', () => {
+  it('records the command that made it', () => expect(fx.command).toBe('/usr/bin/python3 tools/fixtures/core_bootstrap.py'));
+  it.each((fx.cases as Case[]).map((k) => [k.name, k] as const))('%s', (_name, k) => {
+    const options = { resamples: fx.resamples, seed: k.seed, level: fx.level };
+    const [first] = bootstrapDraws(k.id.length, k.ood.length, options);
+    expect(Array.from(first!.id)).toEqual(k.firstDraw.id);
+    expect(Array.from(first!.ood)).toEqual(k.firstDraw.ood);
+    const samples = bootstrapOodSamples(k.id, k.ood, options);
+    for (const m of KEYS) closeTo(samples[m], k.samples[m]!);
+    const r = evaluateOodWithIntervals(k.id, k.ood, options);
+    for (const m of KEYS) {
+      closeTo(r.ci[m], k.ci[m]!);
+      expect(r[m]).toBeCloseTo(k.point[m]!, 12);
+      expect(r.ci[m][0]).toBeLessThanOrEqual(r.ci[m][1]);
+    }
+    expect(r.bootstrap).toEqual({ resamples: fx.resamples, seed: k.seed, level: fx.level, stratified: true });
+  });
+});
+
+describe('bootstrap: determinism and defaults', () => {
+  const rand = mulberry32(99);
+  const id = Array.from({ length: 80 }, () => rand() + 0.3), ood = Array.from({ length: 50 }, () => rand());
+  it('the same seed gives the same intervals; another seed gives others', () => {
+    const a = evaluateOodWithIntervals(id, ood, { resamples: 300, seed: 5 });
+    expect(evaluateOodWithIntervals(id, ood, { resamples: 300, seed: 5 })).toEqual(a);
+    expect(evaluateOodWithIntervals(id, ood, { resamples: 300, seed: 6 }).ci.auroc).not.toEqual(a.ci.auroc);
+  });
+  it('defaults to 1000 resamples, seed 0, 95%', () => {
+    expect(BOOTSTRAP_DEFAULTS).toEqual({ resamples: 1000, seed: 0, level: 0.95 });
+    const r = evaluateOodWithIntervals(id, ood);
+    expect(r.bootstrap).toEqual({ resamples: 1000, seed: 0, level: 0.95, stratified: true });
+    expect(r).toEqual(evaluateOodWithIntervals(id, ood, { resamples: 1000, seed: 0, level: 0.95 }));
+  });
+  it('the point values are evaluateOod’s, and a wider level gives a wider interval', () => {
+    const r95 = evaluateOodWithIntervals(id, ood, { resamples: 400 });
+    const r50 = evaluateOodWithIntervals(id, ood, { resamples: 400, level: 0.5 });
+    expect({ auroc: r95.auroc, fpr95: r95.fpr95, auprIn: r95.auprIn, auprOut: r95.auprOut }).toEqual(evaluateOod(id, ood));
+    for (const m of KEYS) {
+      expect(r50.ci[m][0]).toBeGreaterThanOrEqual(r95.ci[m][0]);
+      expect(r50.ci[m][1]).toBeLessThanOrEqual(r95.ci[m][1]);
+    }
+    expect(r95.ci.auroc[1] - r95.ci.auroc[0]).toBeGreaterThan(0);
+  });
+  it('methods scored on the same images get the same draws (paired intervals)', () => {
+    const other = id.map((v) => v * 2 + 1);
+    const a = bootstrapDraws(id.length, ood.length, { resamples: 3, seed: 1 });
+    expect(bootstrapDraws(other.length, ood.length, { resamples: 3, seed: 1 })).toEqual(a);
+  });
+});
+
+describe('bootstrap: coverage on synthetic data with a known AUROC', () => {
+  it('the 95% AUROC interval covers the true value in about 95% of datasets', () => {
+    // ID ~ N(1, 1), OOD ~ N(0, 1): AUROC = Φ(1/√2) = 0.760250...
+    const truth = 0.7602499389065233;
+    const rand = mulberry32(2024);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const trials = 200;
+    let covered = 0;
+    for (let t = 0; t < trials; t++) {
+      const id = Array.from({ length: 120 }, () => 1 + normal()), ood = Array.from({ length: 80 }, normal);
+      const { ci } = evaluateOodWithIntervals(id, ood, { resamples: 300, seed: t });
+      if (ci.auroc[0] <= truth && truth <= ci.auroc[1]) covered++;
+    }
+    // Binomial(200, 0.95) has sd 1.5%; a percentile bootstrap runs slightly under nominal.
+    expect(covered / trials).toBeGreaterThanOrEqual(0.88);
+    expect(covered / trials).toBeLessThanOrEqual(0.99);
+  });
+});
+
+describe('bootstrap: bad options', () => {
+  it.each([
+    [{ resamples: 0 }, /resamples must be an integer ≥ 1/],
+    [{ resamples: 2.5 }, /resamples must be an integer ≥ 1/],
+    [{ seed: -1 }, /seed must be an integer/],
+    [{ level: 95 }, /level must be a fraction in \(0, 1\)/],
+    [{ level: 0 }, /level must be a fraction/],
+  ])('%o', (options, message) => {
+    expect(() => evaluateOodWithIntervals([1, 2], [0], options)).toThrow(FstaError);
+    expect(() => evaluateOodWithIntervals([1, 2], [0], options)).toThrow(message);
+  });
+  it('names a non-finite score and an empty set', () => {
+    expect(() => evaluateOodWithIntervals([1, NaN], [0])).toThrow(/ID scores has NaN at sample 1/);
+    expect(() => evaluateOodWithIntervals([1], [])).toThrow(/OOD scores are empty/);
+  });
+});
