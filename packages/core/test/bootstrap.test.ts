@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
+import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, compareOodWithIntervals, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/core-bootstrap.json', import.meta.url), 'utf8'));
 const KEYS = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;
@@ -94,5 +94,28 @@ describe('bootstrap: bad options', () => {
   it('names a non-finite score and an empty set', () => {
     expect(() => evaluateOodWithIntervals([1, NaN], [0])).toThrow(/ID scores has NaN at sample 1/);
     expect(() => evaluateOodWithIntervals([1], [])).toThrow(/OOD scores are empty/);
+  });
+});
+
+describe('bootstrap: paired difference of two methods', () => {
+  const rand = mulberry32(3);
+  const idA = Array.from({ length: 90 }, () => rand() + 0.4), oodA = Array.from({ length: 60 }, () => rand());
+  const idB = idA.map((v, i) => v + (i % 3 === 0 ? -0.3 : 0.05)), oodB = oodA.map((v) => v + 0.02);
+  it('is the percentile interval of the per-resample differences on the same draws', () => {
+    const d = compareOodWithIntervals({ id: idA, ood: oodA }, { id: idB, ood: oodB }, { resamples: 250, seed: 4 });
+    const sa = bootstrapOodSamples(idA, oodA, { resamples: 250, seed: 4 }), sb = bootstrapOodSamples(idB, oodB, { resamples: 250, seed: 4 });
+    for (const m of KEYS) {
+      const diffs = Array.from(sa[m], (v, i) => v - sb[m][i]!).sort((x, y) => x - y);
+      const pos = 0.025 * 249;
+      expect(d.ci[m][0]).toBeCloseTo(diffs[Math.floor(pos)]! + (diffs[Math.ceil(pos)]! - diffs[Math.floor(pos)]!) * (pos - Math.floor(pos)), 12);
+      expect(d.difference[m]).toBeCloseTo(evaluateOod(idA, oodA)[m] - evaluateOod(idB, oodB)[m], 12);
+    }
+  });
+  it('a method against itself differs by exactly 0', () => {
+    const d = compareOodWithIntervals({ id: idA, ood: oodA }, { id: idA, ood: oodA }, { resamples: 50 });
+    for (const m of KEYS) expect(d.ci[m]).toEqual([0, 0]);
+  });
+  it('refuses methods scored on different image sets', () => {
+    expect(() => compareOodWithIntervals({ id: idA, ood: oodA }, { id: idB.slice(1), ood: oodB })).toThrow(/same images/);
   });
 });
