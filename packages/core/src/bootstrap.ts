@@ -54,14 +54,14 @@ function draw(rand: () => number, n: number, out: Uint32Array): Uint32Array {
 }
 
 /**
- * The index draws `bootstrapOod` makes, in its order: per resample, n_id indices into
- * the ID set, then n_ood into the OOD set, each ⌊u·n⌋ with u from one mulberry32(seed)
- * stream. For reproducing the intervals elsewhere (the tests do it in NumPy).
+ * The index draws the bootstrap makes, in its order: per resample, n_id indices into
+ * the ID set, then n_ood indices into each OOD set in turn, each ⌊u·n⌋ with u from one
+ * mulberry32(seed) stream. For reproducing the intervals elsewhere (the tests do it in NumPy).
  */
-export function bootstrapDraws(nId: number, nOod: number, options: BootstrapOptions = {}): { id: Uint32Array; ood: Uint32Array }[] {
+export function bootstrapDraws(nId: number, nOods: readonly number[], options: BootstrapOptions = {}): { id: Uint32Array; oods: Uint32Array[] }[] {
   const { resamples, seed } = checkOptions(options);
   const rand = mulberry32(seed);
-  return Array.from({ length: resamples }, () => ({ id: draw(rand, nId, new Uint32Array(nId)), ood: draw(rand, nOod, new Uint32Array(nOod)) }));
+  return Array.from({ length: resamples }, () => ({ id: draw(rand, nId, new Uint32Array(nId)), oods: nOods.map((n) => draw(rand, n, new Uint32Array(n))) }));
 }
 
 /** Distinct values of both sets, descending, and each sample's group. */
@@ -99,26 +99,47 @@ function metricsFromCounts(wId: Float64Array, wOod: Float64Array, nId: number, n
   return { auroc: twiceArea / 2 / (nId * nOod), fpr95, auprIn: apIn, auprOut: apOut };
 }
 
-/** The metric of every resample, in draw order: what the intervals are percentiles of. */
-export function bootstrapOodSamples(idScores: ArrayLike<number>, oodScores: ArrayLike<number>, options: BootstrapOptions = {}): Record<keyof OodMetrics, Float64Array> {
+type Samples = Record<keyof OodMetrics, Float64Array>;
+const newSamples = (n: number): Samples => ({ auroc: new Float64Array(n), fpr95: new Float64Array(n), auprIn: new Float64Array(n), auprOut: new Float64Array(n) });
+
+/**
+ * The metrics of every resample, in draw order, for one ID set against several OOD
+ * sets resampled jointly (the ID draw of a resample is shared by all OOD sets), and
+ * their mean over the sets per resample: what the intervals are percentiles of.
+ */
+export function bootstrapOodSetsSamples(idScores: ArrayLike<number>, oodSets: readonly ArrayLike<number>[], options: BootstrapOptions = {}): { sets: Samples[]; average: Samples } {
   const { resamples, seed } = checkOptions(options);
-  const id = scoreSet(idScores, 'ID scores'), ood = scoreSet(oodScores, 'OOD scores');
-  const nId = id.length, nOod = ood.length;
-  const { groups, idGroup, oodGroup } = groupScores(id, ood);
+  const id = scoreSet(idScores, 'ID scores');
+  if (oodSets.length === 0) throw new FstaError('EMPTY', 'no OOD sets were given', 'pass at least one OOD score set');
+  const oods = oodSets.map((o, s) => scoreSet(o, oodSets.length > 1 ? `OOD scores of set ${s}` : 'OOD scores'));
+  const nId = id.length;
   const kept = keptCount(nId, 0.95);
+  const grouped = oods.map((ood) => ({ n: ood.length, ...groupScores(id, ood) }));
+  const work = grouped.map((g) => ({ idx: new Uint32Array(g.n), wId: new Float64Array(g.groups), wOod: new Float64Array(g.groups) }));
   const rand = mulberry32(seed);
-  const idIdx = new Uint32Array(nId), oodIdx = new Uint32Array(nOod);
-  const wId = new Float64Array(groups), wOod = new Float64Array(groups);
-  const out = { auroc: new Float64Array(resamples), fpr95: new Float64Array(resamples), auprIn: new Float64Array(resamples), auprOut: new Float64Array(resamples) };
+  const idIdx = new Uint32Array(nId);
+  const sets = oods.map(() => newSamples(resamples)), average = newSamples(resamples);
   for (let r = 0; r < resamples; r++) {
-    wId.fill(0);
-    wOod.fill(0);
-    for (const i of draw(rand, nId, idIdx)) wId[idGroup[i]!]!++;
-    for (const j of draw(rand, nOod, oodIdx)) wOod[oodGroup[j]!]!++;
-    const m = metricsFromCounts(wId, wOod, nId, nOod, kept);
-    for (const k of METRICS) out[k][r] = m[k];
+    draw(rand, nId, idIdx);
+    grouped.forEach((g, s) => {
+      const { idx, wId, wOod } = work[s]!;
+      wId.fill(0);
+      wOod.fill(0);
+      for (const i of idIdx) wId[g.idGroup[i]!]!++;
+      for (const j of draw(rand, g.n, idx)) wOod[g.oodGroup[j]!]!++;
+      const m = metricsFromCounts(wId, wOod, nId, g.n, kept);
+      for (const k of METRICS) {
+        sets[s]![k][r] = m[k];
+        average[k][r]! += m[k] / oods.length;
+      }
+    });
   }
-  return out;
+  return { sets, average };
+}
+
+/** The metric of every resample for one ID and one OOD set. */
+export function bootstrapOodSamples(idScores: ArrayLike<number>, oodScores: ArrayLike<number>, options: BootstrapOptions = {}): Samples {
+  return bootstrapOodSetsSamples(idScores, [oodScores], options).sets[0]!;
 }
 
 /** The percentile interval of each metric's resampled values (sorts them in place). */
@@ -131,15 +152,24 @@ function intervals(samples: Record<keyof OodMetrics, Float64Array>, level: numbe
 }
 
 /**
- * `evaluateOod` plus a bootstrap percentile interval for each metric (fractions in
- * [0, 1]). Defaults: 1000 resamples, seed 0, 95%.
+ * `evaluateOod` per OOD set plus a bootstrap percentile interval for each metric
+ * (fractions in [0, 1]), and the mean over the sets with its own interval. The sets are
+ * resampled jointly, in the order of `oodSets`' keys. Defaults: 1000 resamples, seed 0, 95%.
  */
-export function evaluateOodWithIntervals(idScores: ArrayLike<number>, oodScores: ArrayLike<number>, options: BootstrapOptions = {}): OodMetricsWithIntervals {
+export function evaluateOodSetsWithIntervals(idScores: ArrayLike<number>, oodSets: Readonly<Record<string, ArrayLike<number>>>, options: BootstrapOptions = {}): { sets: Record<string, OodMetricsWithIntervals>; average: OodMetricsWithIntervals } {
   const { resamples, seed, level } = checkOptions(options);
-  const point = evaluateOod(idScores, oodScores);
-  const samples = bootstrapOodSamples(idScores, oodScores, { resamples, seed });
-  const ci = intervals(samples, level);
-  return { ...point, ci, bootstrap: { resamples, seed, level, stratified: true } };
+  const names = Object.keys(oodSets);
+  const samples = bootstrapOodSetsSamples(idScores, names.map((n) => oodSets[n]!), { resamples, seed });
+  const bootstrap = { resamples, seed, level, stratified: true as const };
+  const points = names.map((n) => evaluateOod(idScores, oodSets[n]!));
+  const sets = Object.fromEntries(names.map((n, s) => [n, { ...points[s]!, ci: intervals(samples.sets[s]!, level), bootstrap }]));
+  const mean = Object.fromEntries(METRICS.map((k) => [k, points.reduce((a, p) => a + p[k], 0) / points.length])) as unknown as OodMetrics;
+  return { sets, average: { ...mean, ci: intervals(samples.average, level), bootstrap } };
+}
+
+/** `evaluateOod` plus a bootstrap percentile interval for each metric: `evaluateOodSetsWithIntervals` with one OOD set. */
+export function evaluateOodWithIntervals(idScores: ArrayLike<number>, oodScores: ArrayLike<number>, options: BootstrapOptions = {}): OodMetricsWithIntervals {
+  return evaluateOodSetsWithIntervals(idScores, { ood: oodScores }, options).sets.ood!;
 }
 
 export interface OodDifference {

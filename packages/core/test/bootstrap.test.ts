@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, compareOodWithIntervals, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
+import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, bootstrapOodSetsSamples, compareOodWithIntervals, evaluateOodSetsWithIntervals, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/core-bootstrap.json', import.meta.url), 'utf8'));
 const KEYS = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;
-interface Case { name: string; seed: number; id: number[]; ood: number[]; point: Record<string, number>; firstDraw: { id: number[]; ood: number[] }; samples: Record<string, number[]>; ci: Record<string, [number, number]> }
+type M = Record<string, number>;
+interface Case { name: string; seed: number; id: number[]; oods: number[][]; points: M[]; firstDraw: { id: number[]; oods: number[][] }; samples: Record<string, number[]>[]; ci: Record<string, [number, number]>[]; average: { point: M; ci: Record<string, [number, number]> } }
 
 const closeTo = (a: ArrayLike<number>, b: readonly number[], tol = 1e-12) => {
   expect(a.length).toBe(b.length);
@@ -15,18 +16,27 @@ describe('bootstrap intervals match scikit-learn on the same draws (tools/fixtur
   it('records the command that made it', () => expect(fx.command).toBe('/usr/bin/python3 tools/fixtures/core_bootstrap.py'));
   it.each((fx.cases as Case[]).map((k) => [k.name, k] as const))('%s', (_name, k) => {
     const options = { resamples: fx.resamples, seed: k.seed, level: fx.level };
-    const [first] = bootstrapDraws(k.id.length, k.ood.length, options);
+    const [first] = bootstrapDraws(k.id.length, k.oods.map((o) => o.length), options);
     expect(Array.from(first!.id)).toEqual(k.firstDraw.id);
-    expect(Array.from(first!.ood)).toEqual(k.firstDraw.ood);
-    const samples = bootstrapOodSamples(k.id, k.ood, options);
-    for (const m of KEYS) closeTo(samples[m], k.samples[m]!);
-    const r = evaluateOodWithIntervals(k.id, k.ood, options);
+    expect(first!.oods.map((o) => Array.from(o))).toEqual(k.firstDraw.oods);
+    const samples = bootstrapOodSetsSamples(k.id, k.oods, options);
+    k.oods.forEach((_, s) => { for (const m of KEYS) closeTo(samples.sets[s]![m], k.samples[s]![m]!); });
+    const named = Object.fromEntries(k.oods.map((o, s) => [`set${s}`, o]));
+    const r = evaluateOodSetsWithIntervals(k.id, named, options);
+    k.oods.forEach((_, s) => {
+      const got = r.sets[`set${s}`]!;
+      for (const m of KEYS) {
+        closeTo(got.ci[m], k.ci[s]![m]!);
+        expect(got[m]).toBeCloseTo(k.points[s]![m]!, 12);
+        expect(got.ci[m][0]).toBeLessThanOrEqual(got.ci[m][1]);
+      }
+      expect(got.bootstrap).toEqual({ resamples: fx.resamples, seed: k.seed, level: fx.level, stratified: true });
+    });
     for (const m of KEYS) {
-      closeTo(r.ci[m], k.ci[m]!);
-      expect(r[m]).toBeCloseTo(k.point[m]!, 12);
-      expect(r.ci[m][0]).toBeLessThanOrEqual(r.ci[m][1]);
+      closeTo(r.average.ci[m], k.average.ci[m]!);
+      expect(r.average[m]).toBeCloseTo(k.average.point[m]!, 12);
     }
-    expect(r.bootstrap).toEqual({ resamples: fx.resamples, seed: k.seed, level: fx.level, stratified: true });
+    if (k.oods.length === 1) expect(evaluateOodWithIntervals(k.id, k.oods[0]!, options)).toEqual(r.sets.set0);
   });
 });
 
@@ -56,8 +66,8 @@ describe('bootstrap: determinism and defaults', () => {
   });
   it('methods scored on the same images get the same draws (paired intervals)', () => {
     const other = id.map((v) => v * 2 + 1);
-    const a = bootstrapDraws(id.length, ood.length, { resamples: 3, seed: 1 });
-    expect(bootstrapDraws(other.length, ood.length, { resamples: 3, seed: 1 })).toEqual(a);
+    const a = bootstrapDraws(id.length, [ood.length], { resamples: 3, seed: 1 });
+    expect(bootstrapDraws(other.length, [ood.length], { resamples: 3, seed: 1 })).toEqual(a);
   });
 });
 
@@ -94,6 +104,8 @@ describe('bootstrap: bad options', () => {
   it('names a non-finite score and an empty set', () => {
     expect(() => evaluateOodWithIntervals([1, NaN], [0])).toThrow(/ID scores has NaN at sample 1/);
     expect(() => evaluateOodWithIntervals([1], [])).toThrow(/OOD scores are empty/);
+    expect(() => evaluateOodSetsWithIntervals([1], {})).toThrow(/no OOD sets/);
+    expect(() => evaluateOodSetsWithIntervals([1], { a: [0], b: [Infinity] })).toThrow(/OOD scores of set 1 has Infinity at sample 0/);
   });
 });
 
