@@ -5,6 +5,8 @@ export interface Io {
   /** True when stderr is a terminal: then the progress bar redraws in place. */
   errIsTty: boolean;
   cwd: string;
+  /** Width of stdout when it is a terminal (the results table fits itself to it). */
+  columns?: number;
 }
 
 export const processIo = (): Io => ({
@@ -12,4 +14,5 @@ export const processIo = (): Io => ({
   err: (t) => process.stderr.write(t),
   errIsTty: Boolean(process.stderr.isTTY),
   cwd: process.cwd(),
+  ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
 });

@@ -1,4 +1,4 @@
-import { FstaError, evaluateOod, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, evaluateOod, evaluateOodSetsWithIntervals, topkAccuracy } from '@fsta/core';
 import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
@@ -14,7 +14,8 @@ import { openEngine } from '../engine/open-detector.js';
 import type { Engine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
-import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } from '../methods.js';
+import { defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
+import type { MethodFits } from '../methods.js';
 import { progress } from '../progress.js';
 import { formatTable } from '../table.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
@@ -48,9 +49,14 @@ TA threshold k (see also --k above):
   FS+TA@k=0.2, FS+TA+MSP@k=p90, ..., all from one forward pass.
 Methods:
   --methods LIST         comma list of MSP, MaxLogit, Energy, ODIN, GradNorm, ReAct,
-                         ASH, FS, FS+TA, FS+TA+MSP, FS+TA+Energy, FS+TA+ODIN,
-                         FS+TA+GradNorm, FS+TA+ReAct (default: all the model allows)
+                         ASH, SCALE, fDBD, FS, FS+TA, FS+TA+MSP, FS+TA+Energy,
+                         FS+TA+ODIN, FS+TA+GradNorm, FS+TA+ReAct, FS+TA+ASH,
+                         FS+TA+SCALE, FS+TA+fDBD (default: all the model allows)
   --odin-temperature T   ODIN temperature (default 1000)
+Intervals:
+  --bootstrap N          95% bootstrap intervals from N resamples of the images,
+                         within ID and within each OOD set (default 1000; 0: none)
+  --seed S               seed of the resampling (default 0)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
   --report OUT.html      write a self-contained HTML report (ROC curves, score
@@ -67,6 +73,8 @@ export const evalOptions = {
   limit: { type: 'string' },
   methods: { type: 'string' },
   'odin-temperature': { type: 'string' },
+  bootstrap: { type: 'string' },
+  seed: { type: 'string' },
   'k-percentile': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'string' },
@@ -82,6 +90,9 @@ export interface EvalInputs {
   methods: string[] | undefined;
   methodList: string | undefined;
   odinTemperature: number;
+  /** Bootstrap resamples for the intervals; 0 leaves them out. */
+  bootstrap: number;
+  seed: number;
   limit: number | null;
   kPercentiles: number[] | undefined;
   config: { path: string; cfg: FstaConfig } | null;
@@ -110,6 +121,8 @@ export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalIn
   return {
     choice, id, labels: labels as LabelMode, ood: oodSets, methods: undefined, methodList: v.methods as string | undefined,
     odinTemperature: numberFlag(v['odin-temperature'], '--odin-temperature', command, (n) => n > 0, 'a number > 0') ?? 1000,
+    bootstrap: numberFlag(v.bootstrap, '--bootstrap', command, (n) => Number.isInteger(n) && n >= 0, 'a whole number of resamples (0 for none)') ?? BOOTSTRAP_DEFAULTS.resamples,
+    seed: numberFlag(v.seed, '--seed', command, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'an integer in [0, 4294967295]') ?? BOOTSTRAP_DEFAULTS.seed,
     limit, kPercentiles, config,
   };
 }
@@ -151,18 +164,20 @@ function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[]
   return methods.flatMap((m) => (m.startsWith('FS+TA') && ks.length > 1 ? ks.map((k) => `${m}@${k.label}`) : [m]));
 }
 
-/** Scores of every method on one set, FS+TA methods once per k from the same collected pass. */
-function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], react: ReturnType<typeof fitReactFromId>, settings: typeof defaultMethodSettings): Record<string, Float64Array> {
+/** Scores of every method on one set, FS+TA methods (and fusions, with the λ of their k) once per k from the same collected pass. */
+function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], fits: MethodFits, settings: typeof defaultMethodSettings, lambdas: readonly Record<string, number>[]): Record<string, Float64Array> {
   const plain = methods.filter((m) => !m.startsWith('FS+TA'));
   const ta = methods.filter((m) => m.startsWith('FS+TA'));
-  const out = methodScores(c, plain, head, react, settings);
-  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, react, settings, 0));
+  const out = methodScores(c, plain, head, fits, settings);
+  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, fits, settings, 0, lambdas[0]));
   else ks.forEach((k, j) => {
-    const s = methodScores(c, ta, head, react, settings, j);
+    const s = methodScores(c, ta, head, fits, settings, j, lambdas[j]);
     for (const m of ta) out[`${m}@${k.label}`] = s[m]!;
   });
   return out;
 }
+
+const percentCi = (ci: Record<keyof OodMetrics, [number, number]>) => Object.fromEntries(Object.entries(ci).map(([k, [lo, hi]]) => [k, [lo * 100, hi * 100]])) as Record<keyof OodMetrics, [number, number]>;
 
 const describeKs = (ks: readonly KSetting[]): string => {
   const sources = [...new Set(ks.map((k) => k.source))];
@@ -193,16 +208,26 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     for (const o of inputs.ood) oods.push({ name: o.name, c: await run(o.name, o.set) });
 
     const settings = { ...defaultMethodSettings, odinTemperature: inputs.odinTemperature };
-    const react = fitReactFromId(id, methods, settings.reactPercentile);
-    const idScores = scoresPerK(id, baseMethods, ks, engine.head, react, settings);
-    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, react, settings) }));
+    const fits = fitsFromId(id, methods, engine.head, settings);
+    // λ per k from the ID images (paper's where it has one, else the spread rule).
+    const lambdaRules = (ks.length ? ks : [null]).map((_, j) => fusionLambdas(id, baseMethods, engine.head, fits, settings, j));
+    const lambdas = lambdaRules.map((r) => Object.fromEntries(Object.entries(r).map(([x, l]) => [x, l.value])));
+    const idScores = scoresPerK(id, baseMethods, ks, engine.head, fits, settings, lambdas);
+    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, fits, settings, lambdas) }));
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
+    const boot = inputs.bootstrap > 0 ? { resamples: inputs.bootstrap, seed: inputs.seed, level: BOOTSTRAP_DEFAULTS.level } : null;
     for (const m of methods) {
-      const row: Record<string, OodMetrics> = {};
-      for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
-      const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
-      row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
+      const row: ReportData['results'][string] = {};
+      if (boot) {
+        const r = evaluateOodSetsWithIntervals(idScores[m]!, Object.fromEntries(oodScores.map((o) => [o.name, o.s[m]!])), boot);
+        for (const o of oodScores) row[o.name] = { ...percent(r.sets[o.name]!), ci: percentCi(r.sets[o.name]!.ci) };
+        row.average = { ...percent(r.average), ci: percentCi(r.average.ci) };
+      } else {
+        for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
+        const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
+        row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
+      }
       results[m] = row;
       scores[m] = { id: [...idScores[m]!], ood: Object.fromEntries(oodScores.map((o) => [o.name, [...o.s[m]!]])) };
     }
@@ -221,7 +246,10 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
         ks: ks.map((k) => ({ label: k.label, k: k.k, source: k.source })),
         labels: inputs.labels, limit: inputs.limit, id: inputs.id.dir, ood: Object.fromEntries(inputs.ood.map((o) => [o.name, o.set.dir])),
         counts: { id: id.files.length, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files.length])) },
-        methods, ...settings, fusionLambda: 'paper (core PAPER_LAMBDA): MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028',
+        methods, ...settings,
+        fusionLambda: 'paper (core PAPER_LAMBDA: MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028); spread std(FS+TA)/std(X) on the ID images for ASH, SCALE and fDBD (the paper gives no λ for them)',
+        lambdas: Object.fromEntries(ks.length > 1 ? ks.flatMap((k, j) => Object.entries(lambdaRules[j]!).map(([x, l]) => [`FS+TA+${x}@${k.label}`, l])) : Object.entries(lambdaRules[0] ?? {}).map(([x, l]) => [`FS+TA+${x}`, l])),
+        bootstrap: boot ? { ...boot, stratified: true, intervals: 'percentile', note: 'images resampled with replacement within ID and within each OOD set (jointly: one ID draw per resample); ci values are percent' } : null,
       },
       accuracy, results, scores,
       files: { id: id.files, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files])) },
@@ -230,7 +258,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
       data.samples = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))]);
     }
-    return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name)) };
+    return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
   } finally {
     await engine.dispose();
   }
