@@ -82,7 +82,13 @@ describe('fsta eval and fsta score agree', () => {
     expect(r.out).toMatch(/FS\+TA\+Energy/);
     expect(r.out).toMatch(/ID accuracy: top-1 \d+\.\d\d%, top-5/);
     const j = JSON.parse(readFileSync(json, 'utf8'));
-    expect(Object.keys(j)).toEqual(['settings', 'accuracy', 'results']);
+    expect(Object.keys(j)).toEqual(['settings', 'accuracy', 'results', 'comparisons']);
+    const vsAsh = j.comparisons.find((c: { a: string; b: string }) => c.a === 'FS+TA+ASH' && c.b === 'ASH');
+    expect(vsAsh.average.difference.auroc).toBeCloseTo(j.results['FS+TA+ASH'].average.auroc - j.results.ASH.average.auroc, 9);
+    expect(vsAsh.average.ci.auroc[0]).toBeLessThanOrEqual(vsAsh.average.ci.auroc[1]);
+    expect(Object.keys(vsAsh.sets)).toEqual(['mnist', 'uniform']);
+    expect(j.comparisons.some((c: { a: string; b: string }) => c.a === 'FS+TA+fDBD' && c.b === 'FS+TA')).toBe(true);
+    expect(r.out).toMatch(/FS\+TA\+ASH − ASH +AUROC [-+]/);
     expect(j.settings.counts).toEqual({ id: 20, ood: { mnist: 20, uniform: 20 } });
     expect(j.settings.k).toBe(0.5);
     for (const m of ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'SCALE', 'fDBD', 'FS', 'FS+TA', 'FS+TA+MSP', 'FS+TA+ASH', 'FS+TA+SCALE', 'FS+TA+fDBD']) {
@@ -105,6 +111,23 @@ describe('fsta eval and fsta score agree', () => {
     for (const x of ['ASH', 'SCALE', 'fDBD']) expect(j.settings.lambdas[`FS+TA+${x}`].rule).toBe('spread');
     // --limit 20 with folder labels takes 2 images from each of the 10 classes.
     expect(j.accuracy.n).toBe(20);
+  });
+
+  it('--bootstrap 0 leaves the intervals and comparisons out; a bad --bootstrap or --seed is a usage error', async () => {
+    const out = join(tmp, 'noboot.json');
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, '--methods', 'Energy,FS+TA,FS+TA+Energy', '--k', '0.5', ...small, '--bootstrap', '0', '--json', out]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    expect(j.comparisons).toBeNull();
+    expect(j.settings.bootstrap).toBeNull();
+    expect(Object.keys(j.results.Energy.mnist)).toEqual(['auroc', 'fpr95', 'auprIn', 'auprOut']);
+    expect(r.out).toContain(j.results.Energy.mnist.auroc.toFixed(2));
+    expect(r.out).not.toMatch(/±|against its parts/);
+    for (const [flag, v] of [['--bootstrap', '2.5'], ['--bootstrap', 'many'], ['--seed', '-1'], ['--seed', 'x']] as const) {
+      const bad = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, `${flag}=${v}`]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(new RegExp(`${flag} must be`));
+    }
   });
 
   it('FS AUROC from eval equals core auroc on the fs scores that `fsta score` prints', async () => {

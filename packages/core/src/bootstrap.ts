@@ -180,21 +180,37 @@ export interface OodDifference {
   bootstrap: { resamples: number; seed: number; level: number; stratified: true };
 }
 
+type Scored = { id: ArrayLike<number>; oods: Readonly<Record<string, ArrayLike<number>>> };
+
 /**
- * Method A minus method B on the same images (same ID set, same OOD set, in the same
- * order), with a paired bootstrap interval: both are scored on the same draws, so
+ * Method A minus method B on the same images (the same ID set and OOD sets, in the same
+ * order), per OOD set and for the mean over the sets, with paired bootstrap intervals:
+ * both are resampled with the same draws (`evaluateOodSetsWithIntervals`' scheme), so
  * the interval of the difference is narrower than the two separate intervals
- * suggest. An interval that excludes 0 says the difference is not a resampling accident.
+ * suggest. An interval that excludes 0 says the gap is not a resampling accident.
  */
-export function compareOodWithIntervals(a: { id: ArrayLike<number>; ood: ArrayLike<number> }, b: { id: ArrayLike<number>; ood: ArrayLike<number> }, options: BootstrapOptions = {}): OodDifference {
+export function compareOodSetsWithIntervals(a: Scored, b: Scored, options: BootstrapOptions = {}): { sets: Record<string, OodDifference>; average: OodDifference } {
   const { resamples, seed, level } = checkOptions(options);
-  if (a.id.length !== b.id.length || a.ood.length !== b.ood.length) {
-    throw new FstaError('SHAPE_MISMATCH', `method A has ${a.id.length} ID and ${a.ood.length} OOD scores but method B has ${b.id.length} and ${b.ood.length}`, 'compare two methods scored on the same images, in the same order');
+  const names = Object.keys(a.oods);
+  const same = a.id.length === b.id.length && names.length === Object.keys(b.oods).length && names.every((n) => b.oods[n] !== undefined && b.oods[n]!.length === a.oods[n]!.length);
+  if (!same) {
+    const shape = (x: Scored) => `${x.id.length} ID and ${Object.entries(x.oods).map(([n, o]) => `${o.length} ${n}`).join(', ')}`;
+    throw new FstaError('SHAPE_MISMATCH', `method A has ${shape(a)} scores but method B has ${shape(b)}`, 'compare two methods scored on the same images, in the same order');
   }
-  const pa = evaluateOod(a.id, a.ood), pb = evaluateOod(b.id, b.ood);
-  const sa = bootstrapOodSamples(a.id, a.ood, { resamples, seed }), sb = bootstrapOodSamples(b.id, b.ood, { resamples, seed });
-  const difference = Object.fromEntries(METRICS.map((k) => [k, pa[k] - pb[k]])) as unknown as OodMetrics;
-  const paired = Object.fromEntries(METRICS.map((k) => [k, sa[k].map((v, i) => v - sb[k][i]!)])) as Record<keyof OodMetrics, Float64Array>;
-  const ci = intervals(paired, level);
-  return { difference, ci, bootstrap: { resamples, seed, level, stratified: true } };
+  const bootstrap = { resamples, seed, level, stratified: true as const };
+  const sa = bootstrapOodSetsSamples(a.id, names.map((n) => a.oods[n]!), { resamples, seed });
+  const sb = bootstrapOodSetsSamples(b.id, names.map((n) => b.oods[n]!), { resamples, seed });
+  const minus = (x: OodMetrics, y: OodMetrics) => Object.fromEntries(METRICS.map((k) => [k, x[k] - y[k]])) as unknown as OodMetrics;
+  const paired = (x: Samples, y: Samples) => Object.fromEntries(METRICS.map((k) => [k, x[k].map((v, i) => v - y[k][i]!)])) as Samples;
+  const pa = names.map((n) => evaluateOod(a.id, a.oods[n]!)), pb = names.map((n) => evaluateOod(b.id, b.oods[n]!));
+  const mean = (ps: OodMetrics[]) => Object.fromEntries(METRICS.map((k) => [k, ps.reduce((t, p) => t + p[k], 0) / ps.length])) as unknown as OodMetrics;
+  return {
+    sets: Object.fromEntries(names.map((n, s) => [n, { difference: minus(pa[s]!, pb[s]!), ci: intervals(paired(sa.sets[s]!, sb.sets[s]!), level), bootstrap }])),
+    average: { difference: minus(mean(pa), mean(pb)), ci: intervals(paired(sa.average, sb.average), level), bootstrap },
+  };
+}
+
+/** `compareOodSetsWithIntervals` for one OOD set. */
+export function compareOodWithIntervals(a: { id: ArrayLike<number>; ood: ArrayLike<number> }, b: { id: ArrayLike<number>; ood: ArrayLike<number> }, options: BootstrapOptions = {}): OodDifference {
+  return compareOodSetsWithIntervals({ id: a.id, oods: { ood: a.ood } }, { id: b.id, oods: { ood: b.ood } }, options).sets.ood!;
 }

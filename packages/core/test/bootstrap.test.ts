@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, bootstrapOodSetsSamples, compareOodWithIntervals, evaluateOodSetsWithIntervals, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
+import { BOOTSTRAP_DEFAULTS, FstaError, bootstrapDraws, bootstrapOodSetsSamples, compareOodSetsWithIntervals, compareOodWithIntervals, evaluateOodSetsWithIntervals, bootstrapOodSamples, evaluateOod, evaluateOodWithIntervals, mulberry32 } from '../src/index.js';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/core-bootstrap.json', import.meta.url), 'utf8'));
 const KEYS = ['auroc', 'fpr95', 'auprIn', 'auprOut'] as const;
@@ -129,5 +129,18 @@ describe('bootstrap: paired difference of two methods', () => {
   });
   it('refuses methods scored on different image sets', () => {
     expect(() => compareOodWithIntervals({ id: idA, ood: oodA }, { id: idB.slice(1), ood: oodB })).toThrow(/same images/);
+    expect(() => compareOodSetsWithIntervals({ id: idA, oods: { x: oodA } }, { id: idB, oods: { y: oodB } })).toThrow(/1 ID|same images/);
+  });
+  it('over several sets: per-set differences as for one set, and the mean’s interval from the per-resample means', () => {
+    const oodA2 = oodA.map((v) => v * 0.5 + 0.2), oodB2 = oodB.map((v) => v * 0.4 + 0.3);
+    const opts = { resamples: 120, seed: 9 };
+    const d = compareOodSetsWithIntervals({ id: idA, oods: { one: oodA, two: oodA2 } }, { id: idB, oods: { one: oodB, two: oodB2 } }, opts);
+    const sa = bootstrapOodSetsSamples(idA, [oodA, oodA2], opts), sb = bootstrapOodSetsSamples(idB, [oodB, oodB2], opts);
+    for (const m of KEYS) {
+      const diffs = Array.from(sa.average[m], (v, i) => v - sb.average[m][i]!).sort((x, y) => x - y);
+      const pos = 0.975 * 119;
+      expect(d.average.ci[m][1]).toBeCloseTo(diffs[Math.floor(pos)]! + (diffs[Math.ceil(pos)]! - diffs[Math.floor(pos)]!) * (pos - Math.floor(pos)), 12);
+      expect(d.average.difference[m]).toBeCloseTo((d.sets.one!.difference[m] + d.sets.two!.difference[m]) / 2, 12);
+    }
   });
 });

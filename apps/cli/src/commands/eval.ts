@@ -1,4 +1,5 @@
-import { BOOTSTRAP_DEFAULTS, FstaError, evaluateOod, evaluateOodSetsWithIntervals, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, topkAccuracy } from '@fsta/core';
+import type { OodIntervals } from '@fsta/core';
 import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
@@ -17,7 +18,7 @@ import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
 import type { MethodFits } from '../methods.js';
 import { progress } from '../progress.js';
-import { formatTable } from '../table.js';
+import { formatTable, intervalDigits } from '../table.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 import type { ReportData } from '../report/data.js';
 import { writeReport } from '../report/write-report.js';
@@ -104,6 +105,16 @@ export interface EvalResult {
   ks: KSetting[];
   failed: number;
   table: string;
+  /** Each fusion against its parts (null without --bootstrap). */
+  comparisons: Comparison[] | null;
+}
+
+/** Method a minus method b on the same images, percent points, with paired 95% bootstrap intervals. */
+export interface Comparison {
+  a: string;
+  b: string;
+  sets: Record<string, { difference: OodMetrics; ci: OodIntervals }>;
+  average: { difference: OodMetrics; ci: OodIntervals };
 }
 
 export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalInputs {
@@ -175,6 +186,21 @@ function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSett
     for (const m of ta) out[`${m}@${k.label}`] = s[m]!;
   });
   return out;
+}
+
+/** FS+TA+X (at each k) against X and against FS+TA at the same k, where both were scored. */
+function fusionComparisons(methods: readonly string[], id: Record<string, Float64Array>, oods: { name: string; s: Record<string, Float64Array> }[], boot: { resamples: number; seed: number; level: number }): Comparison[] {
+  const pairs = methods.flatMap((m) => {
+    const base = m.replace(/@.*$/, ''), k = m.slice(base.length);
+    if (!base.startsWith('FS+TA+')) return [];
+    return [base.slice('FS+TA+'.length), `FS+TA${k}`].filter((b) => methods.includes(b)).map((b) => [m, b] as const);
+  });
+  const scored = (m: string) => ({ id: id[m]!, oods: Object.fromEntries(oods.map((o) => [o.name, o.s[m]!])) });
+  const pct = (d: { difference: OodMetrics; ci: OodIntervals }) => ({ difference: percent(d.difference), ci: percentCi(d.ci) });
+  return pairs.map(([a, b]) => {
+    const d = compareOodSetsWithIntervals(scored(a), scored(b), boot);
+    return { a, b, sets: Object.fromEntries(Object.entries(d.sets).map(([n, x]) => [n, pct(x)])), average: pct(d.average) };
+  });
 }
 
 const percentCi = (ci: Record<keyof OodMetrics, [number, number]>) => Object.fromEntries(Object.entries(ci).map(([k, [lo, hi]]) => [k, [lo * 100, hi * 100]])) as Record<keyof OodMetrics, [number, number]>;
@@ -258,7 +284,8 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
       data.samples = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))]);
     }
-    return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
+    const comparisons = boot ? fusionComparisons(methods, idScores, oodScores, boot) : null;
+    return { data, ks, failed, comparisons, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
   } finally {
     await engine.dispose();
   }
@@ -269,10 +296,22 @@ export function printEval(r: EvalResult, io: Io): void {
   io.out(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}\n`);
   if (r.data.accuracy) io.out(`ID accuracy: top-1 ${r.data.accuracy.top1.toFixed(2)}%${r.data.accuracy.top5 !== null ? `, top-5 ${r.data.accuracy.top5.toFixed(2)}%` : ''} (${r.data.accuracy.n} images)\n`);
   io.out('\n' + r.table);
+  if (r.comparisons?.length) {
+    const fmt = (v: number, ci: readonly [number, number]) => {
+      const d = intervalDigits(ci);
+      const sign = (x: number) => (Number(x.toFixed(d)) === 0 ? (0).toFixed(d) : (x > 0 ? '+' : '') + x.toFixed(d));
+      return `${sign(v)} [${sign(ci[0])}, ${sign(ci[1])}]`;
+    };
+    const w = Math.max(...r.comparisons.map((c) => `${c.a} − ${c.b}`.length));
+    io.out('\nEach fusion against its parts, average over the OOD sets (percent points; paired 95% bootstrap interval):\n');
+    const auroc = r.comparisons.map((c) => fmt(c.average.difference.auroc, c.average.ci.auroc));
+    const aw = Math.max(...auroc.map((x) => x.length));
+    r.comparisons.forEach((c, i) => io.out(`  ${`${c.a} − ${c.b}`.padEnd(w)}  AUROC ${auroc[i]!.padEnd(aw)}  FPR95 ${fmt(c.average.difference.fpr95, c.average.ci.fpr95)}\n`));
+  }
 }
 
 /** The JSON file of `--json`; schema in docs/cli.md. */
-export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results }, null, 2) + '\n';
+export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results, comparisons: r.comparisons }, null, 2) + '\n';
 
 export async function evalCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('eval', argv, evalOptions);
