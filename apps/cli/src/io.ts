@@ -7,6 +7,8 @@ export interface Io {
   /** True when stderr is a terminal: then the progress bar redraws in place. */
   errIsTty: boolean;
   cwd: string;
+  /** Width of stdout when it is a terminal (the results table fits itself to it). */
+  columns?: number;
 }
 
 export const processIo = (): Io => ({
@@ -14,6 +16,7 @@ export const processIo = (): Io => ({
   err: (t) => process.stderr.write(terminalText(t)),
   errIsTty: Boolean(process.stderr.isTTY),
   cwd: process.cwd(),
+  ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
 });
 
 const WHY: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EIO: 'input/output error', EFBIG: 'the file is too large', EBADF: 'it is closed' };

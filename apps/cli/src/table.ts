@@ -1,26 +1,61 @@
-import type { OodMetrics } from '@fsta/core';
+import type { OodIntervals, OodMetrics } from '@fsta/core';
 
-export type PercentMetrics = OodMetrics;
+/** Metrics in percent, with their bootstrap intervals (percent) when the eval made them. */
+export type PercentMetrics = OodMetrics & { ci?: OodIntervals };
+
+export interface TableOptions {
+  /** Widest line allowed before the intervals are left out (e.g. the terminal's columns); default 160. */
+  width?: number;
+}
 
 const pad = (s: string, w: number, left = false) => (left ? s.padEnd(w) : s.padStart(w));
-const pct = (v: number) => v.toFixed(2);
+
+/**
+ * Decimals the interval supports: 2 when its half-width is under 0.05 points, 1 under
+ * 0.5, else 0, so a wide interval does not print digits that resampling does not fix.
+ */
+export function intervalDigits(ci: readonly [number, number] | undefined): number {
+  if (!ci) return 2;
+  const half = (ci[1] - ci[0]) / 2;
+  return half < 0.05 ? 2 : half < 0.5 ? 1 : 0;
+}
+
+type Key = keyof OodMetrics;
+const cellValue = (m: PercentMetrics, key: Key) => m[key].toFixed(intervalDigits(m.ci?.[key]));
+const cellInterval = (m: PercentMetrics, key: Key) => {
+  const ci = m.ci?.[key];
+  if (!ci) return m[key].toFixed(2);
+  const d = intervalDigits(ci);
+  // The larger side, so value ± it covers the whole (possibly asymmetric) interval.
+  return `${m[key].toFixed(d)}±${Math.max(ci[1] - m[key], m[key] - ci[0]).toFixed(d)}`;
+};
 
 /**
  * The results table in the layout of the paper's Tables 1-2: per OOD set FPR95↓ and
- * AUROC↑, then the average with AUPR-In and AUPR-Out. Values are percent.
+ * AUROC↑, then the average with AUPR-In and AUPR-Out. Values are percent. With
+ * intervals, each cell is `value±h` (h the larger side of the 95% interval, so it
+ * covers the interval) when the table fits in `width`; otherwise only the value, with
+ * the digits its interval supports (`intervalDigits`).
  */
-export function formatTable(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[]): string {
+export function formatTable(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[], options: TableOptions = {}): string {
+  const hasCi = Object.values(results).some((r) => Object.values(r).some((m) => m.ci));
+  if (!hasCi) return layout(results, oodNames, (m, k) => m[k].toFixed(2));
+  const wide = layout(results, oodNames, cellInterval);
+  const width = options.width ?? 160;
+  if (Math.max(...wide.split('\n').map((l) => l.length)) <= width) return wide + 'Cells: value ± the larger side of its 95% bootstrap interval, percent (the exact [lo, hi] is in --json).\n';
+  return layout(results, oodNames, cellValue) + 'Digits as the 95% bootstrap intervals support (the intervals themselves are in --json).\n';
+}
+
+function layout(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[], cell: (m: PercentMetrics, key: Key) => string): string {
   const methods = Object.keys(results);
   const mw = Math.max(8, ...methods.map((m) => m.length)) + 2;
-  const cell = 8;
-  const groups = [...oodNames.map((n) => ({ name: n, cols: ['FPR95↓', 'AUROC↑'] })), { name: 'Average', cols: ['FPR95↓', 'AUROC↑', 'AUPR-In', 'AUPR-Out'] }];
-  const head1 = pad('', mw, true) + groups.map((g) => ' ' + pad(g.name.length > g.cols.length * (cell + 1) - 1 ? g.name.slice(0, g.cols.length * (cell + 1) - 2) + '…' : g.name, g.cols.length * (cell + 1) - 1, true)).join(' |');
-  const head2 = pad('Method', mw, true) + groups.map((g) => ' ' + g.cols.map((c) => pad(c, cell)).join(' ')).join(' |');
+  const groups = [...oodNames.map((n) => ({ name: n, keys: ['fpr95', 'auroc'] as Key[], cols: ['FPR95↓', 'AUROC↑'] })), { name: 'Average', keys: ['fpr95', 'auroc', 'auprIn', 'auprOut'] as Key[], cols: ['FPR95↓', 'AUROC↑', 'AUPR-In', 'AUPR-Out'] }];
+  const cells = methods.map((m) => groups.map((g) => g.keys.map((k) => cell(results[m]![g.name === 'Average' ? 'average' : g.name]!, k))));
+  const w = Math.max(8, ...cells.flat(2).map((c) => c.length));
+  const span = (g: (typeof groups)[number]) => g.cols.length * (w + 1) - 1;
+  const head1 = pad('', mw, true) + groups.map((g) => ' ' + pad(g.name.length > span(g) ? g.name.slice(0, span(g) - 1) + '…' : g.name, span(g), true)).join(' |');
+  const head2 = pad('Method', mw, true) + groups.map((g) => ' ' + g.cols.map((c) => pad(c, w)).join(' ')).join(' |');
   const rule = '-'.repeat(head2.length);
-  const rows = methods.map((m) => {
-    const r = results[m]!;
-    const cols = [...oodNames.map((n) => [pct(r[n]!.fpr95), pct(r[n]!.auroc)]), [pct(r.average!.fpr95), pct(r.average!.auroc), pct(r.average!.auprIn), pct(r.average!.auprOut)]];
-    return pad(m, mw, true) + cols.map((c) => ' ' + c.map((x) => pad(x, cell)).join(' ')).join(' |');
-  });
+  const rows = methods.map((m, i) => pad(m, mw, true) + cells[i]!.map((c) => ' ' + c.map((x) => pad(x, w)).join(' ')).join(' |'));
   return [head1, head2, rule, ...rows].join('\n') + '\n';
 }

@@ -336,7 +336,13 @@ export interface CalibrateOptions {
   ta?: TaChoice;
 }
 
-function resolveLambda(classifier: ClassifierScoreName, rule: number | 'paper' | 'spread' | undefined, idFeature: ArrayLike<number>, idClassifier: ArrayLike<number>) {
+/**
+ * λ for fusing `classifier` with a feature score, the one rule calibration and the CLI
+ * share: a given number; 'paper' (PAPER_LAMBDA, refused where the paper gives none); or
+ * 'spread' (`lambdaFromSpread` on the ID scores). Default: the paper's value where it
+ * has one (MSP, Energy, ODIN, GradNorm, ReAct), else the spread rule (ASH, SCALE, fDBD, ...).
+ */
+export function resolveLambda(classifier: ClassifierScoreName, rule: number | 'paper' | 'spread' | undefined, idFeature: ArrayLike<number>, idClassifier: ArrayLike<number>) {
   const paper = (PAPER_LAMBDA as Readonly<Record<string, number>>)[classifier];
   const chosen = rule ?? (paper !== undefined ? 'paper' : 'spread');
   if (typeof chosen === 'number') {

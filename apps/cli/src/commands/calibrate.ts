@@ -1,5 +1,10 @@
+<<<<<<< HEAD
 import { FstaError, aurocMargin, calibrate, chooseTa, clearlyBetter, describeMargin, kFromPercentile, separatesBetter, separation } from '@fsta/core';
 import type { ClassifierScoreName, FstaConfig, PairedScores, SyntheticScores, TaCandidate } from '@fsta/core';
+=======
+import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separation } from '@fsta/core';
+import type { ClassifierScoreName, FstaConfig, LinearHead, SyntheticScores, TaCandidate } from '@fsta/core';
+>>>>>>> h/methods
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -10,7 +15,7 @@ import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import { taSamples } from './eval.js';
 import type { Collected } from '../engine/collect.js';
-import { defaultMethodSettings, methodScores } from '../methods.js';
+import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
 import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 import { SYNTHETIC_KINDS, syntheticSets } from '../engine/synthetic.js';
@@ -41,22 +46,27 @@ Calibration:
   --k-percentiles LIST   k candidates as percentiles of ID activations at each
                          stage (default 50,70,80,90,95,99); --k adds fixed k
                          values (a comma list)
-  --classifiers LIST     fusion candidates: none,msp,maxlogit,energy (default all)
+  --classifiers LIST     fusion candidates: none, msp, maxlogit, energy, and, for
+                         models with a head, ash and scale (default:
+                         none,msp,maxlogit,energy). A config fusing ash or scale
+                         is scored by fsta score, not by the ONNX runtimes' graph
   --lambda RULE          paper | spread | a number (default: paper where the paper
-                         has one, else spread)
+                         has one, else spread; ASH and SCALE have none)
   --tpr P                target ID true-positive rate (default 0.95)
   -o, --out FILE         where to write the config (required)
   --force                overwrite an existing config
 
 Exit status: 0 ok, 2 usage or fatal error.`;
 
-const FUSABLE: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' };
+/** Fusion candidates: core classifier name -> CLI method. ASH and SCALE need the head and are opt-in (ONNX runtimes compute only msp, maxlogit, energy in the graph). */
+const FUSABLE: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', ash: 'ASH', scale: 'SCALE' };
+const NEEDS_HEAD = new Set(['ash', 'scale']);
 
 function list(v: unknown, fallback: string[]): string[] {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
 }
 
-interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[] }
+interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[]; head: LinearHead | null }
 
 export async function calibrateCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('calibrate', argv, {
@@ -73,7 +83,10 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const noiseCount = positiveInt(v['noise-count'], '--noise-count', 'calibrate') ?? 200;
   const percentiles = list(v['k-percentiles'], ['50', '70', '80', '90', '95', '99']).map((p) => numberFlag(p, '--k-percentiles', 'calibrate', (n) => n >= 0 && n <= 100, 'percentiles in [0, 100]')!);
   const classifiers = list(v.classifiers, ['none', 'msp', 'maxlogit', 'energy']);
-  for (const c of classifiers) if (c !== 'none' && !FUSABLE[c]) throw usageError(`--classifiers "${c}" is not one of none, msp, maxlogit, energy`, 'calibrate');
+  for (const c of classifiers) {
+    if (c === 'fdbd') throw usageError('--classifiers fdbd: fDBD needs its fit (the mean ID feature), which a config file cannot carry, so fsta score could not reproduce it; compare FS+TA+fDBD with fsta eval', 'calibrate');
+    if (c !== 'none' && !FUSABLE[c]) throw usageError(`--classifiers "${c}" is not one of none, ${Object.keys(FUSABLE).join(', ')}`, 'calibrate');
+  }
   const lambdaRule = v.lambda === undefined ? undefined : v.lambda === 'paper' || v.lambda === 'spread' ? v.lambda : numberFlag(v.lambda, '--lambda', 'calibrate', Number.isFinite, 'paper, spread or a number');
   const tpr = numberFlag(v.tpr, '--tpr', 'calibrate', (n) => n > 0 && n <= 1, 'a fraction in (0, 1], e.g. 0.95') ?? 0.95;
   const id = listImages(requireString(v.id, '--id', 'calibrate'), 'none', positiveInt(v.limit, '--limit', 'calibrate') ?? null, '--id');
@@ -83,7 +96,13 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const fsIndex = stageNames.indexOf(choice.fsStage);
   if (fsIndex < 0) throw new FstaError('UNKNOWN_STAGE', `--fs-stage ${choice.fsStage} is not a stage of this model (it has ${stageNames.join(', ')})`, `pass one of ${stageNames.join(', ')}`);
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
+<<<<<<< HEAD
   checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
+=======
+  const headless = classifiers.filter((c) => NEEDS_HEAD.has(c));
+  if (headless.length && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `--classifiers ${headless.join(', ')} needs the penultimate features and classifier head, which this model's manifest does not name`, 'add a "head" to the manifest or drop them from --classifiers');
+  checkOutput(out, { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
+>>>>>>> h/methods
 
   // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
   const sample = await taSamples(choice, taStages, id.items, io);
@@ -97,6 +116,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: taStages[0]! }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
   let idC: Collected, synthetic: Awaited<ReturnType<typeof syntheticSets>>;
   const synth: Collected[] = [];
+  const head = engine.head;
   try {
     const bar = progress(io, `ID @ TA ${taStages.join(', ')}`, id.items.length);
     idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${printable(p)}: ${printable(r)}\n`) });
@@ -111,7 +131,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   let offset = 0;
   const slice = (c: Collected, from: number, count: number): Collected => ({ ...c, fsTa: c.fsTa.slice(from, from + count) });
   const runs: StageRun[] = perStage.map((r) => {
-    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)) };
+    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)), head };
     offset += r.ks.length;
     return run;
   });
@@ -138,11 +158,18 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const idFeature = candidates[chosenIdx]!.idScores;
   const synthFeature = candidates[chosenIdx]!.noiseSets!;
   const settings = defaultMethodSettings;
+<<<<<<< HEAD
   const idCls = methodScores(chosenRun.id, Object.values(FUSABLE), null, null, settings);
   const synthCls = chosenRun.synthetic.map((n) => methodScores(n, Object.values(FUSABLE), null, null, settings));
   type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
   let best: FusionRow | null = null;
   let none: FusionRow | null = null as FusionRow | null;
+=======
+  const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
+  const idCls = methodScores(chosenRun.id, wanted, chosenRun.head, NO_FITS, settings);
+  const synthCls = chosenRun.synthetic.map((n) => methodScores(n, wanted, chosenRun.head, NO_FITS, settings));
+  let best: { cfg: FstaConfig; auroc: number; fpr95: number; name: string } | null = null;
+>>>>>>> h/methods
   io.out(`Fusion candidates (same data; AUROC (%) per set, mean AUROC, mean FPR@${(tpr * 100).toFixed(0)}):\n`);
   for (const name of classifiers) {
     const cls = name === 'none' ? null : (name as ClassifierScoreName);

@@ -1,4 +1,5 @@
-import { FstaError, evaluateOod, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, topkAccuracy } from '@fsta/core';
+import type { OodIntervals } from '@fsta/core';
 import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
@@ -15,10 +16,16 @@ import { openEngine } from '../engine/open-detector.js';
 import type { Engine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
-import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } from '../methods.js';
+import { defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
+import type { MethodFits } from '../methods.js';
 import { progress } from '../progress.js';
+<<<<<<< HEAD
 import { formatTable } from '../table.js';
 import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
+=======
+import { formatTable, intervalDigits } from '../table.js';
+import { checkOutput, writeFileAtomic } from '../write-file.js';
+>>>>>>> h/methods
 import type { ReportData } from '../report/data.js';
 import { writeReport } from '../report/write-report.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
@@ -49,9 +56,14 @@ TA threshold k (see also --k above):
   FS+TA@k=0.2, FS+TA+MSP@k=p90, ..., all from one forward pass.
 Methods:
   --methods LIST         comma list of MSP, MaxLogit, Energy, ODIN, GradNorm, ReAct,
-                         ASH, FS, FS+TA, FS+TA+MSP, FS+TA+Energy, FS+TA+ODIN,
-                         FS+TA+GradNorm, FS+TA+ReAct (default: all the model allows)
+                         ASH, SCALE, fDBD, FS, FS+TA, FS+TA+MSP, FS+TA+Energy,
+                         FS+TA+ODIN, FS+TA+GradNorm, FS+TA+ReAct, FS+TA+ASH,
+                         FS+TA+SCALE, FS+TA+fDBD (default: all the model allows)
   --odin-temperature T   ODIN temperature (default 1000)
+Intervals:
+  --bootstrap N          95% bootstrap intervals from N resamples of the images,
+                         within ID and within each OOD set (default 1000; 0: none)
+  --seed S               seed of the resampling (default 0)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
   --report OUT.html      write a self-contained HTML report (ROC curves, score
@@ -68,6 +80,8 @@ export const evalOptions = {
   limit: { type: 'string' },
   methods: { type: 'string' },
   'odin-temperature': { type: 'string' },
+  bootstrap: { type: 'string' },
+  seed: { type: 'string' },
   'k-percentile': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'string' },
@@ -83,6 +97,9 @@ export interface EvalInputs {
   methods: string[] | undefined;
   methodList: string | undefined;
   odinTemperature: number;
+  /** Bootstrap resamples for the intervals; 0 leaves them out. */
+  bootstrap: number;
+  seed: number;
   limit: number | null;
   kPercentiles: number[] | undefined;
   config: { path: string; cfg: FstaConfig } | null;
@@ -94,6 +111,16 @@ export interface EvalResult {
   ks: KSetting[];
   failed: number;
   table: string;
+  /** Each fusion against its parts (null without --bootstrap). */
+  comparisons: Comparison[] | null;
+}
+
+/** Method a minus method b on the same images, percent points, with paired 95% bootstrap intervals. */
+export interface Comparison {
+  a: string;
+  b: string;
+  sets: Record<string, { difference: OodMetrics; ci: OodIntervals }>;
+  average: { difference: OodMetrics; ci: OodIntervals };
 }
 
 export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalInputs {
@@ -111,6 +138,8 @@ export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalIn
   return {
     choice, id, labels: labels as LabelMode, ood: oodSets, methods: undefined, methodList: v.methods as string | undefined,
     odinTemperature: numberFlag(v['odin-temperature'], '--odin-temperature', command, (n) => n > 0, 'a number > 0') ?? 1000,
+    bootstrap: numberFlag(v.bootstrap, '--bootstrap', command, (n) => Number.isInteger(n) && n >= 0, 'a whole number of resamples (0 for none)') ?? BOOTSTRAP_DEFAULTS.resamples,
+    seed: numberFlag(v.seed, '--seed', command, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'an integer in [0, 4294967295]') ?? BOOTSTRAP_DEFAULTS.seed,
     limit, kPercentiles, config,
   };
 }
@@ -152,18 +181,35 @@ function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[]
   return methods.flatMap((m) => (m.startsWith('FS+TA') && ks.length > 1 ? ks.map((k) => `${m}@${k.label}`) : [m]));
 }
 
-/** Scores of every method on one set, FS+TA methods once per k from the same collected pass. */
-function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], react: ReturnType<typeof fitReactFromId>, settings: typeof defaultMethodSettings): Record<string, Float64Array> {
+/** Scores of every method on one set, FS+TA methods (and fusions, with the λ of their k) once per k from the same collected pass. */
+function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], fits: MethodFits, settings: typeof defaultMethodSettings, lambdas: readonly Record<string, number>[]): Record<string, Float64Array> {
   const plain = methods.filter((m) => !m.startsWith('FS+TA'));
   const ta = methods.filter((m) => m.startsWith('FS+TA'));
-  const out = methodScores(c, plain, head, react, settings);
-  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, react, settings, 0));
+  const out = methodScores(c, plain, head, fits, settings);
+  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, fits, settings, 0, lambdas[0]));
   else ks.forEach((k, j) => {
-    const s = methodScores(c, ta, head, react, settings, j);
+    const s = methodScores(c, ta, head, fits, settings, j, lambdas[j]);
     for (const m of ta) out[`${m}@${k.label}`] = s[m]!;
   });
   return out;
 }
+
+/** FS+TA+X (at each k) against X and against FS+TA at the same k, where both were scored. */
+function fusionComparisons(methods: readonly string[], id: Record<string, Float64Array>, oods: { name: string; s: Record<string, Float64Array> }[], boot: { resamples: number; seed: number; level: number }): Comparison[] {
+  const pairs = methods.flatMap((m) => {
+    const base = m.replace(/@.*$/, ''), k = m.slice(base.length);
+    if (!base.startsWith('FS+TA+')) return [];
+    return [base.slice('FS+TA+'.length), `FS+TA${k}`].filter((b) => methods.includes(b)).map((b) => [m, b] as const);
+  });
+  const scored = (m: string) => ({ id: id[m]!, oods: Object.fromEntries(oods.map((o) => [o.name, o.s[m]!])) });
+  const pct = (d: { difference: OodMetrics; ci: OodIntervals }) => ({ difference: percent(d.difference), ci: percentCi(d.ci) });
+  return pairs.map(([a, b]) => {
+    const d = compareOodSetsWithIntervals(scored(a), scored(b), boot);
+    return { a, b, sets: Object.fromEntries(Object.entries(d.sets).map(([n, x]) => [n, pct(x)])), average: pct(d.average) };
+  });
+}
+
+const percentCi = (ci: Record<keyof OodMetrics, [number, number]>) => Object.fromEntries(Object.entries(ci).map(([k, [lo, hi]]) => [k, [lo * 100, hi * 100]])) as Record<keyof OodMetrics, [number, number]>;
 
 const describeKs = (ks: readonly KSetting[]): string => {
   const sources = [...new Set(ks.map((k) => k.source))];
@@ -194,16 +240,26 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     for (const o of inputs.ood) oods.push({ name: o.name, c: await run(o.name, o.set) });
 
     const settings = { ...defaultMethodSettings, odinTemperature: inputs.odinTemperature };
-    const react = fitReactFromId(id, methods, settings.reactPercentile);
-    const idScores = scoresPerK(id, baseMethods, ks, engine.head, react, settings);
-    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, react, settings) }));
+    const fits = fitsFromId(id, methods, engine.head, settings);
+    // λ per k from the ID images (paper's where it has one, else the spread rule).
+    const lambdaRules = (ks.length ? ks : [null]).map((_, j) => fusionLambdas(id, baseMethods, engine.head, fits, settings, j));
+    const lambdas = lambdaRules.map((r) => Object.fromEntries(Object.entries(r).map(([x, l]) => [x, l.value])));
+    const idScores = scoresPerK(id, baseMethods, ks, engine.head, fits, settings, lambdas);
+    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, fits, settings, lambdas) }));
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
+    const boot = inputs.bootstrap > 0 ? { resamples: inputs.bootstrap, seed: inputs.seed, level: BOOTSTRAP_DEFAULTS.level } : null;
     for (const m of methods) {
-      const row: Record<string, OodMetrics> = {};
-      for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
-      const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
-      row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
+      const row: ReportData['results'][string] = {};
+      if (boot) {
+        const r = evaluateOodSetsWithIntervals(idScores[m]!, Object.fromEntries(oodScores.map((o) => [o.name, o.s[m]!])), boot);
+        for (const o of oodScores) row[o.name] = { ...percent(r.sets[o.name]!), ci: percentCi(r.sets[o.name]!.ci) };
+        row.average = { ...percent(r.average), ci: percentCi(r.average.ci) };
+      } else {
+        for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
+        const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
+        row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
+      }
       results[m] = row;
       scores[m] = { id: [...idScores[m]!], ood: Object.fromEntries(oodScores.map((o) => [o.name, [...o.s[m]!]])) };
     }
@@ -222,7 +278,10 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
         ks: ks.map((k) => ({ label: k.label, k: k.k, source: k.source })),
         labels: inputs.labels, limit: inputs.limit, id: inputs.id.dir, ood: Object.fromEntries(inputs.ood.map((o) => [o.name, o.set.dir])),
         counts: { id: id.files.length, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files.length])) },
-        methods, ...settings, fusionLambda: 'paper (core PAPER_LAMBDA): MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028',
+        methods, ...settings,
+        fusionLambda: 'paper (core PAPER_LAMBDA: MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028); spread std(FS+TA)/std(X) on the ID images for ASH, SCALE and fDBD (the paper gives no λ for them)',
+        lambdas: Object.fromEntries(ks.length > 1 ? ks.flatMap((k, j) => Object.entries(lambdaRules[j]!).map(([x, l]) => [`FS+TA+${x}@${k.label}`, l])) : Object.entries(lambdaRules[0] ?? {}).map(([x, l]) => [`FS+TA+${x}`, l])),
+        bootstrap: boot ? { ...boot, stratified: true, intervals: 'percentile', note: 'images resampled with replacement within ID and within each OOD set (jointly: one ID draw per resample); ci values are percent' } : null,
       },
       accuracy, results, scores,
       files: { id: id.files, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files])) },
@@ -231,7 +290,8 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
       data.samples = await sampleMaps(engine, [...pick('ID', id.files), ...oods.flatMap((o) => pick(o.name, o.c.files))]);
     }
-    return { data, ks, failed, table: formatTable(results, oods.map((o) => o.name)) };
+    const comparisons = boot ? fusionComparisons(methods, idScores, oodScores, boot) : null;
+    return { data, ks, failed, comparisons, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
   } finally {
     await engine.dispose();
   }
@@ -242,10 +302,22 @@ export function printEval(r: EvalResult, io: Io): void {
   io.out(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}\n`);
   if (r.data.accuracy) io.out(`ID accuracy: top-1 ${r.data.accuracy.top1.toFixed(2)}%${r.data.accuracy.top5 !== null ? `, top-5 ${r.data.accuracy.top5.toFixed(2)}%` : ''} (${r.data.accuracy.n} images)\n`);
   io.out('\n' + r.table);
+  if (r.comparisons?.length) {
+    const fmt = (v: number, ci: readonly [number, number]) => {
+      const d = intervalDigits(ci);
+      const sign = (x: number) => (Number(x.toFixed(d)) === 0 ? (0).toFixed(d) : (x > 0 ? '+' : '') + x.toFixed(d));
+      return `${sign(v)} [${sign(ci[0])}, ${sign(ci[1])}]`;
+    };
+    const w = Math.max(...r.comparisons.map((c) => `${c.a} − ${c.b}`.length));
+    io.out('\nEach fusion against its parts, average over the OOD sets (percent points; paired 95% bootstrap interval):\n');
+    const auroc = r.comparisons.map((c) => fmt(c.average.difference.auroc, c.average.ci.auroc));
+    const aw = Math.max(...auroc.map((x) => x.length));
+    r.comparisons.forEach((c, i) => io.out(`  ${`${c.a} − ${c.b}`.padEnd(w)}  AUROC ${auroc[i]!.padEnd(aw)}  FPR95 ${fmt(c.average.difference.fpr95, c.average.ci.fpr95)}\n`));
+  }
 }
 
 /** The JSON file of `--json`; schema in docs/cli.md. */
-export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results }, null, 2) + '\n';
+export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results, comparisons: r.comparisons }, null, 2) + '\n';
 
 export async function evalCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('eval', argv, evalOptions);

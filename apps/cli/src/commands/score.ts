@@ -10,7 +10,7 @@ import { loadConfig } from '../config-file.js';
 import { defaultK } from '../k-choice.js';
 import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
-import { defaultMethodSettings, methodScores } from '../methods.js';
+import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 
 export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] FILES|DIRS...
 
@@ -25,7 +25,9 @@ ${modelHelp}
 
 Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
 
-const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
+const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm', ash: 'ASH', scale: 'SCALE' };
+/** Classifier scores computed from the penultimate features and the head. */
+const NEEDS_HEAD = new Set(['gradnorm', 'ash', 'scale']);
 
 /**
  * Files given on the command line, with folders expanded (sorted, recursive). Missing
@@ -52,7 +54,8 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const k = choice.k ?? defaultK(choice, typeof v.config === 'string' ? { path: v.config, cfg: config } : null).k;
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
-  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin or gradnorm');
+  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin, gradnorm, ash or scale');
+  if (clsName && NEEDS_HEAD.has(cfg.classifier!) && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `the config fuses "${cfg.classifier}", which needs the penultimate features and classifier head, and this model's manifest names no head`, 'add a "head" to the manifest, or calibrate with msp, maxlogit or energy');
   const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'));
   let failed = 0;
   try {
@@ -66,7 +69,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
       const chunk = files.slice(start, start + choice.batch);
       const readable = chunk.filter((f) => !('error' in f));
       const c = await collect(engine, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) });
-      const s = c.files.length ? methodScores(c, methods, engine.head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
+      const s = c.files.length ? methodScores(c, methods, engine.head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
       const reasons = new Map(c.failed.map((f) => [f.path, f.reason]));
       let i = 0;
       for (const f of chunk) {

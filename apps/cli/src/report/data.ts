@@ -1,4 +1,4 @@
-import type { OodMetrics } from '@fsta/core';
+import type { PercentMetrics } from '../table.js';
 import type { SampleMaps } from '../engine/sample-maps.js';
 
 /**
@@ -9,7 +9,8 @@ export interface ReportData {
   title: string;
   settings: Record<string, unknown>;
   accuracy: { top1: number; top5: number | null; n: number } | null;
-  results: Record<string, Record<string, OodMetrics>>;
+  /** Percent, with 95% bootstrap intervals (`ci`, percent) when the eval made them. */
+  results: Record<string, Record<string, PercentMetrics>>;
   /** Per method: ID scores and per-OOD-set scores, in the order of `files`. */
   scores: Record<string, { id: number[]; ood: Record<string, number[]> }>;
   files: { id: string[]; ood: Record<string, string[]> };

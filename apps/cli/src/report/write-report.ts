@@ -4,6 +4,7 @@ import type { ReportData } from './data.js';
 import { writeFileAtomic } from '../write-file.js';
 import { esc, vegaLiteSvg as svg } from './vega-svg.js';
 import { renderSamples } from './sample-plots.js';
+import { intervalDigits, type PercentMetrics } from '../table.js';
 
 /** At most `n` points of a ROC curve, evenly spaced along it (the curve can have one point per image). */
 function thin<T>(points: T[], n = 400): T[] {
@@ -48,7 +49,14 @@ export async function renderReport(data: ReportData): Promise<string> {
     } as TopLevelSpec));
   }
   const cols = [...oodNames, 'average'];
-  const rows = Object.entries(data.results).map(([m, r]) => `<tr><th>${esc(m)}</th>${cols.map((c) => `<td>${r[c]!.fpr95.toFixed(2)}</td><td>${r[c]!.auroc.toFixed(2)}</td>`).join('')}</tr>`).join('\n');
+  const cell = (r: PercentMetrics, key: 'fpr95' | 'auroc') => {
+    const ci = r.ci?.[key];
+    if (!ci) return `<td>${r[key].toFixed(2)}</td>`;
+    const d = intervalDigits(ci);
+    return `<td>${r[key].toFixed(d)}<br><small>[${ci[0].toFixed(d)}, ${ci[1].toFixed(d)}]</small></td>`;
+  };
+  const rows = Object.entries(data.results).map(([m, r]) => `<tr><th>${esc(m)}</th>${cols.map((c) => cell(r[c]!, 'fpr95') + cell(r[c]!, 'auroc')).join('')}</tr>`).join('\n');
+  const ciNote = Object.values(data.results).some((r) => r.average?.ci) ? ' Below each value: its 95% bootstrap interval (images resampled within ID and within each OOD set; see settings.bootstrap), with the digits the interval supports.' : '';
   const acc = data.accuracy ? `<p>ID accuracy: top-1 ${data.accuracy.top1.toFixed(2)}%${data.accuracy.top5 !== null ? `, top-5 ${data.accuracy.top5.toFixed(2)}%` : ''} on ${data.accuracy.n} images.</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}</title>
@@ -56,7 +64,7 @@ export async function renderReport(data: ReportData): Promise<string> {
 </head><body>
 <h1>${esc(data.title)}</h1>
 ${acc}
-<h2>Results (percent; FPR95 lower is better, AUROC higher is better)</h2>
+<h2>Results (percent; FPR95 lower is better, AUROC higher is better)</h2>${ciNote ? `\n<p>${ciNote.trim()}</p>` : ''}
 <table><thead><tr><th></th>${cols.map((c) => `<th colspan="2">${esc(c)}</th>`).join('')}</tr>
 <tr><th>Method</th>${cols.map(() => '<th>FPR95</th><th>AUROC</th>').join('')}</tr></thead>
 <tbody>${rows}</tbody></table>
