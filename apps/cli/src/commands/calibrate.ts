@@ -1,10 +1,5 @@
-<<<<<<< HEAD
 import { FstaError, aurocMargin, calibrate, chooseTa, clearlyBetter, describeMargin, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, PairedScores, SyntheticScores, TaCandidate } from '@fsta/core';
-=======
-import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, LinearHead, SyntheticScores, TaCandidate } from '@fsta/core';
->>>>>>> h/methods
+import type { ClassifierScoreName, FstaConfig, LinearHead, PairedScores, SyntheticScores, TaCandidate } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -96,13 +91,9 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const fsIndex = stageNames.indexOf(choice.fsStage);
   if (fsIndex < 0) throw new FstaError('UNKNOWN_STAGE', `--fs-stage ${choice.fsStage} is not a stage of this model (it has ${stageNames.join(', ')})`, `pass one of ${stageNames.join(', ')}`);
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
-<<<<<<< HEAD
-  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
-=======
   const headless = classifiers.filter((c) => NEEDS_HEAD.has(c));
   if (headless.length && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `--classifiers ${headless.join(', ')} needs the penultimate features and classifier head, which this model's manifest does not name`, 'add a "head" to the manifest or drop them from --classifiers');
-  checkOutput(out, { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
->>>>>>> h/methods
+  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
 
   // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
   const sample = await taSamples(choice, taStages, id.items, io);
@@ -158,18 +149,12 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const idFeature = candidates[chosenIdx]!.idScores;
   const synthFeature = candidates[chosenIdx]!.noiseSets!;
   const settings = defaultMethodSettings;
-<<<<<<< HEAD
-  const idCls = methodScores(chosenRun.id, Object.values(FUSABLE), null, null, settings);
-  const synthCls = chosenRun.synthetic.map((n) => methodScores(n, Object.values(FUSABLE), null, null, settings));
-  type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
-  let best: FusionRow | null = null;
-  let none: FusionRow | null = null as FusionRow | null;
-=======
   const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
   const idCls = methodScores(chosenRun.id, wanted, chosenRun.head, NO_FITS, settings);
   const synthCls = chosenRun.synthetic.map((n) => methodScores(n, wanted, chosenRun.head, NO_FITS, settings));
-  let best: { cfg: FstaConfig; auroc: number; fpr95: number; name: string } | null = null;
->>>>>>> h/methods
+  type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
+  let best: FusionRow | null = null;
+  let none: FusionRow | null = null as FusionRow | null;
   io.out(`Fusion candidates (same data; AUROC (%) per set, mean AUROC, mean FPR@${(tpr * 100).toFixed(0)}):\n`);
   for (const name of classifiers) {
     const cls = name === 'none' ? null : (name as ClassifierScoreName);

@@ -19,13 +19,8 @@ import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
 import type { MethodFits } from '../methods.js';
 import { progress } from '../progress.js';
-<<<<<<< HEAD
-import { formatTable } from '../table.js';
-import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
-=======
 import { formatTable, intervalDigits } from '../table.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
->>>>>>> h/methods
+import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
 import type { ReportData } from '../report/data.js';
 import { writeReport } from '../report/write-report.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
