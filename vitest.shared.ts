@@ -10,6 +10,7 @@ export const workspaceAlias = {
   '@fsta/core': src('core'),
   '@fsta/onnx': src('onnx'),
   '@fsta/backbones': src('backbones'),
+  '@fsta/onnxruntime-node/read-file': fileURLToPath(new URL('./packages/onnxruntime-node/src/read-file.ts', import.meta.url)),
   '@fsta/onnxruntime-node': src('onnxruntime-node'),
   '@fsta/onnxruntime-web': src('onnxruntime-web'),
   '@fsta/tfjs': src('tfjs'),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { main } from './main.js';
-import { processIo } from './io.js';
+import { exitOnOutputFailure, processIo } from './io.js';
 
+exitOnOutputFailure();
 process.exitCode = await main(process.argv.slice(2), processIo());

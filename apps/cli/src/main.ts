@@ -1,5 +1,6 @@
 import { FstaError } from '@fsta/core';
 import type { Io } from './io.js';
+import { printable } from './printable.js';
 
 type Command = { summary: string; run: (argv: readonly string[], io: Io) => Promise<number> };
 
@@ -37,18 +38,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    io.err(`fsta: error: unknown command "${name}". Fix: use one of ${Object.keys(commands).join(', ')} (fsta --help).\n`);
+    io.err(`fsta: error: unknown command "${printable(name)}". Fix: use one of ${Object.keys(commands).join(', ')} (fsta --help).\n`);
     return 2;
   }
   try {
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof FstaError) {
-      io.err(`fsta: error: ${e.message}\n`);
-      if (process.env.FSTA_DEBUG) io.err(`${e.stack}\n`);
+      io.err(`fsta: error: ${printable(e.message)}\n`);
+      if (process.env.FSTA_DEBUG) io.err(`${(e.stack ?? '').split('\n').map(printable).join('\n')}\n`);
       return 2;
     }
-    io.err(`fsta: internal error: ${(e as Error)?.message ?? String(e)}\n${(e as Error)?.stack ?? ''}\nThis is a bug in fsta; please report it with the command you ran.\n`);
+    io.err(`fsta: internal error: ${printable((e as Error)?.message ?? String(e))}\n${((e as Error)?.stack ?? '').split('\n').map(printable).join('\n')}\nThis is a bug in fsta; please report it with the command you ran.\n`);
     return 2;
   }
 }

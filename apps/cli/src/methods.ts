@@ -1,22 +1,35 @@
-import { FstaError, PAPER_LAMBDA, ashScore, energy, fitReact, fuse, gradNorm, maxLogit, msp, odinScore, reactScore, referenceOps } from '@fsta/core';
-import type { LinearHead, RefTensor } from '@fsta/core';
+import { FstaError, PAPER_LAMBDA, ashScore, energy, fdbdScore, fitFdbd, fitReact, fuse, gradNorm, maxLogit, msp, odinScore, reactScore, referenceOps, resolveLambda, scaleScore } from '@fsta/core';
+import type { FdbdFit, LinearHead, ReactFit, RefTensor } from '@fsta/core';
 import type { Collected } from './engine/collect.js';
 
-export const CLASSIFIER_METHODS = ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH'] as const;
+export const CLASSIFIER_METHODS = ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'SCALE', 'fDBD'] as const;
 export const FEATURE_METHODS = ['FS', 'FS+TA'] as const;
-/** Classifier scores fused with FS+TA, with the paper's λ (core's PAPER_LAMBDA). */
-export const FUSED = { MSP: 'msp', Energy: 'energy', ODIN: 'odin', GradNorm: 'gradnorm', ReAct: 'react' } as const;
+/**
+ * Classifier scores fused with FS+TA, by their core name. λ is core's `resolveLambda`
+ * default: the paper's (PAPER_LAMBDA) for MSP, Energy, ODIN, GradNorm and ReAct; the
+ * spread rule on the ID images for ASH, SCALE and fDBD, for which the paper gives none.
+ */
+export const FUSED = { MSP: 'msp', Energy: 'energy', ODIN: 'odin', GradNorm: 'gradnorm', ReAct: 'react', ASH: 'ash', SCALE: 'scale', fDBD: 'fdbd' } as const;
 export const ALL_METHODS = [...CLASSIFIER_METHODS, ...FEATURE_METHODS, ...Object.keys(FUSED).map((c) => `FS+TA+${c}`)];
-const PENULTIMATE = new Set(['GradNorm', 'ReAct', 'ASH', 'FS+TA+GradNorm', 'FS+TA+ReAct']);
+const NEEDS_HEAD = ['GradNorm', 'ReAct', 'ASH', 'SCALE', 'fDBD'];
+const PENULTIMATE = new Set([...NEEDS_HEAD, ...NEEDS_HEAD.map((m) => `FS+TA+${m}`)]);
 
 export interface MethodSettings {
   odinTemperature: number;
   reactPercentile: number;
   ashVariant: 'p' | 'b' | 's';
   ashPercentile: number;
+  scalePercentile: number;
 }
 
-export const defaultMethodSettings: MethodSettings = { odinTemperature: 1000, reactPercentile: 90, ashVariant: 's', ashPercentile: 90 };
+export const defaultMethodSettings: MethodSettings = { odinTemperature: 1000, reactPercentile: 90, ashVariant: 's', ashPercentile: 90, scalePercentile: 85 };
+
+/** What methods fitted on ID data need (null where no requested method needs it). */
+export interface MethodFits {
+  react: ReactFit | null;
+  fdbd: FdbdFit | null;
+}
+export const NO_FITS: MethodFits = { react: null, fdbd: null };
 
 /** Parses --methods: a comma list of method names (case-insensitive) or "all". Without logits only FS and FS+TA apply. */
 export function parseMethods(list: string | undefined, hasHead: boolean, hasLogits = true): string[] {
@@ -34,11 +47,12 @@ export function parseMethods(list: string | undefined, hasHead: boolean, hasLogi
 const read = (t: RefTensor) => Float64Array.from(t.data);
 
 /**
- * Per-image scores of every method on one image set (higher = more ID). `react`
- * is fitted on ID penultimate features once and passed for every set. FS+TA (and its
- * fusions) read the k at `taIndex` of the collected k list.
+ * Per-image scores of every method on one image set (higher = more ID). `fits` are
+ * fitted on ID penultimate features once and passed for every set. FS+TA (and its
+ * fusions) read the k at `taIndex` of the collected k list. A fusion FS+TA+X uses
+ * `lambdas[X]` (from `fusionLambdas` on the ID set), else the paper's λ.
  */
-export function methodScores(c: Collected, methods: readonly string[], head: LinearHead | null, react: ReturnType<typeof fitReact> | null, s: MethodSettings, taIndex = 0): Record<string, Float64Array> {
+export function methodScores(c: Collected, methods: readonly string[], head: LinearHead | null, fits: MethodFits, s: MethodSettings, taIndex = 0, lambdas: Readonly<Record<string, number>> = {}): Record<string, Float64Array> {
   const n = c.files.length;
   const ops = referenceOps;
   const logits = ops.fromArray(c.logits, [n, c.numClasses]);
@@ -50,23 +64,43 @@ export function methodScores(c: Collected, methods: readonly string[], head: Lin
     Energy: () => read(energy(ops, logits)),
     ODIN: () => read(odinScore(ops, logits, s.odinTemperature)),
     GradNorm: () => read(gradNorm(ops, pen!, logits)),
-    ReAct: () => read(reactScore(ops, pen!, lin!, react!)),
+    ReAct: () => read(reactScore(ops, pen!, lin!, fits.react!)),
     ASH: () => read(ashScore(ops, pen!, lin!, { variant: s.ashVariant, percentile: s.ashPercentile })),
+    SCALE: () => read(scaleScore(ops, pen!, lin!, { percentile: s.scalePercentile })),
+    fDBD: () => read(fdbdScore(ops, pen!, lin!, fits.fdbd!)),
   };
   const out: Record<string, Float64Array> = {};
   const get = (m: string) => (out[m] ??= m === 'FS' ? c.fs : m === 'FS+TA' ? c.fsTa[taIndex]! : cls[m]!());
   for (const m of methods) {
     if (m.startsWith('FS+TA+')) {
       const name = m.slice('FS+TA+'.length) as keyof typeof FUSED;
-      const scores = m in out ? out[m]! : fuse(get('FS+TA'), get(name), PAPER_LAMBDA[FUSED[name]]);
-      out[m] = scores;
+      const lambda = lambdas[name] ?? (PAPER_LAMBDA as Readonly<Record<string, number>>)[FUSED[name]];
+      if (lambda === undefined) throw new FstaError('NO_LAMBDA', `${m} has no λ: the paper gives none for ${name} and none was derived from ID data`, 'compute λ with fusionLambdas on the ID set first');
+      out[m] ??= fuse(get('FS+TA'), get(name), lambda);
     } else get(m);
   }
   return Object.fromEntries(methods.map((m) => [m, out[m]!]));
 }
 
-/** The ReAct clip from ID penultimate features, or null when no method needs it. */
-export function fitReactFromId(id: Collected, methods: readonly string[], percentile: number) {
-  if (!methods.some((m) => m.endsWith('ReAct')) || !id.penultimate) return null;
-  return fitReact({ data: id.penultimate, shape: [id.files.length, id.penultimateDim] }, percentile);
+/**
+ * λ of every fusion in `methods` for the k at `taIndex`, from the ID set: core's
+ * `resolveLambda` default (the paper's where it has one, else the spread rule
+ * std(FS+TA)/std(X) on these ID images; no OOD data is used).
+ */
+export function fusionLambdas(id: Collected, methods: readonly string[], head: LinearHead | null, fits: MethodFits, s: MethodSettings, taIndex = 0): Record<string, { value: number; rule: string }> {
+  const names = methods.filter((m) => m.startsWith('FS+TA+')).map((m) => m.slice('FS+TA+'.length) as keyof typeof FUSED);
+  if (names.length === 0) return {};
+  const scores = methodScores(id, ['FS+TA', ...names], head, fits, s, taIndex);
+  return Object.fromEntries(names.map((x) => [x, resolveLambda(FUSED[x], undefined, scores['FS+TA']!, scores[x]!)]));
+}
+
+/** The ReAct clip and the fDBD mean from ID penultimate features, each only when a method needs it. */
+export function fitsFromId(id: Collected, methods: readonly string[], head: LinearHead | null, s: MethodSettings): MethodFits {
+  const matrix = id.penultimate ? { data: id.penultimate, shape: [id.files.length, id.penultimateDim] } : null;
+  // Method names may carry a k suffix (FS+TA+ReAct@k=0.5).
+  const uses = (x: string) => methods.some((m) => m.replace(/@.*$/, '').endsWith(x));
+  return {
+    react: uses('ReAct') && matrix ? fitReact(matrix, s.reactPercentile) : null,
+    fdbd: uses('fDBD') && matrix && head ? fitFdbd(matrix, head) : null,
+  };
 }

@@ -1,50 +1,80 @@
-import type { OodMetrics } from '@fsta/core';
+import type { OodIntervals, OodMetrics } from '@fsta/core';
 
-/** Percent metrics, optionally with 95% intervals of AUROC and FPR95 (`[lo, hi]`). */
-export type PercentMetrics = OodMetrics & { ci?: { auroc: [number, number]; fpr95: [number, number] } };
+/** Metrics in percent, with their bootstrap intervals (percent) when the eval made them. */
+export type PercentMetrics = OodMetrics & { ci?: OodIntervals };
 
-/** The terminal width the table is laid out for. */
-export const TABLE_WIDTH = 100;
+export interface TableOptions {
+  /** Widest line allowed (e.g. the terminal's columns); default 100. */
+  width?: number;
+}
 
 const pad = (s: string, w: number, left = false) => (left ? s.padEnd(w) : s.padStart(w));
-const pct = (v: number) => v.toFixed(2);
-const withCi = (v: number, ci: [number, number] | undefined) => (ci ? `${pct(v)} (${ci[0].toFixed(1)}–${ci[1].toFixed(1)})` : pct(v));
 
-interface Group { name: string; cols: { head: string; cell: (m: PercentMetrics) => string }[] }
+/**
+ * Decimals the interval supports: 2 when its half-width is under 0.05 points, 1 under
+ * 0.5, else 0, so a wide interval does not print digits that resampling does not fix.
+ */
+export function intervalDigits(ci: readonly [number, number] | undefined): number {
+  if (!ci) return 2;
+  const half = (ci[1] - ci[0]) / 2;
+  return half < 0.05 ? 2 : half < 0.5 ? 1 : 0;
+}
+
+type Key = keyof OodMetrics;
+const cellValue = (m: PercentMetrics, key: Key) => m[key].toFixed(intervalDigits(m.ci?.[key]));
+const cellInterval = (m: PercentMetrics, key: Key) => {
+  const ci = m.ci?.[key];
+  if (!ci) return m[key].toFixed(2);
+  const d = intervalDigits(ci);
+  // The larger side, so value ± it covers the whole (possibly asymmetric) interval.
+  return `${m[key].toFixed(d)}±${Math.max(ci[1] - m[key], m[key] - ci[0]).toFixed(d)}`;
+};
 
 /**
  * The results table in the layout of the paper's Tables 1-2: per OOD set FPR95↓ and
- * AUROC↑ (with their 95% bootstrap interval in parentheses when known), then the average
- * with AUPR-In and AUPR-Out. Values are percent. Sets that do not fit in `width`
- * columns beside each other continue in another block below, each with the method names.
+ * AUROC↑, then the average with AUPR-In and AUPR-Out. Values are percent. With
+ * intervals, each cell is `value±h` (h the larger side of the 95% interval, so it
+ * covers the interval). When that is wider than `width`, the sets wrap: as many as fit
+ * side by side per block, each block with the method names. Only when one set alone
+ * does not fit, the cells show the value alone, with the digits its interval supports
+ * (`intervalDigits`), wrapped the same way.
  */
-export function formatTable(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[], width = TABLE_WIDTH): string {
+export function formatTable(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[], options: TableOptions = {}): string {
+  const hasCi = Object.values(results).some((r) => Object.values(r).some((m) => m.ci));
+  if (!hasCi) return layout(results, [...oodNames, 'average'], (m, k) => m[k].toFixed(2));
+  const width = options.width ?? 100;
+  const fits = (t: string) => Math.max(...t.split('\n').map((l) => [...l].length)) <= width;
+  const note = 'Cells: value ± the larger side of its 95% bootstrap interval (percent; [lo, hi] in --json).\n';
+  const wrapped = pack(results, oodNames, cellInterval, fits);
+  if (wrapped !== null) return wrapped + note;
+  return (pack(results, oodNames, cellValue, fits) ?? layout(results, [...oodNames, 'average'], cellValue)) + 'Digits as the 95% bootstrap intervals support (the intervals are in --json).\n';
+}
+
+/** The sets (then 'average') in as few blocks as fit side by side; null when one set alone does not fit. */
+function pack(results: Record<string, Record<string, PercentMetrics>>, oodNames: readonly string[], cell: (m: PercentMetrics, key: Key) => string, fits: (t: string) => boolean): string | null {
+  const blocks: string[][] = [];
+  for (const set of [...oodNames, 'average']) {
+    const last = blocks.at(-1);
+    if (last && fits(layout(results, [...last, set], cell))) last.push(set);
+    else blocks.push([set]);
+  }
+  const text = blocks.map((b) => layout(results, b, cell));
+  return text.every(fits) ? text.join('\n') : null;
+}
+
+/** One block of the table: the given OOD sets (and 'average', with its AUPR columns) side by side. */
+function layout(results: Record<string, Record<string, PercentMetrics>>, sets: readonly string[], cell: (m: PercentMetrics, key: Key) => string): string {
   const methods = Object.keys(results);
   const mw = Math.max(8, ...methods.map((m) => m.length)) + 2;
-  const rank = (key: 'fpr95' | 'auroc', head: string) => ({ head, cell: (m: PercentMetrics) => withCi(m[key], m.ci?.[key]) });
-  const groups: Group[] = [
-    ...oodNames.map((name) => ({ name, cols: [rank('fpr95', 'FPR95↓'), rank('auroc', 'AUROC↑')] })),
-    { name: 'Average', cols: [rank('fpr95', 'FPR95↓'), rank('auroc', 'AUROC↑'), { head: 'AUPR-In', cell: (m: PercentMetrics) => pct(m.auprIn) }, { head: 'AUPR-Out', cell: (m: PercentMetrics) => pct(m.auprOut) }] },
-  ];
-  const setOf = (g: Group) => (g.name === 'Average' ? 'average' : g.name);
-  // Each column as wide as its widest cell, so the block width is known before packing.
-  const colWidths = groups.map((g) => g.cols.map((c) => Math.max(c.head.length, 8, ...methods.map((m) => c.cell(results[m]![setOf(g)]!).length))));
-  const groupWidth = (i: number) => colWidths[i]!.reduce((s, w) => s + w + 1, 0);
-  const blocks: number[][] = [];
-  let used = width;
-  groups.forEach((_, i) => {
-    const w = groupWidth(i) + 2;
-    if (blocks.length && used + w <= width) { blocks.at(-1)!.push(i); used += w; } else { blocks.push([i]); used = mw + w - 2; }
-  });
-  const render = (block: number[]) => {
-    const head1 = pad('', mw, true) + block.map((i) => {
-      const g = groups[i]!, w = groupWidth(i) - 1;
-      return ' ' + pad(g.name.length > w ? g.name.slice(0, w - 1) + '…' : g.name, w, true);
-    }).join(' |');
-    const head2 = pad('Method', mw, true) + block.map((i) => ' ' + groups[i]!.cols.map((c, j) => pad(c.head, colWidths[i]![j]!)).join(' ')).join(' |');
-    const rows = methods.map((m) => pad(m, mw, true) + block.map((i) => ' ' + groups[i]!.cols.map((c, j) => pad(c.cell(results[m]![setOf(groups[i]!)]!), colWidths[i]![j]!)).join(' ')).join(' |'));
-    return [head1, head2, '-'.repeat(head2.length), ...rows].join('\n') + '\n';
-  };
-  const ci = methods.some((m) => results[m]!.average?.ci) ? 'In parentheses: 95% bootstrap interval (1000 resamples of the images).\n' : '';
-  return blocks.map(render).join('\n') + ci;
+  const groups = sets.map((n) => (n === 'average'
+    ? { name: 'Average', set: n, keys: ['fpr95', 'auroc', 'auprIn', 'auprOut'] as Key[], cols: ['FPR95↓', 'AUROC↑', 'AUPR-In', 'AUPR-Out'] }
+    : { name: n, set: n, keys: ['fpr95', 'auroc'] as Key[], cols: ['FPR95↓', 'AUROC↑'] }));
+  const cells = methods.map((m) => groups.map((g) => g.keys.map((k) => cell(results[m]![g.set]!, k))));
+  const w = Math.max(8, ...cells.flat(2).map((c) => c.length));
+  const span = (g: (typeof groups)[number]) => g.cols.length * (w + 1) - 1;
+  const head1 = pad('', mw, true) + groups.map((g) => ' ' + pad(g.name.length > span(g) ? g.name.slice(0, span(g) - 1) + '…' : g.name, span(g), true)).join(' |');
+  const head2 = pad('Method', mw, true) + groups.map((g) => ' ' + g.cols.map((c) => pad(c, w)).join(' ')).join(' |');
+  const rule = '-'.repeat(head2.length);
+  const rows = methods.map((m, i) => pad(m, mw, true) + cells[i]!.map((c) => ' ' + c.map((x) => pad(x, w)).join(' ')).join(' |'));
+  return [head1, head2, rule, ...rows].join('\n') + '\n';
 }

@@ -1,9 +1,10 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auroc, parseConfig } from '@fsta/core';
 import { DEMO, demoModel, runCli } from './helpers.js';
+import { intervalDigits } from '../src/table.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -81,12 +82,28 @@ describe('fsta eval and fsta score agree', () => {
     expect(r.out).toMatch(/FS\+TA\+Energy/);
     expect(r.out).toMatch(/ID accuracy: top-1 \d+\.\d\d%, top-5/);
     const j = JSON.parse(readFileSync(json, 'utf8'));
-    expect(Object.keys(j)).toEqual(['settings', 'accuracy', 'results']);
+    expect(Object.keys(j)).toEqual(['settings', 'accuracy', 'results', 'comparisons']);
+    const vsAsh = j.comparisons.find((c: { a: string; b: string }) => c.a === 'FS+TA+ASH' && c.b === 'ASH');
+    expect(vsAsh.average.difference.auroc).toBeCloseTo(j.results['FS+TA+ASH'].average.auroc - j.results.ASH.average.auroc, 9);
+    expect(vsAsh.average.ci.auroc[0]).toBeLessThanOrEqual(vsAsh.average.ci.auroc[1]);
+    expect(Object.keys(vsAsh.sets)).toEqual(['mnist', 'uniform']);
+    expect(j.comparisons.some((c: { a: string; b: string }) => c.a === 'FS+TA+fDBD' && c.b === 'FS+TA')).toBe(true);
+    expect(r.out).toMatch(/FS\+TA\+ASH − ASH +AUROC [-+]/);
     expect(j.settings.counts).toEqual({ id: 20, ood: { mnist: 20, uniform: 20 } });
     expect(j.settings.k).toBe(0.5);
-    for (const m of ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'FS', 'FS+TA', 'FS+TA+MSP']) {
+    for (const m of ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'SCALE', 'fDBD', 'FS', 'FS+TA', 'FS+TA+MSP', 'FS+TA+ASH', 'FS+TA+SCALE', 'FS+TA+fDBD']) {
       expect(Object.keys(j.results[m])).toEqual(['mnist', 'uniform', 'average']);
-      for (const k of ['auroc', 'fpr95', 'auprIn', 'auprOut']) expect(j.results[m].mnist[k]).toBeGreaterThanOrEqual(0);
+      for (const set of ['mnist', 'uniform', 'average']) {
+        const r = j.results[m][set];
+        expect(Object.keys(r)).toEqual(['auroc', 'fpr95', 'auprIn', 'auprOut', 'ci']);
+        for (const key of ['auroc', 'fpr95', 'auprIn', 'auprOut']) {
+          expect(r[key]).toBeGreaterThanOrEqual(0);
+          const [lo, hi] = r.ci[key];
+          expect(lo).toBeLessThanOrEqual(hi);
+          expect(lo).toBeGreaterThanOrEqual(0);
+          expect(hi).toBeLessThanOrEqual(100 + 1e-9); // AP sums fractions, as scikit-learn does: 1 + 2e-16 happens
+        }
+      }
       expect(j.results[m].average.auroc).toBeCloseTo((j.results[m].mnist.auroc + j.results[m].uniform.auroc) / 2, 10);
       for (const set of ['mnist', 'uniform', 'average']) {
         const { ci, auroc: a, fpr95: f } = j.results[m][set];
@@ -96,8 +113,28 @@ describe('fsta eval and fsta score agree', () => {
         expect(ci.fpr95[1]).toBeGreaterThanOrEqual(f - 1e-9);
       }
     }
+    expect(j.settings.bootstrap).toMatchObject({ resamples: 1000, seed: 0, level: 0.95, stratified: true });
+    expect(j.settings.lambdas['FS+TA+Energy']).toEqual({ value: 0.016, rule: 'paper' });
+    for (const x of ['ASH', 'SCALE', 'fDBD']) expect(j.settings.lambdas[`FS+TA+${x}`].rule).toBe('spread');
     // --limit 20 with folder labels takes 2 images from each of the 10 classes.
     expect(j.accuracy.n).toBe(20);
+  });
+
+  it('--bootstrap 0 leaves the intervals and comparisons out; a bad --bootstrap or --seed is a usage error', async () => {
+    const out = join(tmp, 'noboot.json');
+    const r = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, '--methods', 'Energy,FS+TA,FS+TA+Energy', '--k', '0.5', ...small, '--bootstrap', '0', '--json', out]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    expect(j.comparisons).toBeNull();
+    expect(j.settings.bootstrap).toBeNull();
+    expect(Object.keys(j.results.Energy.mnist)).toEqual(['auroc', 'fpr95', 'auprIn', 'auprOut']);
+    expect(r.out).toContain(j.results.Energy.mnist.auroc.toFixed(2));
+    expect(r.out).not.toMatch(/±|against its parts/);
+    for (const [flag, v] of [['--bootstrap', '2.5'], ['--bootstrap', 'many'], ['--seed', '-1'], ['--seed', 'x']] as const) {
+      const bad = await runCli(['eval', ...demoModel, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, `${flag}=${v}`]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(new RegExp(`${flag} must be`));
+    }
   });
 
   it('FS AUROC from eval equals core auroc on the fs scores that `fsta score` prints', async () => {
@@ -115,7 +152,8 @@ describe('fsta eval and fsta score agree', () => {
     expect(mnist).toHaveLength(20);
     expect(auroc(id.map((r) => r.fs), mnist.map((r) => r.fs)) * 100).toBeCloseTo(j.results.FS.mnist.auroc, 8);
     expect(auroc(id.map((r) => r.fsTa), mnist.map((r) => r.fsTa)) * 100).toBeCloseTo(j.results['FS+TA'].mnist.auroc, 8);
-    expect(evalOut).toContain(j.results.FS.mnist.auroc.toFixed(2));
+    // The table prints as many decimals as the interval supports.
+    expect(evalOut).toContain(j.results.FS.mnist.auroc.toFixed(intervalDigits(j.results.FS.mnist.ci.auroc)));
   });
 
   it('ID top-1 on all 300 bundled images equals what PyTorch measured on the same PNGs', async () => {
@@ -152,7 +190,7 @@ describe('fsta score with bad files', () => {
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual([join(dir, 'a.png'), join(dir, 'b.png'), join(dir, 'c.png'), join(tmp, 'ghost.jpg')]);
     expect(lines[0].fs).toBeGreaterThan(0);
-    expect(lines[1].error).toMatch(/b\.png.*is not an image/);
+    expect(lines[1].error).toMatch(/b\.png\)? is not an image sharp can read .*Fix: pass a JPEG, PNG/);
     expect(lines[2].verdict).toBeNull();
     expect(lines[3].error).toBe('no such file or folder');
   });
@@ -173,6 +211,31 @@ describe('fsta calibrate', () => {
     const s = await runCli(['score', ...demoModel, '--config', out, img('id')]);
     const rows = s.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.every((x) => x.verdict === 'ID' || x.verdict === 'OOD')).toBe(true);
+  });
+
+  it('fuses ASH or SCALE when asked (spread λ), and fsta score computes the fused score from the head', async () => {
+    const cfgPath = join(tmp, 'ash.config.json');
+    const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '90', '--classifiers', 'ash,scale', '-o', cfgPath]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^  ash +λ=/m);
+    expect(r.out).toMatch(/^  scale +λ=/m);
+    const cfg = parseConfig(readFileSync(cfgPath, 'utf8'));
+    expect(['ash', 'scale']).toContain(cfg.classifier);
+    expect((cfg.provenance!.lambda as { rule: string }).rule).toBe('spread');
+    const s = await runCli(['score', ...demoModel, '--config', cfgPath, join(img('id'), readdirSync(img('id'))[0]!)]);
+    expect(s.code, s.err).toBe(0);
+    const rows = s.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const x of rows) {
+      expect(Number.isFinite(x.score)).toBe(true);
+      expect(x.score).not.toBe(x.fsTa);
+    }
+  });
+
+  it('refuses fdbd as a calibration candidate, saying why', async () => {
+    const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--classifiers', 'energy,fdbd', '-o', join(tmp, 'f.json')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/fDBD needs its fit \(the mean ID feature\), which a config file cannot carry/);
   });
 
   it('refuses an existing config without --force and a missing -o', async () => {

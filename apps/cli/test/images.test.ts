@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -34,5 +35,17 @@ describe('listImages', () => {
     expect(() => listImages(join(root, 'b'), 'folder', null)).toThrow(/has no class subfolders/);
     mkdirSync(join(root, 'empty'));
     expect(() => listImages(join(root, 'empty'), 'none', null)).toThrow(/has no images/);
+  });
+  it('skips entries that are not regular files (FIFO, link to a folder) and names them; a link to an image counts, a broken link is kept for the reader to report', () => {
+    const d = join(root, 'special');
+    mkdirSync(d);
+    writeFileSync(join(d, 'a.png'), '');
+    execFileSync('mkfifo', [join(d, 'fifo.png')]);
+    symlinkSync(join(d, 'a.png'), join(d, 'link.png'));
+    symlinkSync(root, join(d, 'dirlink.png'));
+    symlinkSync(join(d, 'gone'), join(d, 'broken.png'));
+    const s = listImages(d, 'none', null);
+    expect(s.items.map((i) => relative(d, i.path))).toEqual(['a.png', 'broken.png', 'link.png']);
+    expect(s.skipped.map((x) => [relative(d, x.path), x.why])).toEqual([['dirlink.png', 'a folder, not a regular file'], ['fifo.png', 'a FIFO (named pipe), not a regular file']]);
   });
 });

@@ -130,7 +130,7 @@ describe('calibrate with jigsaw', () => {
     const a = await runCli(args(join(tmp, 'a.json')));
     expect(a.code, a.err).toBe(0);
     expect(a.out).toMatch(/stage\s+k\s+pct\s+gaussian\s+uniform\s+jigsaw\s+mean AUROC\s+mean FPR95/);
-    expect(a.out).toMatch(/against\s+synthetic\s+OOD\s+\(gaussian,\s+uniform,\s+jigsaw\),\s+best\s+of\s+\d+\s+candidates/);
+    expect(a.out).toMatch(/separates\s+ID\s+validation\s+from\s+synthetic\s+OOD\s+\(gaussian,\s+uniform,\s+jigsaw;\s+mean\s+over\s+the\s+sets\)/);
     const b = await runCli(args(join(tmp, 'b.json')));
     expect(b.out.replace(/b\.json/g, 'a.json')).toBe(a.out);
     const ca = parseConfig(readFileSync(join(tmp, 'a.json'), 'utf8'));

@@ -9,8 +9,9 @@ export async function decodeImageFile(file: Blob & { name?: string }): Promise<P
   if (file.size === 0) throw new FstaError('NOT_AN_IMAGE', `"${name}" is empty (0 bytes)`, 'drop a PNG, JPEG, WebP, GIF or BMP image');
   let bitmap: ImageBitmap;
   try {
-    // No colour-space or alpha conversion: the pixels must be the file's own bytes, as Node's decoder sees them.
-    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    // No colour-space or alpha conversion: the file's stored values, as PIL/torchvision and
+    // Node's decoder see them; EXIF orientation applied, as there.
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch {
     throw new FstaError('NOT_AN_IMAGE', `"${name}" is not an image this browser can decode (type ${file.type || 'unknown'})`, 'drop a PNG, JPEG, WebP, GIF or BMP image');
   }

@@ -24,21 +24,46 @@ export function ashKeepCount(d: number, percentile: number): number {
   return d - roundHalfEven((d * percentile) / 100);
 }
 
+/** k for `method` at `percentile` on (N, D) features, refusing a dynamic D or an empty keep set. */
+function keepCountFor<T>(ops: TensorOps<T>, penultimate: T, percentile: number, method: string): number {
+  const [, d] = rank2(ops, penultimate, 'penultimate features');
+  if (d < 1) throw new FstaError('DYNAMIC_SHAPE', `${method} needs the feature width D known when the graph is built`, 'export the model with a static penultimate width');
+  const k = ashKeepCount(d, percentile);
+  if (k < 1) throw new FstaError('BAD_PERCENTILE', `${method} at percentile ${percentile} keeps no activation out of ${d}`, 'lower the percentile');
+  return k;
+}
+
+/** Per sample, 1 for the kept activations (≥ the k-th largest) and 0 for the rest, (N, D). */
+function keepMask<T>(o: TensorOps<T>, penultimate: T, k: number): T {
+  const kth = o.min(o.topk(penultimate, k), [-1], true);
+  return o.sub(o.constant([1], []), o.greater(kth, penultimate));
+}
+
+/** exp(Σ h / Σ kept), (N, 1), from the features and their kept part. */
+const scaleOf = <T>(o: TensorOps<T>, penultimate: T, kept: T): T => o.exp(o.div(o.sum(penultimate, [-1], true), o.sum(kept, [-1], true)));
+
+/**
+ * exp(Σ h / Σ kept h) per sample, (N, 1): the scale ASH-S puts on the kept
+ * activations and SCALE (scale.ts) puts on all of them, written once here.
+ */
+export function sharpeningScale<T>(ops: TensorOps<T>, penultimate: T, percentile: number, method = 'ASH'): T {
+  const k = keepCountFor(ops, penultimate, percentile, method);
+  return tidy(ops, (o) => scaleOf(o, penultimate, o.mul(penultimate, keepMask(o, penultimate, k))));
+}
+
 /** The shaped penultimate features (N, D). */
 export function ashShape<T>(ops: TensorOps<T>, penultimate: T, variant: AshVariant, percentile = 90): T {
-  const [, d] = rank2(ops, penultimate, 'penultimate features');
-  if (d < 1) throw new FstaError('DYNAMIC_SHAPE', 'ASH needs the feature width D known when the graph is built', 'export the model with a static penultimate width');
-  if (variant !== 'p' && variant !== 'b' && variant !== 's') throw new FstaError('BAD_VARIANT', `ASH variant must be 'p', 'b' or 's', got ${String(variant)}`, "pass 'p', 'b' or 's'");
-  const k = ashKeepCount(d, percentile);
-  if (k < 1) throw new FstaError('BAD_PERCENTILE', `ASH at percentile ${percentile} keeps no activation out of ${d}`, 'lower the percentile');
+  if (variant !== 'p' && variant !== 'b' && variant !== 's') {
+    rank2(ops, penultimate, 'penultimate features');
+    throw new FstaError('BAD_VARIANT', `ASH variant must be 'p', 'b' or 's', got ${String(variant)}`, "pass 'p', 'b' or 's'");
+  }
+  const k = keepCountFor(ops, penultimate, percentile, 'ASH');
   return tidy(ops, (o) => {
-    const kth = o.min(o.topk(penultimate, k), [-1], true);
-    const keep = o.sub(o.constant([1], []), o.greater(kth, penultimate));
+    const keep = keepMask(o, penultimate, k);
     const kept = o.mul(penultimate, keep);
     if (variant === 'p') return kept;
-    const total = o.sum(penultimate, [-1], true);
-    if (variant === 'b') return o.mul(keep, o.div(total, o.sum(keep, [-1], true)));
-    return o.mul(kept, o.exp(o.div(total, o.sum(kept, [-1], true))));
+    if (variant === 'b') return o.mul(keep, o.div(o.sum(penultimate, [-1], true), o.sum(keep, [-1], true)));
+    return o.mul(kept, scaleOf(o, penultimate, kept));
   });
 }
 

@@ -6,6 +6,7 @@ import { auroc, fprAtTpr } from './metrics.js';
 import { percentileOf } from './reference.js';
 import { scoreSet } from './score-set.js';
 import { thresholdAtTpr } from './threshold.js';
+import { aurocMargin, clearlyBetter, describeMargin, type Margin, type MarginOptions, type PairedScores } from './do-no-harm.js';
 
 /*
  * Calibration picks k, the TA stage, λ and the decision threshold from ID validation
@@ -247,6 +248,8 @@ export interface TaChoice {
   /** Every candidate, in the order given. */
   table: TaCandidateResult[];
   reason: string;
+  /** The best candidate's gain over plain FS, when it was checked (do no harm); `fellBack` when it was not clear enough. */
+  margin?: Margin & { fellBack: boolean };
 }
 
 const describeTa = (r: { taStage: string | null; k: number; kPercentile?: number }): string =>
@@ -257,7 +260,7 @@ const describeTa = (r: { taStage: string | null; k: number; kPercentile?: number
  * (`separation`): highest mean AUROC over the synthetic sets, then lowest mean
  * FPR@95%TPR, then the earlier candidate.
  */
-export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] }): TaChoice {
+export function chooseTa({ candidates, doNoHarm = {} }: { candidates: readonly TaCandidate[]; doNoHarm?: MarginOptions | false }): TaChoice {
   if (!Array.isArray(candidates) || candidates.length === 0) {
     throw new FstaError('EMPTY', 'no TA candidates to choose from', 'pass at least one {taStage, k, idScores, noiseScores} candidate');
   }
@@ -285,6 +288,20 @@ export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] })
   });
   let best = 0;
   for (let i = 1; i < table.length; i++) if (separatesBetter(table[i]!, table[best]!)) best = i;
+  // Do no harm: TA must beat plain FS by more than the bootstrap interval of the gain, else plain FS.
+  const plain = table.findIndex((r) => r.taStage === null);
+  let margin: TaChoice['margin'];
+  if (doNoHarm !== false && plain >= 0 && best !== plain) {
+    const paired = (c: TaCandidate): PairedScores => ({ idScores: c.idScores, sets: c.noiseSets ?? [{ name: 'noise', scores: c.noiseScores! }] });
+    const m = aurocMargin(paired(candidates[best]!), paired(candidates[plain]!), doNoHarm);
+    margin = { ...m, fellBack: !clearlyBetter(m) };
+    if (margin.fellBack) {
+      const beaten = table[best]!;
+      const choice = table[plain]!;
+      const reason = `${describeTa(beaten)} ranked first on synthetic OOD, but its gain over plain FS, ${describeMargin(m)}, is within the bootstrap interval, so fsta keeps plain FS (no TA): TA must beat it clearly to be used. Chosen without OOD test data.`;
+      return { choice, table, reason, margin };
+    }
+  }
   const choice = table[best]!;
   const multi = choice.sets.length > 1;
   const fmt = (r: TaCandidateResult) => `${multi ? 'mean ' : ''}AUROC ${r.auroc.toFixed(4)}, FPR95 ${r.fpr95.toFixed(4)}`;
@@ -294,8 +311,9 @@ export function chooseTa({ candidates }: { candidates: readonly TaCandidate[] })
   const reason =
     `${describeTa(choice)} separates ID validation from ${what} best of ${table.length} candidate${table.length > 1 ? 's' : ''} (${fmt(choice)}` +
     (runnerUp ? `; next: ${describeTa(runnerUp)}, ${fmt(runnerUp)})` : ')') +
+    (margin ? `; it beats plain FS by ${describeMargin(margin)}` : '') +
     '. Chosen without OOD test data.';
-  return { choice, table, reason };
+  return { choice, table, reason, ...(margin ? { margin } : {}) };
 }
 
 export interface CalibrateOptions {
@@ -318,7 +336,13 @@ export interface CalibrateOptions {
   ta?: TaChoice;
 }
 
-function resolveLambda(classifier: ClassifierScoreName, rule: number | 'paper' | 'spread' | undefined, idFeature: ArrayLike<number>, idClassifier: ArrayLike<number>) {
+/**
+ * λ for fusing `classifier` with a feature score, the one rule calibration and the CLI
+ * share: a given number; 'paper' (PAPER_LAMBDA, refused where the paper gives none); or
+ * 'spread' (`lambdaFromSpread` on the ID scores). Default: the paper's value where it
+ * has one (MSP, Energy, ODIN, GradNorm, ReAct), else the spread rule (ASH, SCALE, fDBD, ...).
+ */
+export function resolveLambda(classifier: ClassifierScoreName, rule: number | 'paper' | 'spread' | undefined, idFeature: ArrayLike<number>, idClassifier: ArrayLike<number>) {
   const paper = (PAPER_LAMBDA as Readonly<Record<string, number>>)[classifier];
   const chosen = rule ?? (paper !== undefined ? 'paper' : 'spread');
   if (typeof chosen === 'number') {

@@ -1,8 +1,8 @@
 import { FstaError } from './errors.js';
 
 /** Classifier scores that can be fused with a feature-map score. */
-export type ClassifierScoreName = 'msp' | 'maxlogit' | 'energy' | 'odin' | 'gradnorm' | 'react' | 'ash' | 'dice';
-export const CLASSIFIER_SCORE_NAMES: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy', 'odin', 'gradnorm', 'react', 'ash', 'dice'];
+export type ClassifierScoreName = 'msp' | 'maxlogit' | 'energy' | 'odin' | 'gradnorm' | 'react' | 'ash' | 'dice' | 'scale' | 'fdbd';
+export const CLASSIFIER_SCORE_NAMES: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy', 'odin', 'gradnorm', 'react', 'ash', 'dice', 'scale', 'fdbd'];
 
 /**
  * The settings a detector runs with, as written by calibration (`fsta calibrate`)

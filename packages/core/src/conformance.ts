@@ -16,6 +16,8 @@ import { energy, gradNorm, maxLogit, msp, odinScore } from './classifier-scores.
 import { reactScore } from './react.js';
 import { ashScore, ashShape } from './ash.js';
 import { diceScore } from './dice.js';
+import { scaleScore, scaleShape } from './scale.js';
+import { fdbdScore, fitFdbd } from './fdbd.js';
 import { fuseTensor } from './fusion.js';
 
 export interface TensorData {
@@ -157,6 +159,17 @@ export const conformanceCases: ConformanceCase[] = [
   c('ASH-S: kept values scaled by exp(55/34)', [td([3, 1, 2, 10, 4, 5, 6, 7, 8, 9], [1, 10])], (o, h) => ashShape(o, h!, 's', 65), td([0, 0, 0, 10, 0, 0, 0, 7, 8, 9].map((v) => v * Math.exp(55 / 34)), [1, 10]), TRANSCENDENTAL),
   // head row 0 = 0.1·1, row 1 = 0: logits (3.4, 0) -> log(e^3.4 + 1)
   c('ASH-P score: head then energy', [td([3, 1, 2, 10, 4, 5, 6, 7, 8, 9], [1, 10])], (o, h) => ashScore(o, h!, { weight: { data: [...Array(10).fill(0.1), ...Array(10).fill(0)], shape: [2, 10] } }, { variant: 'p', percentile: 65 }), td([Math.log(Math.exp(3.4) + 1)], [1]), TRANSCENDENTAL),
+  // SCALE at p = 65: the same 4 of 10 kept (sum 34 of 55), but every value is scaled by exp(55/34)
+  c('SCALE: all values scaled by exp(55/34)', [td([3, 1, 2, 10, 4, 5, 6, 7, 8, 9], [1, 10])], (o, h) => scaleShape(o, h!, 65), td([3, 1, 2, 10, 4, 5, 6, 7, 8, 9].map((v) => v * Math.exp(55 / 34)), [1, 10]), TRANSCENDENTAL),
+  // head row 0 = 0.1·1, row 1 = 0: logits (5.5·exp(55/34), 0) -> log(e^x + 1)
+  c('SCALE score: head then energy', [td([3, 1, 2, 10, 4, 5, 6, 7, 8, 9], [1, 10])], (o, h) => scaleScore(o, h!, { weight: { data: [...Array(10).fill(0.1), ...Array(10).fill(0)], shape: [2, 10] } }, { percentile: 65 }), td([Math.log(Math.exp(5.5 * Math.exp(55 / 34)) + 1)], [1]), TRANSCENDENTAL),
+  // W rows (1, 0), (0, 1), (0, −1), no bias; ‖w0 − w1‖ = ‖w0 − w2‖ = √2, ‖w1 − w2‖ = 2; μ = mean of (0, 0), (0, 2) = (0, 1).
+  // h = (3, 1): z = (3, 1, −1), p = 0: (2/√2 + 4/√2)/2 = 1.5√2, ‖h − μ‖ = 3 -> √2/2.
+  // h = (2, 2): z = (2, 2, −2) ties; the first class wins: (0 + 4/√2)/2 = √2, ‖h − μ‖ = √5 -> √2/√5 (class 1 would give 1/√5).
+  c('fDBD: boundary distances over feature deviation, first class wins a tie', [td([3, 1, 2, 2], [2, 2])], (o, h) => {
+    const head = { weight: { data: [1, 0, 0, 1, 0, -1], shape: [3, 2] } };
+    return fdbdScore(o, h!, head, fitFdbd({ data: [0, 0, 0, 2], shape: [2, 2] }, head));
+  }, td([Math.SQRT2 / 2, Math.SQRT2 / Math.sqrt(5)], [2]), TRANSCENDENTAL),
   // masked head [[1, 0], [0, 1]], bias (0, log 3), h = (1, 2): logits (1, 2 + log 3) -> log(e + 3e²)
   c('DICE score: masked head then energy', [td([1, 2], [1, 2])], (o, h) => diceScore(o, h!, { kind: 'dice', weight: [1, 0, 0, 1], shape: [2, 2], bias: [0, LN3], threshold: 0, sparsity: 50 }), td([Math.log(Math.E + 3 * Math.E ** 2)], [1]), TRANSCENDENTAL),
   c('fusion: S_feat + λ·S_cls', [td([1, 2], [2]), td([10, 20], [2])], (o, f, s) => fuseTensor(o, f!, s!, 0.1), td([2, 4], [2])),

@@ -51,7 +51,7 @@ export interface ImageFeatures {
   /** The classifier head's input (D values). */
   penultimate?: Float32Array;
   /** The FS-stage map, the TA-stage map, and the FS-stage map of each TA pass (one per k). */
-  stages?: { fs: FeatureMap; ta: FeatureMap | null; fsTa: FeatureMap[] };
+  stages?: { fs: FeatureMap; ta: FeatureMap | null; fsTa: FeatureMap[]; tensors?: Record<string, FeatureMap> };
 }
 
 /** What one score() call may also return, from a detector opened with those outputs exposed. */

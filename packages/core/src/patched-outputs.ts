@@ -18,6 +18,9 @@ export const PATCHED_OUTPUTS = Object.freeze({
   stageFsTa: 'fsta/stage/fs_ta',
 } as const);
 
+/** Tensors a patch exposes as they are ('fsta/tensor/<name>'). */
+export const TENSOR_PREFIX = 'fsta/tensor/';
+
 /** FS+TA at the i-th extra k (i ≥ 1) of a patch with `moreKs`; i = 0 is 'fsta/fs_ta'. */
 export const fsTaOutput = (i: number): string => (i === 0 ? PATCHED_OUTPUTS.fsTa : `${PATCHED_OUTPUTS.fsTa}/${i}`);
 /** The FS-stage map of the i-th TA pass. */
@@ -74,6 +77,8 @@ export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>
       const fsTa: FeatureMap[] = [];
       for (let j = 0; outputs[fsTaStageOutput(j)]; j++) fsTa.push(sliceImage(outputs[fsTaStageOutput(j)]!, i, n));
       f.stages = { fs: sliceImage(stageFs, i, n), ta: ta ? sliceImage(ta, i, n) : null, fsTa };
+      const tensors = Object.keys(outputs).filter((k) => k.startsWith(TENSOR_PREFIX));
+      if (tensors.length) f.stages.tensors = Object.fromEntries(tensors.map((k) => [k.slice(TENSOR_PREFIX.length), sliceImage(outputs[k]!, i, n)]));
     }
     return f;
   };

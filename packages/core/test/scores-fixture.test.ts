@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  ashScore, ashShape, channelMad, diceScore, energy, featureMedianDev, featureSim, featureStd, fitDice, fitGmm2, fitKnn,
+  ashScore, ashShape, channelMad, fdbdScore, fitFdbd, scaleScore, scaleShape, diceScore, energy, featureMedianDev, featureSim, featureStd, fitDice, fitGmm2, fitKnn,
   fitMahalanobis, fitReact, gmmFeatureScores, gmmScoreOf, gmmScoresFromChannels, gradNorm, gramStat, knnScores,
   mahalanobisScores, maxLogit, msp, odinScore, reactScore, referenceOps as ops, tensor, thresholdActivation,
 } from '../src/index.js';
@@ -95,6 +95,21 @@ describe('classifier scores match torch', () => {
     const percentile = Number(key.slice(1));
     close(await read(ashShape(ops, h, variant, percentile)), c.ash[key].shaped);
     close(await read(ashScore(ops, h, head, { variant, percentile })), c.ash[key].score);
+  });
+  it.each(['65', '85'])('SCALE at percentile %s (the authors’ scale() + energy)', async (p) => {
+    close(await read(scaleShape(ops, h, Number(p))), c.scale[p].shaped);
+    close(await read(scaleScore(ops, h, head, { percentile: Number(p) })), c.scale[p].score);
+  });
+  it('SCALE defaults to the authors’ percentile 85', async () => {
+    close(await read(scaleScore(ops, h, head)), c.scale['85'].score);
+  });
+  it('fDBD (the authors’ run_imagenet.py, their class sum divided by K − 1)', async () => {
+    const fit = fitFdbd(c.id_pen, head);
+    close(fit.mean, c.fdbd.train_mean, 1e-12, 0);
+    close(await read(fdbdScore(ops, h, head, fit)), c.fdbd.score);
+    const k = c.W.shape[0];
+    close(c.fdbd.score.map((v: number) => v * (k - 1)), c.fdbd.authors_sum, 1e-12, 0);
+    expect(JSON.parse(JSON.stringify(fit))).toEqual(fit);
   });
   it.each(['90', '70'])('DICE at sparsity %s', async (p) => {
     const fit = fitDice(c.id_pen, head, Number(p));

@@ -1,4 +1,4 @@
-import { FstaError, PATCHED_OUTPUTS, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
@@ -11,10 +11,16 @@ export interface DetectorModelOptions extends DetectorSettings {
   preprocess?: PreprocessSpec;
   /** Stages, head and preprocessing by tensor name (@fsta/backbones parseUserManifest); overrides `backbone`. */
   manifest?: UserManifest;
-  /** More TA thresholds scored in the same run, after the config's k: `ImageScore.fsTaByK`. */
-  ks?: readonly number[];
-  /** Outputs to add for analysis (read per call with `score(x, { include })`): stage maps, penultimate features. */
-  expose?: { stages?: boolean; penultimate?: boolean };
+  /**
+   * More TA settings scored in the same run, after the config's: a k at the config's TA stage,
+   * or { taStage, k } at another stage (a name or tensor). `ImageScore.fsTaByK` follows `tails`.
+   */
+  ks?: readonly (number | { taStage: string; k: number })[];
+  /**
+   * Outputs to add for analysis (read per call with `score(x, { include: ['stages'] })`): the
+   * FS/TA stage maps, more stages' tensors (`tensorsOf`: stage names), penultimate features.
+   */
+  expose?: { stages?: boolean; penultimate?: boolean; tensorsOf?: readonly string[] };
 }
 
 /** What a detector on a patched ONNX model knows about the model, for tools that compute more than `score()` gives. */
@@ -46,6 +52,8 @@ export interface DetectorModel {
   fixedBatch: number | null;
   /** Every k FS+TA is scored at: the config's first, then the `ks` asked for. */
   ks: number[];
+  /** The TA stage (name) and k of each FS+TA score, in `fsTaByK` order. */
+  tails: { taStage: string; k: number }[];
   info: DetectorModelInfo;
 }
 
@@ -65,7 +73,7 @@ export interface ConfiguredPatch {
  * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: readonly number[]; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
+export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: DetectorModelOptions['ks']; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
   const graph = toGraphView(model);
   const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
@@ -84,8 +92,9 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
     featureScore: config.featureScore,
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
-    ...(options.ks?.length && config.taStage !== null ? { moreKs: options.ks } : {}),
+    ...(options.ks?.length && config.taStage !== null ? { moreTa: options.ks.map((t) => (typeof t === 'number' ? t : { taStageTensor: requireStage(found, t.taStage).tensor, k: t.k })) } : {}),
     ...(options.expose?.stages ? { exposeStages: true } : {}),
+    ...(options.expose?.tensorsOf?.length ? { exposeTensors: [...new Set(options.expose.tensorsOf.map((st) => requireStage(found, st).tensor))] } : {}),
     ...(options.expose?.penultimate ? { exposePenultimate: true } : {}),
   });
   return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
@@ -103,6 +112,7 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
   const [n, c, h, w] = inShape as [number, number, number, number];
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
+  const tails = config.taStage === null ? [] : [{ taStage: config.taStage, k: config.k }, ...(options.ks ?? []).map((t) => (typeof t === 'number' ? { taStage: config.taStage!, k: t } : t))];
   let preprocess = options.preprocess ?? found.preprocess ?? undefined;
   // A built-in manifest's size is the family's default (FCN 520, Faster R-CNN 800); a model exported
   // at a fixed size needs that size instead, as `fsta inspect` reports. Sizes a user gave are kept.
@@ -119,7 +129,8 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
     chw: [3, size[0], size[1]],
     modelOutputs,
     fixedBatch: n > 0 ? n : null,
-    ks: config.taStage === null ? [] : [config.k, ...(options.ks ?? [])],
+    ks: tails.map((t) => t.k),
+    tails,
     info: {
       backbone: found,
       logits: found.head?.logits ?? null,
@@ -153,11 +164,11 @@ export interface OrtDetectorParts {
  * @fsta/onnxruntime-node and @fsta/onnxruntime-web: one run per batch, runs queued
  * (concurrent score() calls are safe), the session released on dispose().
  */
-export type OnnxDetector = Detector & { readonly model: DetectorModelInfo };
+export type OnnxDetector = Detector & { readonly model: DetectorModelInfo; readonly tails: readonly { taStage: string; k: number }[] };
 
 /** Outputs a detector fetches only when a score() call asks for them (they can be large). */
 const ON_REQUEST: Record<'stages' | 'penultimate', (name: string) => boolean> = {
-  stages: (name) => name.startsWith('fsta/stage/'),
+  stages: (name) => name.startsWith('fsta/stage/') || name.startsWith(TENSOR_PREFIX),
   penultimate: (name) => name === PATCHED_OUTPUTS.penultimate,
 };
 
@@ -200,6 +211,7 @@ export function ortDetector(parts: OrtDetectorParts): OnnxDetector {
     config: prepared.config,
     runtime: parts.runtime,
     ks: prepared.ks,
+    tails: prepared.tails,
     chw: prepared.chw,
     preprocess: prepared.preprocess,
     model: prepared.info,

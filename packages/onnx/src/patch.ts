@@ -31,11 +31,14 @@ export interface PatchOptions {
    */
   exposeStages?: boolean;
   /**
-   * More TA thresholds scored in the same run (branch mode): FS+TA at `moreKs[i]` is output
-   * as 'fsta/fs_ta/<i+1>' (and its map as 'fsta/stage/fs_ta/<i+1>' with exposeStages), from
-   * one more copy of the TA→FS tail per k; the trunk runs once.
+   * More TA settings scored in the same run (branch mode): a k, at the TA stage, or
+   * { taStageTensor, k } at another stage upstream of the FS stage. FS+TA of the i-th is
+   * output as 'fsta/fs_ta/<i+1>' (its map as 'fsta/stage/fs_ta/<i+1>' with exposeStages),
+   * from one more copy of that TA→FS tail; the trunk runs once.
    */
-  moreKs?: readonly number[];
+  moreTa?: readonly (number | { taStageTensor: string; k: number })[];
+  /** More tensors to output as they are, as 'fsta/tensor/<name>' (TA candidates' activations, for k as a percentile). */
+  exposeTensors?: readonly string[];
   /** Also output the head's penultimate features as 'fsta/penultimate' (needs `head`). */
   exposePenultimate?: boolean;
 }
@@ -74,10 +77,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   }
   for (const name of g.output ?? []) if (name.name?.startsWith('fsta/')) throw new FstaError('ALREADY_PATCHED', `the model already has an output "${name.name}"`, 'patch the original model, not a patched one');
   if (!Number.isFinite(o.k) || o.k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${o.k}`, 'pass k ≥ 0 (calibrate it on ID data)');
-  const moreKs = o.moreKs ?? [];
-  for (const k of moreKs) if (!Number.isFinite(k) || k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${k} (in moreKs)`, 'pass k ≥ 0 (calibrate it on ID data)');
-  if (moreKs.length > 0 && o.mode !== 'branch') throw new FstaError('BAD_OPTION', 'several k (moreKs) need mode "branch"', 'use mode: "branch" to score several k in one run');
-  if (moreKs.length > 0 && (o.taStageTensor ?? null) === null) throw new FstaError('BAD_OPTION', 'several k (moreKs) were given without a TA stage', 'pass taStageTensor');
+  const moreTa = (o.moreTa ?? []).map((t) => (typeof t === 'number' ? { taStageTensor: o.taStageTensor ?? null, k: t } : t));
+  for (const { k } of moreTa) if (!Number.isFinite(k) || k < 0) throw new FstaError('BAD_K', `TA threshold k must be a finite number ≥ 0, got ${k} (in moreTa)`, 'pass k ≥ 0 (calibrate it on ID data)');
+  if (moreTa.length > 0 && o.mode !== 'branch') throw new FstaError('BAD_OPTION', 'several TA settings (moreTa) need mode "branch"', 'use mode: "branch" to score several k in one run');
+  if (moreTa.some((t) => t.taStageTensor === null)) throw new FstaError('BAD_OPTION', 'a k (moreTa) was given without a TA stage', 'pass taStageTensor, or { taStageTensor, k }');
   if (o.exposePenultimate && !o.head) throw new FstaError('BAD_OPTION', 'exposePenultimate needs the classifier head', 'pass head: { penultimate, logits }');
   if (o.mode !== 'branch' && o.mode !== 'double-batch') throw new FstaError('BAD_OPTION', `mode "${String(o.mode)}" is not one of branch, double-batch`, 'pass mode: "branch" or "double-batch"');
 
@@ -120,12 +123,17 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     else if (o.mode === 'branch') fsTaIn = b.tensor(duplicateBranch(index, between, ta, taOut.name, o.fsStageTensor, added), staticShape(fsShape));
     else [fsIn, fsTaIn] = doubleBatch(index, between, ta, taOut.name, o.fsStageTensor, b, g).map((n) => b.tensor(n, staticShape(fsShape))) as [GraphTensor, GraphTensor];
   }
-  // One more TA→FS tail per extra k, each reading ReLU(f − k) of the same trunk pass.
-  const extraTaIn = moreKs.map((k, i) => {
-    const taOut = thresholdActivation(ops, b.tensor(ta!, staticShape(taShape!)), k);
+  // One more TA→FS tail per extra setting, each reading ReLU(f − k) of the same trunk pass.
+  const feedsFs = moreTa.length ? new Set(index.ancestors([o.fsStageTensor])) : new Set<number>();
+  const extraTaIn = moreTa.map(({ taStageTensor, k }, i) => {
+    const at = taStageTensor!;
+    const atShape = at === ta ? taShape! : stage(at, 'TA stage');
+    const path = at === ta ? between : index.descendants(at).filter((j) => feedsFs.has(j));
+    if (at !== o.fsStageTensor && path.length === 0) throw new FstaError('BAD_STAGE_ORDER', `the TA stage "${at}" is not upstream of the FS stage "${o.fsStageTensor}"`, 'apply TA at an earlier stage than FS (e.g. TA at C4, FS at C5)', { ta: at, fs: o.fsStageTensor });
+    const taOut = thresholdActivation(ops, b.tensor(at, staticShape(atShape)), k);
     flush();
-    if (ta === o.fsStageTensor) return taOut;
-    return b.tensor(duplicateBranch(index, between, ta!, taOut.name, o.fsStageTensor, added, `fsta/ta${i + 1}/`), staticShape(fsShape));
+    if (at === o.fsStageTensor) return taOut;
+    return b.tensor(duplicateBranch(index, path, at, taOut.name, o.fsStageTensor, added, `fsta/ta${i + 1}/`), staticShape(fsShape));
   });
   const scores: Record<string, GraphTensor> = {};
   scores.fs = featureSim(ops, fsIn);
@@ -153,6 +161,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     if (fsTaIn) emit('fsta/stage/fs_ta', fsTaIn, fsShape);
     extraTaIn.forEach((x, i) => emit(`fsta/stage/fs_ta/${i + 1}`, x, fsShape));
   }
+  for (const t of o.exposeTensors ?? []) emit(`fsta/tensor/${t}`, b.tensor(t, []), stage(t, 'exposed'));
   if (o.exposePenultimate) emit('fsta/penultimate', b.tensor(o.head!.penultimate, []), shapes.get(o.head!.penultimate) ?? [batch, -1]);
   flush();
 

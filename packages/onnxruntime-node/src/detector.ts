@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FstaError, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { parseUserManifest } from '@fsta/backbones';
 import { ortDetector, prepareDetectorModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
-import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from './decode-image.js';
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, type ColorManagement } from './decode-image.js';
 import { openSession, type NodeExecutionProvider } from './session.js';
+import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
 export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, Pick<DetectorModelOptions, 'ks' | 'expose'> {
   /** An ONNX model: file path or bytes. */
@@ -21,6 +21,11 @@ export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, P
   preprocess?: PreprocessSpec;
   /** Encoded images above this many pixels are refused before decoding; default 100 million. */
   maxImagePixels?: number;
+  /**
+   * Embedded ICC profiles: 'ignore' (default) uses the stored pixel values, as PIL's
+   * convert('RGB') and so torchvision do; 'srgb' converts through the profile.
+   */
+  colorManagement?: ColorManagement;
   /** Where transparent pixels are composited; default white. */
   background?: PixelOptions['background'];
   /** Receives the one line about provider fallback; default console.warn. */
@@ -32,14 +37,14 @@ const unreadable = (what: string, path: string, e: unknown, fix: string) =>
 
 async function readConfig(c: FstaConfig | string | undefined): Promise<FstaConfig | string | undefined> {
   if (typeof c !== 'string' || c.trimStart().startsWith('{')) return c;
-  try { return await readFile(c, 'utf8'); } catch (e) { throw unreadable('config', c, e, 'pass the path of the JSON written by `fsta calibrate`, or the config object'); }
+  try { return (await readRegularFile(c, { maxBytes: MAX_JSON_BYTES, what: 'config' })).toString('utf8'); } catch (e) { throw e instanceof FstaError ? e : unreadable('config', c, e, 'pass the path of the JSON written by `fsta calibrate`, or the config object'); }
 }
 
 async function readManifest(m: object | string | undefined) {
   if (m === undefined) return undefined;
   if (typeof m !== 'string' || m.trimStart().startsWith('{')) return parseUserManifest(m);
   let text: string;
-  try { text = await readFile(m, 'utf8'); } catch (e) { throw new FstaError('BAD_MANIFEST', `manifest file ${m} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass the path of a manifest JSON (`fsta inspect MODEL --write-manifest F.json` writes one), or the manifest object'); }
+  try { text = (await readRegularFile(m, { maxBytes: MAX_JSON_BYTES, what: 'manifest' })).toString('utf8'); } catch (e) { throw e instanceof FstaError ? e : new FstaError('BAD_MANIFEST', `manifest file ${m} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'pass the path of a manifest JSON (`fsta inspect MODEL --write-manifest F.json` writes one), or the manifest object'); }
   return parseUserManifest(text, m);
 }
 
@@ -47,13 +52,14 @@ async function readManifest(m: object | string | undefined) {
 export async function createDetector(options: NodeDetectorOptions): Promise<OnnxDetector> {
   let bytes: Uint8Array;
   if (typeof options.model === 'string') {
-    try { bytes = await readFile(options.model); } catch (e) { throw unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
+    try { bytes = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
   } else bytes = options.model;
   const { manifest, config, ...rest } = options;
   const parsed = await readManifest(manifest);
   const prepared = prepareDetectorModel(bytes, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], options.logger ?? ((l) => console.warn(l)));
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({
     prepared,
     session,
@@ -62,7 +68,7 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Onnx
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     pixelOptions: { background: options.background ?? 'white' },
     decode: (input: ImageInput, index: number) => {
-      if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, index, maxPixels);
+      if (typeof input === 'string' || input instanceof Uint8Array || input instanceof ArrayBuffer) return decodeImage(input, index, maxPixels, decodeOptions);
       throw new FstaError('BAD_INPUT', `image ${index} is a ${(input as object)?.constructor?.name ?? typeof input}, which @fsta/onnxruntime-node cannot take`, 'pass a file path, encoded bytes (Buffer/Uint8Array), { data, width, height } pixels or a raw Float32Array tensor');
     },
   });

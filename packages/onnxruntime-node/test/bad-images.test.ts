@@ -64,15 +64,16 @@ describe('awkward but valid images decode to the right 8-bit RGB(A) pixels', () 
     }
   });
 
-  it('converts a CMYK JPEG to 3-channel RGB: white stays white, black dark, grey neutral, hues kept', async () => {
+  it("colorManagement 'srgb' converts a CMYK JPEG to 3-channel RGB: white stays white, black dark, grey neutral, hues kept", async () => {
     // In-gamut colours only: sRGB primaries fall outside CMYK and are clipped by design.
+    // The default ('ignore') uses PIL's plain formula instead: exact against PIL in decode-colour.test.ts.
     const colours = [[255, 255, 255], [0, 0, 0], [128, 128, 128], [160, 50, 40], [40, 70, 150], [60, 140, 60]];
     const img = Buffer.alloc(6 * B * B * 3);
     for (let y = 0; y < B; y++) for (let x = 0; x < 6 * B; x++) img.set(colours[Math.floor(x / B)]!, (y * 6 * B + x) * 3);
     const jpeg = await sharp(img, { raw: { width: 6 * B, height: B, channels: 3 } }).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
     const meta = await sharp(jpeg).metadata();
     expect([meta.space, meta.channels]).toEqual(['cmyk', 4]);
-    const px = await decodeImage(jpeg, 0);
+    const px = await decodeImage(jpeg, 0, undefined, { colorManagement: 'srgb' });
     expect([px.width, px.height, px.channels]).toEqual([6 * B, B, 3]);
     const c = colours.map((_, i) => at(px, i * B + B / 2, B / 2));
     expect(Math.min(...c[0]!), `white ${c[0]}`).toBeGreaterThanOrEqual(245);
@@ -159,8 +160,8 @@ describe('broken files get a clear FstaError naming the image', () => {
 
   it('a directory given as an image path', async () => {
     const e = await fstaError(decodeImage(tmp, 0));
-    expect(e.code).toBe('UNREADABLE_IMAGE');
-    expect(e.message).toMatch(/cannot be read: EISDIR/);
+    expect(e.code).toBe('NOT_A_REGULAR_FILE');
+    expect(e.message).toContain(`image 0 ${tmp} is a folder, not a regular file`);
   });
 
   it('refuses JPEG and GIF headers that claim too many pixels, before decoding', async () => {

@@ -16,7 +16,9 @@ function bitmapPixels(bitmap: ImageBitmap, index: number): PixelInput {
 
 /**
  * Browser-side decoding: ImageBitmap → pixels via OffscreenCanvas; encoded bytes via
- * createImageBitmap (EXIF orientation applied, alpha not premultiplied). ImageData
+ * createImageBitmap as PIL and torchvision decode (and @fsta/onnxruntime-node by
+ * default): EXIF orientation applied, embedded ICC profiles ignored (the stored
+ * values, not a Display P3 photo converted to sRGB), alpha not premultiplied. ImageData
  * and raw tensors never reach here (core preprocesses them directly). In Node there
  * is no image decoder, so bytes and paths are refused with the alternatives.
  */
@@ -40,7 +42,7 @@ export async function decodeImage(input: ImageInput, index: number): Promise<Pix
   }
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'default' });
+    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
   } catch (e) {
     throw new FstaError('BAD_IMAGE', `image ${index}${typeof input === 'string' ? ` (${input})` : ''} could not be decoded (${(e as Error).message})`, 'the file is truncated, corrupt or not an image');
   }

@@ -1,17 +1,18 @@
-import { FstaError, calibrate, chooseTa, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
+import { FstaError, aurocMargin, calibrate, chooseTa, clearlyBetter, describeMargin, kFromPercentile, separatesBetter, separation } from '@fsta/core';
+import type { ClassifierScoreName, FstaConfig, LinearHead, PairedScores, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { listImages } from '../images.js';
+import { printable } from '../printable.js';
+import { listImages, reportSkipped } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
 import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
-import { taSample, wrap } from './eval.js';
+import { taSamples, wrap } from './eval.js';
 import type { Collected } from '../engine/collect.js';
-import { defaultMethodSettings, methodScores } from '../methods.js';
+import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
+import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 import { SYNTHETIC_KINDS, syntheticSets } from '../engine/synthetic.js';
 import type { SyntheticKind } from '../engine/synthetic.js';
 
@@ -40,22 +41,27 @@ Calibration:
   --k-percentiles LIST   k candidates as percentiles of ID activations at each
                          stage (default 50,70,80,90,95,99); --k adds fixed k
                          values (a comma list)
-  --classifiers LIST     fusion candidates: none,msp,maxlogit,energy (default all)
+  --classifiers LIST     fusion candidates: none, msp, maxlogit, energy, and, for
+                         models with a head, ash and scale (default:
+                         none,msp,maxlogit,energy). A config fusing ash or scale
+                         is scored by fsta score, not by the ONNX runtimes' graph
   --lambda RULE          paper | spread | a number (default: paper where the paper
-                         has one, else spread)
+                         has one, else spread; ASH and SCALE have none)
   --tpr P                target ID true-positive rate (default 0.95)
   -o, --out FILE         where to write the config (required)
   --force                overwrite an existing config
 
 Exit status: 0 ok, 2 usage or fatal error.`;
 
-const FUSABLE: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' };
+/** Fusion candidates: core classifier name -> CLI method. ASH and SCALE need the head and are opt-in (ONNX runtimes compute only msp, maxlogit, energy in the graph). */
+const FUSABLE: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', ash: 'ASH', scale: 'SCALE' };
+const NEEDS_HEAD = new Set(['ash', 'scale']);
 
 function list(v: unknown, fallback: string[]): string[] {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
 }
 
-interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[] }
+interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[]; head: LinearHead | null }
 
 export async function calibrateCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('calibrate', argv, {
@@ -72,38 +78,54 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   const noiseCount = positiveInt(v['noise-count'], '--noise-count', 'calibrate') ?? 200;
   const percentiles = list(v['k-percentiles'], ['50', '70', '80', '90', '95', '99']).map((p) => numberFlag(p, '--k-percentiles', 'calibrate', (n) => n >= 0 && n <= 100, 'percentiles in [0, 100]')!);
   const classifiers = list(v.classifiers, ['none', 'msp', 'maxlogit', 'energy']);
-  for (const c of classifiers) if (c !== 'none' && !FUSABLE[c]) throw usageError(`--classifiers "${c}" is not one of none, msp, maxlogit, energy`, 'calibrate');
+  for (const c of classifiers) {
+    if (c === 'fdbd') throw usageError('--classifiers fdbd: fDBD needs its fit (the mean ID feature), which a config file cannot carry, so fsta score could not reproduce it; compare FS+TA+fDBD with fsta eval', 'calibrate');
+    if (c !== 'none' && !FUSABLE[c]) throw usageError(`--classifiers "${c}" is not one of none, ${Object.keys(FUSABLE).join(', ')}`, 'calibrate');
+  }
   const lambdaRule = v.lambda === undefined ? undefined : v.lambda === 'paper' || v.lambda === 'spread' ? v.lambda : numberFlag(v.lambda, '--lambda', 'calibrate', Number.isFinite, 'paper, spread or a number');
   const tpr = numberFlag(v.tpr, '--tpr', 'calibrate', (n) => n > 0 && n <= 1, 'a fraction in (0, 1], e.g. 0.95') ?? 0.95;
   const id = listImages(requireString(v.id, '--id', 'calibrate'), 'none', positiveInt(v.limit, '--limit', 'calibrate') ?? null, '--id');
+  reportSkipped(io, id.skipped);
   const choice: ModelChoice = modelChoice(v, 'calibrate');
   const stageNames = choice.spec.stageNames;
   const fsIndex = stageNames.indexOf(choice.fsStage);
   if (fsIndex < 0) throw new FstaError('UNKNOWN_STAGE', `--fs-stage ${choice.fsStage} is not a stage of this model (it has ${stageNames.join(', ')})`, `pass one of ${stageNames.join(', ')}`);
   const taStages = list(v['ta-stages'], stageNames.slice(0, fsIndex));
-  checkOutput(out, { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
+  const headless = classifiers.filter((c) => NEEDS_HEAD.has(c));
+  if (headless.length && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `--classifiers ${headless.join(', ')} needs the penultimate features and classifier head, which this model's manifest does not name`, 'add a "head" to the manifest or drop them from --classifiers');
+  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
 
-  const runs: StageRun[] = [];
-  let synthetic: Awaited<ReturnType<typeof syntheticSets>> | null = null;
-  for (const stage of taStages) {
-    const sample = await taSample(choice, stage, id.items, io);
-    const ks = percentiles.map((p) => kFromPercentile(sample.values, p));
+  // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
+  const sample = await taSamples(choice, taStages, id.items, io);
+  const perStage = taStages.map((stage) => {
+    const ks = percentiles.map((p) => kFromPercentile(sample.values[stage]!, p));
     const pcts: (number | undefined)[] = [...percentiles];
     for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
-    const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stage }, ks, choice.batch, (l) => io.err(l + '\n'));
-    try {
-      const bar = progress(io, `ID @ TA ${stage}`, id.items.length);
-      const idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${p}: ${r}\n`) });
-      bar.end();
-      if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
-      synthetic ??= await syntheticSets(kinds, noiseCount, engine, idC.files);
-      const synth: Collected[] = [];
-      for (const set of synthetic.sets) synth.push(await collect(engine, { kind: 'tensor', data: set.data, n: set.n, name: set.name }));
-      runs.push({ stage, ks, percentiles: pcts, id: idC, synthetic: synth });
-    } finally {
-      await engine.dispose();
-    }
+    return { stage, ks, pcts };
+  });
+  const tails = perStage.flatMap((r) => r.ks.map((k) => ({ taStage: r.stage, k })));
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: taStages[0]! }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
+  let idC: Collected, synthetic: Awaited<ReturnType<typeof syntheticSets>>;
+  const synth: Collected[] = [];
+  const head = engine.head;
+  try {
+    const bar = progress(io, `ID @ TA ${taStages.join(', ')}`, id.items.length);
+    idC = await collect(engine, { kind: 'files', items: id.items }, { onProgress: (n) => bar.tick(n), onFailure: (p, r) => io.err(`fsta: skipped ${printable(p)}: ${printable(r)}\n`) });
+    bar.end();
+    if (idC.files.length < 2) throw new FstaError('EMPTY', `only ${idC.files.length} ID image(s) could be read`, 'calibrate on at least a few hundred ID validation images');
+    synthetic = await syntheticSets(kinds, noiseCount, engine, idC.files);
+    for (const set of synthetic.sets) synth.push(await collect(engine, { kind: 'tensor', data: set.data, n: set.n, name: set.name }));
+  } finally {
+    await engine.dispose();
   }
+  // Each stage's candidates read their own tails' FS+TA columns.
+  let offset = 0;
+  const slice = (c: Collected, from: number, count: number): Collected => ({ ...c, fsTa: c.fsTa.slice(from, from + count) });
+  const runs: StageRun[] = perStage.map((r) => {
+    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)), head };
+    offset += r.ks.length;
+    return run;
+  });
   const setsOf = (cs: Collected[], pick: (c: Collected) => Float64Array): SyntheticScores[] => cs.map((c, i) => ({ name: kinds[i]!, scores: pick(c) }));
   const base = runs[0]!;
   const candidates: TaCandidate[] = [{ taStage: null, k: 0, idScores: base.id.fs, noiseSets: setsOf(base.synthetic, (c) => c.fs) }];
@@ -120,16 +142,19 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   for (const row of ta.table) {
     io.out(`  ${(row.taStage ?? 'none').padEnd(6)} k=${row.k.toPrecision(4).padEnd(10)}${row.kPercentile !== undefined ? `p${row.kPercentile}`.padEnd(5) : '     '}${row.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(row.auroc).padStart(10)}  ${pct(row.fpr95).padStart(10)}\n`);
   }
-  io.out(describeTaChoice(ta, kinds) + '\n');
+  io.out(describeTaChoice(ta) + '\n');
 
   const chosenIdx = candidates.findIndex((c) => c.taStage === ta.choice.taStage && c.k === ta.choice.k);
   const chosenRun = runs.find((r) => r.stage === ta.choice.taStage) ?? base;
   const idFeature = candidates[chosenIdx]!.idScores;
   const synthFeature = candidates[chosenIdx]!.noiseSets!;
   const settings = defaultMethodSettings;
-  const idCls = methodScores(chosenRun.id, Object.values(FUSABLE), null, null, settings);
-  const synthCls = chosenRun.synthetic.map((n) => methodScores(n, Object.values(FUSABLE), null, null, settings));
-  let best: { cfg: FstaConfig; auroc: number; fpr95: number; name: string } | null = null;
+  const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
+  const idCls = methodScores(chosenRun.id, wanted, chosenRun.head, NO_FITS, settings);
+  const synthCls = chosenRun.synthetic.map((n) => methodScores(n, wanted, chosenRun.head, NO_FITS, settings));
+  type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
+  let best: FusionRow | null = null;
+  let none: FusionRow | null = null as FusionRow | null;
   io.out(`Fusion candidates (same data; AUROC (%) per set, mean AUROC, mean FPR@${(tpr * 100).toFixed(0)}):\n`);
   for (const name of classifiers) {
     const cls = name === 'none' ? null : (name as ClassifierScoreName);
@@ -142,26 +167,37 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     const sets = synthFeature.map((set, i) => ({ name: set.name, scores: fused(set.scores, cls ? synthCls[i]![FUSABLE[name]!]! : null) }));
     const sep = separation(idS, sets, tpr, `fusion ${name}`);
     io.out(`  ${name.padEnd(9)} λ=${cfg.lambda.toPrecision(4).padEnd(10)}${sep.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(sep.auroc).padStart(10)}  ${pct(sep.fpr95).padStart(10)}\n`);
-    if (!best || separatesBetter(sep, best)) best = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name };
+    const row = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name, scores: { idScores: idS, sets } };
+    if (name === 'none') none = row;
+    if (!best || separatesBetter(sep, best)) best = row;
+  }
+  // Do no harm: a fusion must beat no fusion by more than the bootstrap interval of the gain.
+  let fusionNote = '';
+  if (none !== null && best!.name !== 'none') {
+    const m = aurocMargin(best!.scores, none.scores);
+    if (!clearlyBetter(m)) {
+      fusionNote = `; fusion ${best!.name} ranked first but beat no fusion by only ${describeMargin(m)}, within the bootstrap interval, so no fusion is kept`;
+      best = none;
+    } else fusionNote = `; it beats no fusion by ${describeMargin(m)}`;
   }
   const cfg = best!.cfg;
   cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(wrap(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda.toPrecision(4)}` : ''} (mean AUROC ${(best!.auroc * 100).toFixed(2)}%); threshold ${cfg.threshold!.toPrecision(4)} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`) + '\n');
-  writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
-  io.out(`wrote ${out}\n`);
+  io.out(wrap(forTerminal(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`)) + '\n');
+  writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
+  io.out(`wrote ${printable(out)}\n`);
   return 0;
 }
 
-const taSetting = (r: TaChoice['choice']) => (r.taStage === null ? 'no TA (plain FS)' : `TA at ${r.taStage}, k=${r.k.toPrecision(4)}${r.kPercentile !== undefined ? ` (p${r.kPercentile} of ID activations)` : ''}`);
-const taScores = (r: TaChoice['choice']) => `mean AUROC ${(r.auroc * 100).toFixed(2)}%, mean FPR95 ${(r.fpr95 * 100).toFixed(2)}%`;
-
 /**
- * core's chooseTa reason, for the terminal: the same facts (choice, runner-up, data)
- * with 4 significant digits, percent as in the tables above, wrapped at 100 columns.
- * The full-precision reason stays in the config's provenance.
+ * core's reasons for the terminal: the same words, with 4 significant digits instead of
+ * 16 and AUROC/FPR95 in percent as in the candidate tables. The config's provenance keeps
+ * core's full-precision text.
  */
-export function describeTaChoice(ta: TaChoice, sets: readonly string[]): string {
-  const others = ta.table.filter((r) => r !== ta.choice).sort((a, b) => b.auroc - a.auroc || a.fpr95 - b.fpr95);
-  const next = others[0] ? ` Next: ${taSetting(others[0])}, ${taScores(others[0])}.` : '';
-  return wrap(`chose: ${taSetting(ta.choice)}: ${taScores(ta.choice)} against synthetic OOD (${sets.join(', ')}), best of ${ta.table.length} candidate${ta.table.length > 1 ? 's' : ''}.${next} Chosen without OOD test data.`);
+export function forTerminal(text: string): string {
+  return text
+    .replace(/\d+\.\d{5,}/g, (x) => Number(x).toPrecision(4))
+    .replace(/\b(AUROC|FPR95) (\d\.\d+)/g, (_, k: string, v: string) => `${k} ${(Number(v) * 100).toFixed(2)}%`);
 }
+
+/** chooseTa's reason, wrapped at 100 columns (`forTerminal`). */
+export const describeTaChoice = (ta: TaChoice): string => wrap(forTerminal(`chose: ${ta.reason}`));

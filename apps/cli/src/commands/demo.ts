@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parse } from '../args.js';
 import type { Io } from '../io.js';
+import { printable } from '../printable.js';
 import { evalInputs, evalJson, evalOptions, printEval, runEval, wrap } from './eval.js';
+import { formatTable } from '../table.js';
 import { calibrateCommand } from './calibrate.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 import { writeReport } from '../report/write-report.js';
@@ -66,10 +68,11 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     r.data.scores[PAPER_ROW] = paper.data.scores['FS+TA']!;
     r.data.settings.paperSetting = { row: PAPER_ROW, taStage: ps.taStage, k: ps.k, kSource: ps.kSource };
     io.out(`("${PAPER_ROW}": TA at ${ps.taStage}, k=${ps.k}, ${ps.kSource})\n`);
+    r.table = formatTable(r.data.results, Object.keys(r.data.files.ood), io.columns ? { width: io.columns } : {});
   }
   printEval(r, io);
   writeFileAtomic(json, evalJson(r), { force });
   await writeReport(r.data, report, { force });
-  io.out(`\nwrote ${json}\nReport: ${report}\n`);
+  io.out(`\nwrote ${printable(json)}\nReport: ${printable(report)}\n`);
   return Math.max(calCode, r.failed > 0 ? 1 : 0);
 }

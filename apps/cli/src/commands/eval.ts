@@ -1,9 +1,12 @@
 import { basename } from 'node:path';
-import { FstaError, evaluateOod, fuse, thresholdAtTpr, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, thresholdAtTpr, topkAccuracy } from '@fsta/core';
+import type { OodIntervals } from '@fsta/core';
+import { requireStage } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { listImages } from '../images.js';
+import { printable } from '../printable.js';
+import { listImages, reportSkipped } from '../images.js';
 import type { ImageSet, LabelMode } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
@@ -14,12 +17,14 @@ import { openEngine } from '../engine/open-detector.js';
 import type { Engine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
-import { defaultMethodSettings, fitReactFromId, methodScores, parseMethods } from '../methods.js';
+import { NO_FITS, defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
+import type { MethodFits } from '../methods.js';
 import { progress } from '../progress.js';
-import { formatTable } from '../table.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
-import type { Decision, Failure, MetricsWithCi, ReportData } from '../report/data.js';
-import { operatingPoint, rankIntervals } from '../report/bootstrap.js';
+import { formatTable, intervalDigits } from '../table.js';
+import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
+import type { Decision, Failure, ReportData } from '../report/data.js';
+import { operatingPoint } from '../report/bootstrap.js';
+import type { Share } from '../report/bootstrap.js';
 import { writeReport } from '../report/write-report.js';
 import { resultsCsv } from '../report/csv.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';
@@ -54,9 +59,14 @@ TA threshold k (see also --k above):
   FS+TA@k=0.2, FS+TA+MSP@k=p90, ..., all from one forward pass.
 Methods:
   --methods LIST         comma list of MSP, MaxLogit, Energy, ODIN, GradNorm, ReAct,
-                         ASH, FS, FS+TA, FS+TA+MSP, FS+TA+Energy, FS+TA+ODIN,
-                         FS+TA+GradNorm, FS+TA+ReAct (default: all the model allows)
+                         ASH, SCALE, fDBD, FS, FS+TA, FS+TA+MSP, FS+TA+Energy,
+                         FS+TA+ODIN, FS+TA+GradNorm, FS+TA+ReAct, FS+TA+ASH,
+                         FS+TA+SCALE, FS+TA+fDBD (default: all the model allows)
   --odin-temperature T   ODIN temperature (default 1000)
+Intervals:
+  --bootstrap N          95% bootstrap intervals from N resamples of the images,
+                         within ID and within each OOD set (default 1000; 0: none)
+  --seed S               seed of the resampling (default 0)
 Output:
   --json OUT.json        write settings, accuracy and results (docs/cli.md)
   --report OUT.html      write a self-contained HTML report: a summary that ends in
@@ -76,6 +86,8 @@ export const evalOptions = {
   limit: { type: 'string' },
   methods: { type: 'string' },
   'odin-temperature': { type: 'string' },
+  bootstrap: { type: 'string' },
+  seed: { type: 'string' },
   'k-percentile': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'string' },
@@ -92,6 +104,9 @@ export interface EvalInputs {
   methods: string[] | undefined;
   methodList: string | undefined;
   odinTemperature: number;
+  /** Bootstrap resamples for the intervals; 0 leaves them out. */
+  bootstrap: number;
+  seed: number;
   limit: number | null;
   kPercentiles: number[] | undefined;
   config: { path: string; cfg: FstaConfig } | null;
@@ -102,6 +117,17 @@ export interface EvalResult {
   /** Every k scored (empty without a TA stage). */
   ks: KSetting[];
   failed: number;
+  table: string;
+  /** Each fusion against its parts (null without --bootstrap). */
+  comparisons: Comparison[] | null;
+}
+
+/** Method a minus method b on the same images, percent points, with paired 95% bootstrap intervals. */
+export interface Comparison {
+  a: string;
+  b: string;
+  sets: Record<string, { difference: OodMetrics; ci: OodIntervals }>;
+  average: { difference: OodMetrics; ci: OodIntervals };
 }
 
 export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalInputs {
@@ -119,6 +145,8 @@ export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalIn
   return {
     choice, id, labels: labels as LabelMode, ood: oodSets, methods: undefined, methodList: v.methods as string | undefined,
     odinTemperature: numberFlag(v['odin-temperature'], '--odin-temperature', command, (n) => n > 0, 'a number > 0') ?? 1000,
+    bootstrap: numberFlag(v.bootstrap, '--bootstrap', command, (n) => Number.isInteger(n) && n >= 0, 'a whole number of resamples (0 for none)') ?? BOOTSTRAP_DEFAULTS.resamples,
+    seed: numberFlag(v.seed, '--seed', command, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'an integer in [0, 4294967295]') ?? BOOTSTRAP_DEFAULTS.seed,
     limit, kPercentiles, config,
   };
 }
@@ -131,41 +159,64 @@ export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> 
   if (choice.taStage === null) return [];
   const fixed = (choice.ks ?? []).map((k): KSetting => ({ k, label: `k=${k}`, source: '--k' }));
   if (!inputs.kPercentiles) return fixed.length ? fixed : [defaultK(choice, inputs.config)];
-  const sample = await taSample(choice, choice.taStage, inputs.id.items, io);
-  return [...fixed, ...percentileKs(sample.values, inputs.kPercentiles, choice.taStage, sample.images)];
+  const sample = await taSamples(choice, [choice.taStage], inputs.id.items, io);
+  return [...fixed, ...percentileKs(sample.values[choice.taStage]!, inputs.kPercentiles, choice.taStage, sample.images)];
 }
 
-/** TA-stage activations of up to 200 evenly spread ID images, for k as a percentile of them. */
-export async function taSample(choice: ModelChoice, taStage: string, items: EvalInputs['id']['items'], io: Io): Promise<{ values: Float64Array; images: number }> {
+/**
+ * Activations of each of `stages` on up to 200 evenly spread ID images, from one pass,
+ * for k as a percentile of them.
+ */
+export async function taSamples(choice: ModelChoice, stages: readonly string[], items: EvalInputs['id']['items'], io: Io): Promise<{ values: Record<string, Float64Array>; images: number }> {
   const step = Math.max(1, Math.floor(items.length / 200));
   const picked = items.filter((_, i) => i % step === 0).slice(0, 200);
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage }, [], choice.batch, (l) => io.err(l + '\n'));
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stages[0]! }, [], choice.batch, (l) => io.err(l + '\n'), stages);
   try {
-    const c = await collect(engine, { kind: 'files', items: picked }, { taSampleSize: 200_000 });
-    if (!c.taSample) throw new FstaError('NO_TA', 'no TA-stage activations were collected', 'check --ta-stage');
-    return { values: c.taSample, images: c.files.length };
+    const tensors = stages.map((st) => stageTensorOf(choice, st));
+    const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: 200_000, tensors } });
+    return { values: Object.fromEntries(stages.map((st, i) => [st, c.samples[tensors[i]!]!])), images: c.files.length };
   } finally {
     await engine.dispose();
   }
 }
+
+/** The tensor of a stage of this model, as createDetector resolves it. */
+const stageTensorOf = (choice: ModelChoice, stage: string): string => requireStage(choice.spec.resolution, stage).tensor;
 
 /** FS+TA and its fusions once per k, named `FS+TA@k=0.5` when there are several k. */
 function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[] {
   return methods.flatMap((m) => (m.startsWith('FS+TA') && ks.length > 1 ? ks.map((k) => `${m}@${k.label}`) : [m]));
 }
 
-/** Scores of every method on one set, FS+TA methods once per k from the same collected pass. */
-function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], react: ReturnType<typeof fitReactFromId>, settings: typeof defaultMethodSettings): Record<string, Float64Array> {
+/** Scores of every method on one set, FS+TA methods (and fusions, with the λ of their k) once per k from the same collected pass. */
+function scoresPerK(c: Collected, methods: readonly string[], ks: readonly KSetting[], head: Engine['head'], fits: MethodFits, settings: typeof defaultMethodSettings, lambdas: readonly Record<string, number>[]): Record<string, Float64Array> {
   const plain = methods.filter((m) => !m.startsWith('FS+TA'));
   const ta = methods.filter((m) => m.startsWith('FS+TA'));
-  const out = methodScores(c, plain, head, react, settings);
-  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, react, settings, 0));
+  const out = methodScores(c, plain, head, fits, settings);
+  if (ks.length === 1) Object.assign(out, methodScores(c, ta, head, fits, settings, 0, lambdas[0]));
   else ks.forEach((k, j) => {
-    const s = methodScores(c, ta, head, react, settings, j);
+    const s = methodScores(c, ta, head, fits, settings, j, lambdas[j]);
     for (const m of ta) out[`${m}@${k.label}`] = s[m]!;
   });
   return out;
 }
+
+/** FS+TA+X (at each k) against X and against FS+TA at the same k, where both were scored. */
+function fusionComparisons(methods: readonly string[], id: Record<string, Float64Array>, oods: { name: string; s: Record<string, Float64Array> }[], boot: { resamples: number; seed: number; level: number }): Comparison[] {
+  const pairs = methods.flatMap((m) => {
+    const base = m.replace(/@.*$/, ''), k = m.slice(base.length);
+    if (!base.startsWith('FS+TA+')) return [];
+    return [base.slice('FS+TA+'.length), `FS+TA${k}`].filter((b) => methods.includes(b)).map((b) => [m, b] as const);
+  });
+  const scored = (m: string) => ({ id: id[m]!, oods: Object.fromEntries(oods.map((o) => [o.name, o.s[m]!])) });
+  const pct = (d: { difference: OodMetrics; ci: OodIntervals }) => ({ difference: percent(d.difference), ci: percentCi(d.ci) });
+  return pairs.map(([a, b]) => {
+    const d = compareOodSetsWithIntervals(scored(a), scored(b), boot);
+    return { a, b, sets: Object.fromEntries(Object.entries(d.sets).map(([n, x]) => [n, pct(x)])), average: pct(d.average) };
+  });
+}
+
+const percentCi = (ci: Record<keyof OodMetrics, [number, number]>) => Object.fromEntries(Object.entries(ci).map(([k, [lo, hi]]) => [k, [lo * 100, hi * 100]])) as Record<keyof OodMetrics, [number, number]>;
 
 const describeKs = (ks: readonly KSetting[]): string => {
   const sources = [...new Set(ks.map((k) => k.source))];
@@ -185,7 +236,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       const bar = progress(io, label, set.items.length);
       const c = await collect(engine, { kind: 'files', items: set.items }, {
         onProgress: (n) => bar.tick(n),
-        onFailure: (path, reason) => { failed++; io.err(`fsta: skipped ${path}: ${reason}\n`); },
+        onFailure: (path, reason) => { failed++; io.err(`fsta: skipped ${printable(path)}: ${printable(reason)}\n`); },
       });
       bar.end();
       if (c.files.length === 0) throw new FstaError('NO_IMAGES', `none of the ${set.items.length} images in ${set.dir} could be read`, 'check the files in that folder');
@@ -196,9 +247,12 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     for (const o of inputs.ood) oods.push({ name: o.name, c: await run(o.name, o.set) });
 
     const settings = { ...defaultMethodSettings, odinTemperature: inputs.odinTemperature };
-    const react = fitReactFromId(id, methods, settings.reactPercentile);
-    const idScores = scoresPerK(id, baseMethods, ks, engine.head, react, settings);
-    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, react, settings) }));
+    const fits = fitsFromId(id, methods, engine.head, settings);
+    // λ per k from the ID images (paper's where it has one, else the spread rule).
+    const lambdaRules = (ks.length ? ks : [null]).map((_, j) => fusionLambdas(id, baseMethods, engine.head, fits, settings, j));
+    const lambdas = lambdaRules.map((r) => Object.fromEntries(Object.entries(r).map(([x, l]) => [x, l.value])));
+    const idScores = scoresPerK(id, baseMethods, ks, engine.head, fits, settings, lambdas);
+    const oodScores = oods.map((o) => ({ name: o.name, s: scoresPerK(o.c, baseMethods, ks, engine.head, fits, settings, lambdas) }));
     const fromConfig = inputs.config ? configScores(inputs.config.cfg, inputs, ks, id, oods, engine.head) : null;
     if (fromConfig && 'id' in fromConfig) {
       idScores[CALIBRATED] = fromConfig.id;
@@ -207,8 +261,19 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     const rows = fromConfig && 'id' in fromConfig ? [CALIBRATED, ...methods] : methods;
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
+    const boot = inputs.bootstrap > 0 ? { resamples: inputs.bootstrap, seed: inputs.seed, level: BOOTSTRAP_DEFAULTS.level } : null;
     for (const m of rows) {
-      results[m] = resultRow(idScores[m]!, oodScores.map((o) => ({ name: o.name, scores: o.s[m]! })));
+      const row: ReportData['results'][string] = {};
+      if (boot) {
+        const r = evaluateOodSetsWithIntervals(idScores[m]!, Object.fromEntries(oodScores.map((o) => [o.name, o.s[m]!])), boot);
+        for (const o of oodScores) row[o.name] = { ...percent(r.sets[o.name]!), ci: percentCi(r.sets[o.name]!.ci) };
+        row.average = { ...percent(r.average), ci: percentCi(r.average.ci) };
+      } else {
+        for (const o of oodScores) row[o.name] = percent(evaluateOod(idScores[m]!, o.s[m]!));
+        const avg = (key: keyof OodMetrics) => oodScores.reduce((s, o) => s + row[o.name]![key], 0) / oodScores.length;
+        row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut') };
+      }
+      results[m] = row;
       scores[m] = { id: [...idScores[m]!], ood: Object.fromEntries(oodScores.map((o) => [o.name, [...o.s[m]!]])) };
     }
     let accuracy: ReportData['accuracy'] = null;
@@ -226,13 +291,16 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
         ks: ks.map((k) => ({ label: k.label, k: k.k, source: k.source })),
         labels: inputs.labels, limit: inputs.limit, id: inputs.id.dir, ood: Object.fromEntries(inputs.ood.map((o) => [o.name, o.set.dir])),
         counts: { id: id.files.length, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files.length])) },
-        methods: rows, ...settings, fusionLambda: 'paper (core PAPER_LAMBDA): MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028',
+        methods: rows, ...settings,
+        fusionLambda: 'paper (core PAPER_LAMBDA: MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028); spread std(FS+TA)/std(X) on the ID images for ASH, SCALE and fDBD (the paper gives no λ for them)',
+        lambdas: Object.fromEntries(ks.length > 1 ? ks.flatMap((k, j) => Object.entries(lambdaRules[j]!).map(([x, l]) => [`FS+TA+${x}@${k.label}`, l])) : Object.entries(lambdaRules[0] ?? {}).map(([x, l]) => [`FS+TA+${x}`, l])),
+        bootstrap: boot ? { ...boot, stratified: true, intervals: 'percentile', note: 'images resampled with replacement within ID and within each OOD set (jointly: one ID draw per resample); ci values are percent' } : null,
       },
       accuracy, results, scores,
       files: { id: id.files, ood: Object.fromEntries(oods.map((o) => [o.name, o.c.files])) },
     };
     if (inputs.config) data.config = { path: inputs.config.path, cfg: inputs.config.cfg, ...(fromConfig && 'unused' in fromConfig ? { unused: fromConfig.unused } : {}) };
-    data.decision = decide(data);
+    data.decision = decide(data, boot);
     if (opts.samples) {
       const pick = (set: string, files: string[]) => spreadPicks(files.length, REPORT_SAMPLES).map((i) => ({ set, file: files[i]! }));
       const failures = [...data.decision.oodAccepted, ...data.decision.idRejected];
@@ -240,24 +308,15 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       data.samples = maps.slice(0, maps.length - failures.length);
       failures.forEach((f, i) => { f.maps = maps[maps.length - failures.length + i]!; });
     }
-    return { data, ks, failed };
+    const comparisons = boot ? fusionComparisons(methods, idScores, oodScores, boot) : null;
+    return { data, ks, failed, comparisons, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
   } finally {
     await engine.dispose();
   }
 }
 
-/** Percent metrics of one method per OOD set and their average, each with 95% bootstrap intervals of AUROC and FPR95. */
-export function resultRow(id: Float64Array, oods: readonly { name: string; scores: Float64Array }[]): Record<string, MetricsWithCi> {
-  const ci = rankIntervals(id, Object.fromEntries(oods.map((o) => [o.name, o.scores])));
-  const row: Record<string, MetricsWithCi> = {};
-  for (const o of oods) row[o.name] = { ...percent(evaluateOod(id, o.scores)), ci: ci[o.name]! };
-  const avg = (key: keyof OodMetrics) => oods.reduce((s, o) => s + row[o.name]![key], 0) / oods.length;
-  row.average = { auroc: avg('auroc'), fpr95: avg('fpr95'), auprIn: avg('auprIn'), auprOut: avg('auprOut'), ci: ci.average! };
-  return row;
-}
-
 /** The config's classifier names as methods.ts names them (as \`fsta score\` maps them). */
-const CONFIG_CLASSIFIER: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
+const CONFIG_CLASSIFIER: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm', ash: 'ASH', scale: 'SCALE' };
 
 /**
  * Per-image scores of --config's own detector, as \`fsta score --config\` computes them:
@@ -274,19 +333,19 @@ function configScores(cfg: FstaConfig, inputs: EvalInputs, ks: readonly KSetting
   if (fused && (!cls || id.numClasses === 0)) return { unused: `the config fuses "${cfg.classifier}", which this run cannot compute` };
   const of = (c: Collected) => {
     const feat = cfg.featureScore === 'fs_ta' && cfg.taStage !== null ? c.fsTa[0]! : c.fs;
-    return cls ? fuse(feat, methodScores(c, [cls], head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature })[cls]!, cfg.lambda) : Float64Array.from(feat);
+    return cls ? fuse(feat, methodScores(c, [cls], head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature })[cls]!, cfg.lambda) : Float64Array.from(feat);
   };
   return { id: of(id), ood: oods.map((o) => of(o.c)) };
 }
 
 /** The recommended method and threshold, the share of ID kept and OOD caught there, and the worst failures. */
-export function decide(data: ReportData): Decision {
+export function decide(data: ReportData, boot: { resamples: number; seed: number } | null): Decision {
   const cfg = data.config && !data.config.unused ? data.config.cfg : null;
   const method = cfg ? CALIBRATED : Object.keys(data.results).sort((a, b) => data.results[b]!.average!.auroc - data.results[a]!.average!.auroc)[0]!;
   const s = data.scores[method]!;
   const targetTpr = cfg?.targetTpr ?? 0.95;
   const threshold = cfg ? cfg.threshold! : thresholdAtTpr(s.id, targetTpr);
-  const op = operatingPoint(threshold, s.id, s.ood);
+  const op = operatingPoint(threshold, s.id, s.ood, boot ?? { resamples: 0 });
   const ood: Failure[] = Object.entries(s.ood).flatMap(([set, v]) => v.map((score, i) => ({ set, file: data.files.ood[set]![i]!, score }))).filter((f) => f.score >= threshold).sort((a, b) => b.score - a.score);
   const idr: Failure[] = s.id.map((score, i) => ({ set: 'ID', file: data.files.id[i]!, score })).filter((f) => f.score < threshold).sort((a, b) => a.score - b.score);
   return {
@@ -299,7 +358,19 @@ export function printEval(r: EvalResult, io: Io): void {
   const s = r.data.settings as { fsStage: string; taStage: string | null; counts: { id: number; ood: Record<string, number> } };
   io.out(`ID: ${s.counts.id} images; OOD: ${Object.entries(s.counts.ood).map(([n, c]) => `${n} ${c}`).join(', ')}; FS at ${s.fsStage}${s.taStage ? `, TA at ${s.taStage} with ${describeKs(r.ks)}` : ''}\n`);
   if (r.data.accuracy) io.out(`ID accuracy: top-1 ${r.data.accuracy.top1.toFixed(2)}%${r.data.accuracy.top5 !== null ? `, top-5 ${r.data.accuracy.top5.toFixed(2)}%` : ''} (${r.data.accuracy.n} images)\n`);
-  io.out('\n' + formatTable(r.data.results, Object.keys(r.data.files.ood)));
+  io.out('\n' + r.table);
+  if (r.comparisons?.length) {
+    const fmt = (v: number, ci: readonly [number, number]) => {
+      const d = intervalDigits(ci);
+      const sign = (x: number) => (Number(x.toFixed(d)) === 0 ? (0).toFixed(d) : (x > 0 ? '+' : '') + x.toFixed(d));
+      return `${sign(v)} [${sign(ci[0])}, ${sign(ci[1])}]`;
+    };
+    const w = Math.max(...r.comparisons.map((c) => `${c.a} − ${c.b}`.length));
+    io.out('\nEach fusion against its parts, average over the OOD sets (percent points; paired 95% bootstrap interval):\n');
+    const auroc = r.comparisons.map((c) => fmt(c.average.difference.auroc, c.average.ci.auroc));
+    const aw = Math.max(...auroc.map((x) => x.length));
+    r.comparisons.forEach((c, i) => io.out(`  ${`${c.a} − ${c.b}`.padEnd(w)}  AUROC ${auroc[i]!.padEnd(aw)}  FPR95 ${fmt(c.average.difference.fpr95, c.average.ci.fpr95)}\n`));
+  }
   if (r.data.decision) io.out('\n' + describeDecision(r.data) + '\n');
 }
 
@@ -313,7 +384,7 @@ export function wrap(text: string, width = 100, indent = '  '): string {
   return [...lines, line].join('\n');
 }
 
-const share = (p: { value: number; ci: [number, number] }) => `${p.value.toFixed(1)}% [${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]`;
+const share = (p: Share) => `${p.value.toFixed(1)}%${p.ci ? ` [${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]` : ''}`;
 
 /** The decision in two or three wrapped lines: where the threshold comes from, then what it keeps and catches. */
 export function describeDecision(data: ReportData): string {
@@ -322,34 +393,33 @@ export function describeDecision(data: ReportData): string {
     ? `Threshold from ${basename(data.config!.path)}: ${d.method} score ≥ ${d.threshold.toPrecision(4)} (set at ${(d.targetTpr * 100).toFixed(0)}% ID TPR on calibration images).`
     : `No threshold was calibrated${data.config?.unused ? ` (the config's is not used: ${data.config.unused})` : ''}. For comparison only: ${d.method}, the best method here by average AUROC, at its ${(d.targetTpr * 100).toFixed(0)}% ID TPR threshold ${d.threshold.toPrecision(4)} on these images; run \`fsta calibrate\` and pass --config for a threshold chosen without OOD test data.`;
   const sets = Object.entries(d.caught).filter(([n]) => n !== 'all OOD').map(([n, p]) => `${n} ${share(p)}`);
-  const what = `At it: keeps ${share(d.kept)} of ID; catches ${share(d.caught['all OOD']!)} of all OOD${sets.length > 1 ? ` (${sets.join(', ')})` : ''}; 95% bootstrap intervals.`;
+  const what = `At it: keeps ${share(d.kept)} of ID; catches ${share(d.caught['all OOD']!)} of all OOD${sets.length > 1 ? ` (${sets.join(', ')})` : ''}${d.kept.ci ? '; 95% bootstrap intervals' : ''}.`;
   return wrap(where) + '\n' + wrap(what);
 }
 
 /** The JSON file of `--json`; schema in docs/cli.md. */
-export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results }, null, 2) + '\n';
+export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results, comparisons: r.comparisons }, null, 2) + '\n';
 
 export async function evalCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('eval', argv, evalOptions);
   if (v.help) { io.out(evalHelp + '\n'); return 0; }
   const inputs = evalInputs(v);
-  const outOpts = { force: Boolean(v.force), inputs: [inputs.choice.spec.modelPath], flag: '--json' };
-  if (typeof v.json === 'string') checkOutput(v.json, outOpts);
-  if (typeof v.report === 'string') checkOutput(v.report, { ...outOpts, flag: '--report' });
-  if (typeof v.csv === 'string') checkOutput(v.csv, { ...outOpts, flag: '--csv' });
+  reportSkipped(io, [inputs.id, ...inputs.ood.map((o) => o.set)].flatMap((s) => s.skipped));
+  const outOpts = { force: Boolean(v.force), inputs: inputFiles(v, inputs.choice.spec.modelPath), flag: '--json' };
+  checkOutputs([{ path: v.json as string | undefined, flag: '--json' }, { path: v.report as string | undefined, flag: '--report' }, { path: v.csv as string | undefined, flag: '--csv' }], outOpts);
   const r = await runEval(inputs, io, { samples: typeof v.report === 'string' });
   printEval(r, io);
   if (typeof v.json === 'string') {
     writeFileAtomic(v.json, evalJson(r), outOpts);
-    io.out(`\nwrote ${v.json}\n`);
+    io.out(`\nwrote ${printable(v.json)}\n`);
   }
   if (typeof v.csv === 'string') {
     writeFileAtomic(v.csv, resultsCsv(r.data), { ...outOpts, flag: '--csv' });
     io.out(`wrote ${v.csv}\n`);
   }
   if (typeof v.report === 'string') {
-    await writeReport(r.data, v.report, { force: Boolean(v.force) });
-    io.out(`wrote report ${v.report}\n`);
+    await writeReport(r.data, v.report, outOpts);
+    io.out(`wrote report ${printable(v.report)}\n`);
   }
   return r.failed > 0 ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import { loadModelSpec } from '../engine/model.js';
 import { checkOutput, writeFileAtomic } from '../write-file.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@fsta/backbones';
 import type { BackboneResolution } from '@fsta/backbones';
+import { printable } from '../printable.js';
 
 export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto | --manifest F.json] [--write-manifest OUT.json [--force]]
 
@@ -60,7 +61,7 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   const model = decodeModel(found.bytes);
   const inputName = imageInput(toGraphView(model)) ?? (model.graph!.input ?? [])[0]?.name ?? 'input';
   const spec = resolution.preprocess ? { preprocess: resolution.preprocess } : null;
-  io.out(`${path}\n`);
+  io.out(`${printable(path)}\n`);
   io.out(`backbone: ${resolution.manifest ? `${resolution.manifest.name} (${resolution.manifest.description})` : resolution.userManifest ? `from ${found.source}` : 'no manifest matched; stages detected automatically'}\n`);
   const stages = Object.entries(resolution.stages).filter(([, s]) => s);
   // Static shapes are rarely in exported graphs: measure them with one run on a blank image.
@@ -78,17 +79,17 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
     for (const [t, dims] of await measureTensorShapes(model, { name: inputName, shape }, stages.map(([, s]) => s!.tensor))) measured.set(t, dims);
     const size = spec?.preprocess.size;
     const resized = size !== undefined && (size[0] !== hw[0] || size[1] !== hw[1]);
-    io.out(`input: ${inputName} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);
+    io.out(`input: ${printable(inputName)} [${shape.join(', ')}]${spec ? ` (preprocess: ${JSON.stringify({ ...spec.preprocess, size: hw })}${resized ? `; the model's fixed ${hw.join('x')} replaces the manifest's default ${size!.join('x')}` : ''})` : ''}\n`);
   }
   io.out('stages:\n');
   for (const [name, s] of stages) {
     const shape = measured.get(s!.tensor) ?? s!.shape;
-    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${s!.tensor}\n      node   ${s!.node}\n`);
+    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${printable(s!.tensor)}\n      node   ${printable(s!.node)}\n`);
   }
   const d = resolution.defaults;
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
   const h = resolution.head;
-  io.out(h ? `head: ${h.weight} [${h.weightShape.join(', ')}] on ${h.penultimate} -> ${h.logits}\n` : 'head: none found\n');
+  io.out(h ? `head: ${printable(h.weight)} [${h.weightShape.join(', ')}] on ${printable(h.penultimate)} -> ${printable(h.logits)}\n` : 'head: none found\n');
   if (writeTo) {
     if (!(hw.length === 2 && hw.every((x) => x > 0))) throw new FstaError('NO_INPUT_SIZE', `the model's input size is dynamic and no manifest gives one, so no manifest can be written for ${path}`, 'write the manifest by hand with "preprocess": {"size": [h, w], …}, or export the model with a fixed H and W');
     const json = manifestJson(path, inputName, resolution, hw);

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { FstaError, defaultConfig, parseConfig } from '@fsta/core';
 import type { ClassifierScoreName, FstaConfig } from '@fsta/core';
 import { decodeModel, encodeModel, patchForConfig } from '@fsta/onnx';
 import { numberFlag, parse, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
+import { printable } from '../printable.js';
 import { readManifestFile } from '../engine/model.js';
-import { checkOutput, writeFileAtomic } from '../write-file.js';
+import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 
 export const patchHelp = `Usage: fsta patch IN.onnx -o OUT.onnx [options]
 
@@ -47,15 +48,16 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   if (mode !== undefined && mode !== 'branch' && mode !== 'double-batch') throw usageError(`--mode must be branch or double-batch, got "${mode}"`, 'patch');
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(input);
-  } catch {
+    bytes = readRegularFileSync(input, { maxBytes: MAX_MODEL_BYTES, what: 'model' });
+  } catch (e) {
+    if (e instanceof FstaError) throw e;
     throw new FstaError('NOT_FOUND', `cannot read model ${input}`, 'pass the path of an existing .onnx file');
   }
-  checkOutput(out, { force: Boolean(v.force), inputs: [input] });
+  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, input) });
   let config: FstaConfig | undefined;
   if (typeof v.config === 'string') {
     let text: string;
-    try { text = readFileSync(v.config, 'utf8'); } catch { throw new FstaError('NOT_FOUND', `config ${v.config} cannot be read`, 'pass --config with the file written by `fsta calibrate`'); }
+    try { text = readRegularFileSync(v.config, { maxBytes: MAX_JSON_BYTES, what: 'config' }).toString('utf8'); } catch (e) { if (e instanceof FstaError) throw e; throw new FstaError('NOT_FOUND', `config ${v.config} cannot be read`, 'pass --config with the file written by `fsta calibrate`'); }
     config = parseConfig(text);
   }
   if (v['fs-stage'] !== undefined || v['ta-stage'] !== undefined) {
@@ -73,8 +75,8 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     ...(classifier !== undefined ? { classifier: classifier as ClassifierScoreName | null } : {}),
     ...(mode ? { mode } : {}),
   });
-  writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: [input] });
+  writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: inputFiles(v, input) });
   const c = prepared.config;
-  io.out(`wrote ${out}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}\n`);
+  io.out(`wrote ${printable(out)}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.map(printable).join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}\n`);
   return 0;
 }

@@ -3,13 +3,14 @@ import { FstaError, fusedScore, verdictOf } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
-import { walkImages } from '../images.js';
+import { fileKind } from '@fsta/onnxruntime-node/read-file';
+import { reportSkipped, walkImages, type Skipped } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import { loadConfig } from '../config-file.js';
 import { defaultK } from '../k-choice.js';
 import { openEngine } from '../engine/open-detector.js';
 import { collect } from '../engine/collect.js';
-import { defaultMethodSettings, methodScores } from '../methods.js';
+import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 
 export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] FILES|DIRS...
 
@@ -24,14 +25,22 @@ ${modelHelp}
 
 Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
 
-const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm' };
+const CLS: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', odin: 'ODIN', gradnorm: 'GradNorm', ash: 'ASH', scale: 'SCALE' };
+/** Classifier scores computed from the penultimate features and the head. */
+const NEEDS_HEAD = new Set(['gradnorm', 'ash', 'scale']);
 
-/** Files given on the command line, with folders expanded (sorted, recursive). Missing paths become error lines. */
-function expand(paths: readonly string[]): ({ path: string } | { path: string; error: string })[] {
+/**
+ * Files given on the command line, with folders expanded (sorted, recursive). Missing
+ * paths and named non-regular files become error lines; non-regular entries of
+ * folders are skipped (and reported).
+ */
+function expand(paths: readonly string[], skipped: Skipped[]): ({ path: string } | { path: string; error: string })[] {
   return paths.flatMap((p) => {
     let st;
     try { st = statSync(p); } catch { return [{ path: p, error: 'no such file or folder' }]; }
-    return st.isDirectory() ? walkImages(p).map((path) => ({ path })) : [{ path: p }];
+    if (st.isDirectory()) return walkImages(p, skipped).map((path) => ({ path }));
+    const kind = fileKind(st);
+    return [kind === null ? { path: p } : { path: p, error: `${kind}, not a regular file` }];
   });
 }
 
@@ -45,11 +54,14 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const k = choice.k ?? defaultK(choice, typeof v.config === 'string' ? { path: v.config, cfg: config } : null).k;
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
-  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin or gradnorm');
+  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin, gradnorm, ash or scale');
+  if (clsName && NEEDS_HEAD.has(cfg.classifier!) && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `the config fuses "${cfg.classifier}", which needs the penultimate features and classifier head, and this model's manifest names no head`, 'add a "head" to the manifest, or calibrate with msp, maxlogit or energy');
   const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'));
   let failed = 0;
   try {
-    const files = expand(positionals);
+    const skipped: Skipped[] = [];
+    const files = expand(positionals, skipped);
+    reportSkipped(io, skipped);
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
     if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
     const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
@@ -57,7 +69,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
       const chunk = files.slice(start, start + choice.batch);
       const readable = chunk.filter((f) => !('error' in f));
       const c = await collect(engine, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) });
-      const s = c.files.length ? methodScores(c, methods, engine.head, null, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
+      const s = c.files.length ? methodScores(c, methods, engine.head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
       const reasons = new Map(c.failed.map((f) => [f.path, f.reason]));
       let i = 0;
       for (const f of chunk) {

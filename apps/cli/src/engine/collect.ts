@@ -15,8 +15,8 @@ export interface Collected {
   /** FS+TA per k, in the order of the engine's ks. */
   fsTa: Float64Array[];
   failed: { path: string; reason: string }[];
-  /** A strided sample of TA-stage activations, for k as a percentile of ID activations. */
-  taSample: Float64Array | null;
+  /** A strided sample of each `sample.tensors` tensor's activations, for k as a percentile of ID activations. */
+  samples: Record<string, Float64Array>;
 }
 
 export type Source = { kind: 'files'; items: ImageItem[] } | { kind: 'tensor'; data: Float32Array; n: number; name: string };
@@ -24,8 +24,8 @@ export type Source = { kind: 'files'; items: ImageItem[] } | { kind: 'tensor'; d
 export interface CollectOptions {
   onProgress?: (n: number) => void;
   onFailure?: (path: string, reason: string) => void;
-  /** Keep about this many TA-stage activation values (0: none). */
-  taSampleSize?: number;
+  /** Keep about `size` activation values of each of these tensors (exposed by the engine). */
+  sample?: { size: number; tensors: readonly string[] };
 }
 
 function concat(parts: Float32Array[]): Float32Array {
@@ -55,12 +55,13 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
   const chw = detector.chw;
   const per = chw[0] * chw[1] * chw[2];
   const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [];
-  const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [], taParts: number[][] = [];
+  const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [];
+  const parts: Record<string, number[][]> = Object.fromEntries((opts.sample?.tensors ?? []).map((t) => [t, []]));
   const nk = detector.ks.length;
   const fsTa = Array.from({ length: nk }, () => [] as number[]);
   let numClasses = 0, penDim = 0;
   const total = source.kind === 'files' ? source.items.length : source.n;
-  const include = [...(engine.hasPenultimate ? ['penultimate' as const] : []), ...(opts.taSampleSize ? ['stages' as const] : [])];
+  const include = [...(engine.hasPenultimate ? ['penultimate' as const] : []), ...(opts.sample ? ['stages' as const] : [])];
 
   const take = (scores: ImageScore[]) => {
     const n = scores.length;
@@ -75,17 +76,16 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
       fs.push(s.fs);
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
     }
-    if (opts.taSampleSize) {
-      // A strided sample over the batch's TA-stage values, as many per image as the whole set allows.
-      const maps = scores.map((s) => s.features?.stages?.ta?.data);
-      if (maps.every((m) => m)) {
-        const data = concat(maps as Float32Array[]);
-        const want = Math.ceil((opts.taSampleSize * n) / total);
-        const step = Math.max(1, Math.floor(data.length / want));
-        const sample: number[] = [];
-        for (let i = 0; i < data.length; i += step) sample.push(data[i]!);
-        taParts.push(sample);
-      }
+    for (const t of opts.sample?.tensors ?? []) {
+      // A strided sample over the batch's values, as many per image as the whole set allows.
+      const maps = scores.map((s) => s.features?.stages?.tensors?.[t]?.data);
+      if (!maps.every((m) => m)) throw new FstaError('NOT_EXPOSED', `the engine does not expose "${t}"`, 'open the engine with that stage in sampleStages');
+      const data = concat(maps as Float32Array[]);
+      const want = Math.ceil((opts.sample!.size * n) / total);
+      const step = Math.max(1, Math.floor(data.length / want));
+      const sample: number[] = [];
+      for (let i = 0; i < data.length; i += step) sample.push(data[i]!);
+      parts[t]!.push(sample);
     }
   };
   const score = async (data: Float32Array, n: number) => take(await detector.score({ data, shape: [n, ...chw] }, { include }));
@@ -120,6 +120,6 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
     penultimateDim: penDim,
     fs: Float64Array.from(fs),
     fsTa: fsTa.map((a) => Float64Array.from(a)),
-    taSample: taParts.length ? Float64Array.from(taParts.flat()) : null,
+    samples: Object.fromEntries(Object.entries(parts).map(([t, p]) => [t, Float64Array.from(p.flat())])),
   };
 }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { FstaError } from '@fsta/core';
+import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { findBackbone, parseUserManifest } from '@fsta/backbones';
 import type { BackboneResolution, UserManifest } from '@fsta/backbones';
 import { decodeModel, toGraphView } from '@fsta/onnx';
@@ -33,8 +33,10 @@ export interface ModelSpec {
 /** Reads a file the CLI was pointed at, with one clear error for a missing or unreadable one. */
 export function readInput(path: string, what: 'model' | 'manifest', fix: string): Buffer {
   try {
-    return readFileSync(path);
+    // Regular files only, size checked first: a FIFO or /dev/zero named as the model must not hang or fill memory.
+    return readRegularFileSync(path, { maxBytes: what === 'model' ? MAX_MODEL_BYTES : MAX_JSON_BYTES, what });
   } catch (e) {
+    if (e instanceof FstaError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new FstaError('NOT_FOUND', `cannot read ${what} ${path} (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`, fix);
   }

@@ -3,7 +3,7 @@ import { createDetector, installedProviders } from '@fsta/onnxruntime-node';
 import type { OnnxDetector } from '@fsta/onnx';
 import type { ModelSpec } from './model.js';
 
-/** A detector opened for analysis: every k in one graph, stage maps and penultimate features on request. */
+/** A detector opened for analysis: every TA setting in one graph, stage maps and penultimate features on request. */
 export interface Engine {
   detector: OnnxDetector;
   spec: ModelSpec;
@@ -24,16 +24,16 @@ let fallbackLogged = false;
  * plus what analysis needs: FS+TA at every k of `ks` from one trunk pass, the stage maps
  * and the penultimate features. The CLI opens no session of its own.
  */
-export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly number[], batch: number, log: (line: string) => void): Promise<Engine> {
+export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = []): Promise<Engine> {
   const hasHead = spec.resolution.head !== null;
   const detector = await createDetector({
     model: spec.bytes,
     ...(spec.manifest ? { manifest: spec.manifest } : { backbone: spec.backbone }),
     fsStage: stages.fsStage,
     taStage: stages.taStage,
-    ...(stages.taStage !== null && ks.length > 0 ? { k: ks[0]!, ks: ks.slice(1) } : {}),
+    ...(stages.taStage !== null && typeof ks[0] === 'number' ? { k: ks[0], ks: ks.slice(1) } : {}),
     classifier: null,
-    expose: { stages: true, penultimate: hasHead },
+    expose: { stages: true, penultimate: hasHead, tensorsOf: sampleStages },
     batchSize: batch,
     // CUDA where onnxruntime-node has it; a CPU-only install is not worth a line per command.
     executionProviders: installedProviders(),

@@ -1,9 +1,10 @@
-import type { FstaConfig, OodMetrics } from '@fsta/core';
+import type { FstaConfig } from '@fsta/core';
+import type { Share } from './bootstrap.js';
+import type { PercentMetrics } from '../table.js';
 import type { SampleMaps } from '../engine/sample-maps.js';
-import type { Interval } from './bootstrap.js';
 
-/** Percent metrics of one method on one set, with 95% bootstrap intervals of AUROC and FPR95. */
-export type MetricsWithCi = OodMetrics & { ci?: { auroc: Interval; fpr95: Interval } };
+/** Percent metrics of one method on one set, with 95% bootstrap intervals (percent) when the eval made them. */
+export type MetricsWithCi = PercentMetrics;
 
 /** One image on the wrong side of the threshold. */
 export interface Failure {
@@ -25,8 +26,8 @@ export interface Decision {
   threshold: number;
   targetTpr: number;
   /** Share of ID kept and of each OOD set (and all OOD pooled) caught, percent, with 95% intervals. */
-  kept: { value: number; ci: Interval };
-  caught: Record<string, { value: number; ci: Interval }>;
+  kept: Share;
+  caught: Record<string, Share>;
   /** OOD images accepted, highest score first, and ID images rejected, lowest first. */
   oodAccepted: Failure[];
   idRejected: Failure[];
@@ -42,7 +43,8 @@ export interface ReportData {
   title: string;
   settings: Record<string, unknown>;
   accuracy: { top1: number; top5: number | null; n: number } | null;
-  results: Record<string, Record<string, MetricsWithCi>>;
+  /** Percent, with 95% bootstrap intervals (`ci`, percent) when the eval made them. */
+  results: Record<string, Record<string, PercentMetrics>>;
   /** Per method: ID scores and per-OOD-set scores, in the order of `files`. */
   scores: Record<string, { id: number[]; ood: Record<string, number[]> }>;
   files: { id: string[]; ood: Record<string, string[]> };

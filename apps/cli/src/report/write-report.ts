@@ -1,14 +1,16 @@
 import { basename, dirname } from 'node:path';
 import { thresholdAtTpr } from '@fsta/core';
 import type { ReportData, Failure } from './data.js';
+import type { Share } from './bootstrap.js';
 import { writeFileAtomic } from '../write-file.js';
 import { esc } from './vega-svg.js';
 import { renderSamples } from './sample-plots.js';
 import { methodPlots } from './method-plots.js';
 import { resultsCsv } from './csv.js';
+import { intervalDigits } from '../table.js';
 
 const num = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(4));
-const share = (p: { value: number; ci: [number, number] }) => `<b>${p.value.toFixed(1)}%</b> <span class="ci">[${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]</span>`;
+const share = (p: Share) => `<b>${p.value.toFixed(1)}%</b>${p.ci ? ` <span class="ci">[${p.ci[0].toFixed(1)}–${p.ci[1].toFixed(1)}]</span>` : ''}`;
 const shortName = (file: string) => `${basename(dirname(file))}/${basename(file)}`;
 const CALIBRATED = 'calibrated';
 
@@ -73,14 +75,15 @@ function calibration(data: ReportData): string {
 function resultsTable(data: ReportData): string {
   const counts = data.settings.counts as { id: number; ood: Record<string, number> };
   const cols = [...Object.keys(data.files.ood), 'average'];
-  const metric = (v: number, ci?: [number, number]) => `<td>${v.toFixed(2)}${ci ? `<br><span class="ci">${ci[0].toFixed(1)}–${ci[1].toFixed(1)}</span>` : ''}</td>`;
+  // Digits as the interval supports (table.ts's intervalDigits), as in the terminal.
+  const metric = (v: number, ci?: readonly [number, number]) => { const d = intervalDigits(ci); return `<td>${v.toFixed(d)}${ci ? `<br><span class="ci">${ci[0].toFixed(d)}–${ci[1].toFixed(d)}</span>` : ''}</td>`; };
   // Per set FPR95, AUROC and AUPR-In; the average adds AUPR-Out (as the paper's tables). The CSV has everything.
   const heads = (c: string) => ['FPR95↓', 'AUROC↑', 'AUPR-In', ...(c === 'average' ? ['AUPR-Out'] : [])];
   const rows = Object.entries(data.results).map(([m, r]) => `<tr${m === data.decision?.method ? ' class="chosen"' : ''}><th>${esc(m)}${m === CALIBRATED && data.config ? `<br><span class="ci">${esc(configScore(data))}</span>` : ''}</th>${cols.map((c) => metric(r[c]!.fpr95, r[c]!.ci?.fpr95).replace('<td>', '<td class="first">') + metric(r[c]!.auroc, r[c]!.ci?.auroc) + metric(r[c]!.auprIn) + (c === 'average' ? metric(r[c]!.auprOut) : '')).join('')}</tr>`).join('\n');
   const n = (c: string) => (c === 'average' ? `mean of ${cols.length - 1} sets` : `${counts.ood[c]} images`);
   const csv = `data:text/csv;charset=utf-8,${encodeURIComponent(resultsCsv(data))}`;
   return `<section id="results"><h2>Results</h2>
-<p>Percent, ID (${counts.id} images) against each OOD set. FPR95: share of OOD accepted at the threshold that keeps 95% of ID (lower is better); AUROC, AUPR-In (ID positive), AUPR-Out (OOD positive): higher is better. Small print: 95% bootstrap interval. <a id="csv" download="fsta-results.csv" href="${csv}">Download as CSV</a></p>
+<p>Percent, ID (${counts.id} images) against each OOD set. FPR95: share of OOD accepted at the threshold that keeps 95% of ID (lower is better); AUROC, AUPR-In (ID positive), AUPR-Out (OOD positive): higher is better. Small print: 95% bootstrap interval (images resampled within ID and within each OOD set; see settings.bootstrap), with the digits it supports. <a id="csv" download="fsta-results.csv" href="${csv}">Download as CSV</a></p>
 <div class="scroll"><table class="results"><thead><tr><th></th>${cols.map((c) => `<th colspan="${heads(c).length}" class="set">${esc(c)}<br><span class="ci">${n(c)}</span></th>`).join('')}</tr>
 <tr><th>Method</th>${cols.map((c) => heads(c).map((h, i) => `<th${i === 0 ? ' class="first"' : ''}>${h}</th>`).join('')).join('')}</tr></thead>
 <tbody>${rows}</tbody></table></div></section>`;
@@ -147,6 +150,6 @@ show();
 `;
 }
 
-export async function writeReport(data: ReportData, path: string, opts: { force?: boolean } = {}): Promise<void> {
-  writeFileAtomic(path, await renderReport(data), { force: Boolean(opts.force), flag: '--report' });
+export async function writeReport(data: ReportData, path: string, opts: { force?: boolean; inputs?: readonly (string | undefined)[] } = {}): Promise<void> {
+  writeFileAtomic(path, await renderReport(data), { force: Boolean(opts.force), inputs: opts.inputs ?? [], flag: '--report' });
 }
