@@ -202,7 +202,9 @@ describe('fsta calibrate', () => {
     const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '80,95', '-o', out]);
     expect(r.code, r.err).toBe(0);
     // Wrapped at 100 columns, 4 significant digits, percent as in the candidate tables.
-    expect(r.out).toMatch(/chose: (TA at C\d, k=\d\.\d{3}|no TA)[^]*mean AUROC \d+\.\d\d%[^]*Chosen without OOD test data/);
+    expect(r.out).toMatch(/chose: [^]*Chosen\s+without\s+OOD\s+test\s+data/);
+    expect(r.out).not.toMatch(/\d\.\d{6,}/);
+    expect(r.out).not.toMatch(/(AUROC|FPR95) 0\.\d/);
     for (const line of r.out.split('\n')) expect([...line].length).toBeLessThanOrEqual(100);
     const cfg = parseConfig(readFileSync(out, 'utf8'));
     expect(cfg.threshold).not.toBeNull();

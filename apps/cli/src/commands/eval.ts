@@ -366,7 +366,7 @@ export function printEval(r: EvalResult, io: Io): void {
       return `${sign(v)} [${sign(ci[0])}, ${sign(ci[1])}]`;
     };
     const w = Math.max(...r.comparisons.map((c) => `${c.a} − ${c.b}`.length));
-    io.out('\nEach fusion against its parts, average over the OOD sets (percent points; paired 95% bootstrap interval):\n');
+    io.out('\n' + wrap('Each fusion against its parts, average over the OOD sets (percent points; paired 95% bootstrap interval):') + '\n');
     const auroc = r.comparisons.map((c) => fmt(c.average.difference.auroc, c.average.ci.auroc));
     const aw = Math.max(...auroc.map((x) => x.length));
     r.comparisons.forEach((c, i) => io.out(`  ${`${c.a} − ${c.b}`.padEnd(w)}  AUROC ${auroc[i]!.padEnd(aw)}  FPR95 ${fmt(c.average.difference.fpr95, c.average.ci.fpr95)}\n`));
