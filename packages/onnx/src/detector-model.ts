@@ -5,8 +5,18 @@ import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions } from './patch.js';
 import type { OnnxModel } from './types.js';
+import type { ModelLimits } from './validate.js';
+import { checkConfigModel } from './fingerprint.js';
 
-export interface DetectorModelOptions extends DetectorSettings {
+/** Options of `patchForConfig` beyond the detector settings. */
+export interface ConfigPatchOptions extends DetectorSettings {
+  mode?: PatchOptions['mode'];
+  manifest?: UserManifest;
+  ks?: readonly number[];
+  expose?: DetectorModelOptions['expose'];
+}
+
+export interface DetectorModelOptions extends DetectorSettings, ModelLimits {
   /** Overrides the manifest's preprocessing; required when the backbone is detected automatically. */
   preprocess?: PreprocessSpec;
   /** Stages, head and preprocessing by tensor name (@fsta/backbones parseUserManifest); overrides `backbone`. */
@@ -65,11 +75,12 @@ export interface ConfiguredPatch {
  * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: readonly number[]; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
+export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): ConfiguredPatch {
   const graph = toGraphView(model);
   const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
   const config = resolveDetectorConfig({ ...options, backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
+  checkConfigModel(config, model, options.allowForeignConfig);
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : requireStage(found, config.taStage);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
@@ -96,7 +107,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
  * plus the image input and preprocessing the adapters feed, then encode.
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes);
+  const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
   const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
   const input = imageInput(graph);
   const inShape = input ? graph.shapes.get(input) : undefined;
