@@ -135,12 +135,13 @@ function checkTensorSizes(model: OnnxModel, maxBytes: number): void {
   const shapes = inferShapes(model);
   const declared = new Map<string, number>();
   for (const v of [...(model.graph!.valueInfo ?? []), ...(model.graph!.output ?? [])]) if (v.name && v.type?.tensorType?.elemType) declared.set(v.name, v.type.tensorType.elemType);
+  const inits = new Map((model.graph!.initializer ?? []).filter((t) => t.name).map((t) => [t.name!, t.dataType ?? DataType.FLOAT]));
   for (const [i, n] of (model.graph!.node ?? []).entries()) {
     for (const o of n.output ?? []) {
       const s = o ? shapes.get(o) : undefined;
       if (!s || !s.every((d): d is number => typeof d === 'number')) continue;
       const elements = s.reduce((a, b) => a * Math.max(b, 0), 1);
-      const bytes = elements * (BYTES[elementType(n, o, declared)] ?? 4);
+      const bytes = elements * (BYTES[elementType(n, o, declared, inits)] ?? 4);
       if (bytes > maxBytes) {
         throw new FstaError('TENSOR_TOO_LARGE', `node "${n.name || `#${i}`}" (${n.opType}) makes tensor "${o}" of shape [${s.join(', ')}]: ${gib(bytes)}, over the ${gib(maxBytes)} a tensor may take`, 'this is not a model to run: re-export it, checking the shape that node is given; if the tensor really is meant to be that large, raise the limit (decodeModel(bytes, { maxTensorBytes }))', { node: n.name ?? '', tensor: o });
       }
@@ -148,11 +149,15 @@ function checkTensorSizes(model: OnnxModel, maxBytes: number): void {
   }
 }
 
-function elementType(n: OnnxNode, out: string, declared: ReadonlyMap<string, number>): number {
+const SAME_TYPE_OPS = new Set(['Range', 'Expand', 'Tile', 'Reshape', 'Identity', 'Concat', 'Pad', 'Transpose']);
+
+function elementType(n: OnnxNode, out: string, declared: ReadonlyMap<string, number>, inits: ReadonlyMap<string, number>): number {
   const d = declared.get(out);
   if (d !== undefined) return d;
   const attr = (name: string) => (n.attribute ?? []).find((a) => a.name === name);
   if (n.opType === 'Cast') return toNumber(attr('to')?.i);
+  // Ops whose output has their first input's type, when that input is a stored tensor.
+  if (SAME_TYPE_OPS.has(n.opType ?? '') && n.input?.[0]) return inits.get(n.input[0]) ?? DataType.FLOAT;
   if (n.opType === 'ConstantOfShape') return attr('value')?.t?.dataType ?? DataType.FLOAT;
   return DataType.FLOAT;
 }
