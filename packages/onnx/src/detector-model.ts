@@ -1,4 +1,4 @@
-import { FstaError, PATCHED_OUTPUTS, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
@@ -76,11 +76,13 @@ export interface ConfiguredPatch {
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
 export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): ConfiguredPatch {
+  // Before the backbone is matched: another model's config is the problem to name, not its stages.
+  const given = options.config === undefined ? undefined : parseConfig(options.config);
+  if (given) checkConfigModel(given, model, options.allowForeignConfig);
   const graph = toGraphView(model);
-  const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
+  const wanted = options.backbone ?? given?.backbone ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
-  const config = resolveDetectorConfig({ ...options, backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
-  checkConfigModel(config, model, options.allowForeignConfig);
+  const config = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : requireStage(found, config.taStage);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
