@@ -6,6 +6,7 @@ import { listImages } from '../images.js';
 import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import type { ModelChoice } from '../model-options.js';
 import { FeatureRunner } from '../engine/runner.js';
+import { modelFileFingerprint } from '../config-model.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
 import { defaultMethodSettings, methodScores } from '../methods.js';
@@ -144,7 +145,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     if (!best || separatesBetter(sep, best)) best = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name };
   }
   const cfg = best!.cfg;
-  cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
+  cfg.provenance = { ...cfg.provenance, modelFingerprint: modelFileFingerprint(choice.spec.modelPath), fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
   io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: [choice.spec.modelPath] });
   io.out(`wrote ${out}\n`);
