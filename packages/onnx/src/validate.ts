@@ -74,9 +74,10 @@ function storedElements(t: OnnxTensor): number | undefined {
   const dt = t.dataType ?? 0;
   if (t.segment || dt === 14 || dt === 15 || (BYTES[dt] === undefined && dt !== DataType.STRING)) return undefined;
   if (t.rawData && t.rawData.length > 0) return dt === DataType.STRING ? undefined : t.rawData.length / BYTES[dt]!;
-  const fields = [t.floatData, t.int32Data, t.stringData, t.int64Data, t.doubleData, t.uint64Data].filter((f) => f && f.length > 0);
-  if (fields.length > 1) return undefined;
-  return fields[0]?.length ?? 0;
+  // The typed field the ONNX spec stores this type in (what onnxruntime reads).
+  const field = dt === DataType.FLOAT ? t.floatData : dt === DataType.INT64 ? t.int64Data : dt === DataType.DOUBLE ? t.doubleData
+    : dt === DataType.UINT64 || dt === DataType.UINT32 ? t.uint64Data : dt === DataType.STRING ? t.stringData : t.int32Data;
+  return field?.length ?? 0;
 }
 
 function checkVersions(model: OnnxModel): void {
