@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { FstaError } from '@fsta/core';
-import { decodeModel, encodeModel, float32Initializer, int64Initializer, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
+import { decodeModel, encodeModel, float32Initializer, int64Initializer, tensorToFloat32, tensorToNumbers, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
 
 /**
  * Issue #12 items 1 and 5: models that onnxruntime would read files for, reject with
@@ -193,5 +193,28 @@ describe('statically known tensors over the size cap are refused before onnxrunt
     const m = base({ nodes: [{ opType: 'ConstantOfShape', name: 'mid', input: ['shp'], output: ['z'] }], initializers: [shapeOf('shp', [1024, 1024, 64])] });
     expect(() => decodeModel(encodeModel(m))).not.toThrow();
     expect(refusal(m, { maxTensorBytes: 2 ** 27 }).message).toMatch(/"mid" \(ConstantOfShape\) makes tensor "z" of shape \[1024, 1024, 64\]: 0\.3 GiB, over the 0\.1 GiB/);
+  });
+});
+
+describe('the tensor reader caps what it materializes', () => {
+  it('a tensor of more than MAX_READ_ELEMENTS values is refused before its data is read or an array allocated', () => {
+    for (const dataType of [1, 10, 7]) {
+      // 2^27 values claimed; the reader must refuse on the count, not build a 1 GB array first.
+      const t: OnnxTensor = { name: 'big', dataType, dims: [2 ** 14, 2 ** 13], rawData: new Uint8Array(8) };
+      const heap0 = process.memoryUsage().heapUsed;
+      for (const read of [tensorToNumbers, tensorToFloat32]) {
+        let err: unknown;
+        try { read(t); } catch (e) { err = e; }
+        expect(err).toBeInstanceOf(FstaError);
+        expect((err as FstaError).code).toBe('TENSOR_TOO_LARGE');
+        expect((err as Error).message).toMatch(/tensor "big" has 134217728 values \(dims \[16384, 8192\]\); fsta reads at most 67108864 values of one tensor as numbers\. Fix: check that the manifest points at the right tensor/);
+      }
+      expect(process.memoryUsage().heapUsed - heap0).toBeLessThan(64 * 2 ** 20);
+    }
+    // Under the cap, a raw-size mismatch is found before the output array is allocated.
+    const small: OnnxTensor = { name: 'short', dataType: 10, dims: [2 ** 25], rawData: new Uint8Array(8) };
+    const heap0 = process.memoryUsage().heapUsed;
+    expect(() => tensorToNumbers(small)).toThrow(/has 8 raw bytes but dims \[33554432\] of type 10 need 67108864/);
+    expect(process.memoryUsage().heapUsed - heap0).toBeLessThan(64 * 2 ** 20);
   });
 });
