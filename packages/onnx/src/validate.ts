@@ -132,21 +132,24 @@ function checkInputTypes(g: OnnxGraph): void {
  * batch axes are not counted) against the cap, in bytes of the tensor's element type
  * where it is known (Cast's `to`, ConstantOfShape's value), else 4.
  */
-function checkTensorSizes(model: OnnxModel, maxBytes: number): void {
-  const shapes = inferShapes(model);
+function checkTensorSizes(model: OnnxModel, maxBytes: number, g: OnnxGraph = model.graph!, scope = ''): void {
+  // A subgraph is inferred on its own: tensors it reads from outside have unknown shapes.
+  const shapes = inferShapes(g === model.graph ? model : { ...model, graph: g });
   const declared = new Map<string, number>();
-  for (const v of [...(model.graph!.valueInfo ?? []), ...(model.graph!.output ?? [])]) if (v.name && v.type?.tensorType?.elemType) declared.set(v.name, v.type.tensorType.elemType);
-  const inits = new Map((model.graph!.initializer ?? []).filter((t) => t.name).map((t) => [t.name!, t.dataType ?? DataType.FLOAT]));
-  for (const [i, n] of (model.graph!.node ?? []).entries()) {
+  for (const v of [...(g.valueInfo ?? []), ...(g.output ?? [])]) if (v.name && v.type?.tensorType?.elemType) declared.set(v.name, v.type.tensorType.elemType);
+  const inits = new Map((g.initializer ?? []).filter((t) => t.name).map((t) => [t.name!, t.dataType ?? DataType.FLOAT]));
+  for (const [i, n] of (g.node ?? []).entries()) {
+    const label = `node "${n.name || `#${i}`}" (${n.opType})`;
     for (const o of n.output ?? []) {
       const s = o ? shapes.get(o) : undefined;
       if (!s || !s.every((d): d is number => typeof d === 'number')) continue;
       const elements = s.reduce((a, b) => a * Math.max(b, 0), 1);
       const bytes = elements * (BYTES[elementType(n, o, declared, inits)] ?? 4);
       if (bytes > maxBytes) {
-        throw new FstaError('TENSOR_TOO_LARGE', `node "${n.name || `#${i}`}" (${n.opType}) makes tensor "${o}" of shape [${s.join(', ')}]: ${gib(bytes)}, over the ${gib(maxBytes)} a tensor may take`, 'this is not a model to run: re-export it, checking the shape that node is given; if the tensor really is meant to be that large, raise the limit (decodeModel(bytes, { maxTensorBytes }))', { node: n.name ?? '', tensor: o });
+        throw new FstaError('TENSOR_TOO_LARGE', `${label}${scope} makes tensor "${o}" of shape [${s.join(', ')}]: ${gib(bytes)}, over the ${gib(maxBytes)} a tensor may take`, 'this is not a model to run: re-export it, checking the shape that node is given; if the tensor really is meant to be that large, raise the limit (decodeModel(bytes, { maxTensorBytes }))', { node: n.name ?? '', tensor: o });
       }
     }
+    for (const a of n.attribute ?? []) for (const sub of attributeGraphs(a)) checkTensorSizes(model, maxBytes, sub, ` in subgraph "${a.name}" of ${label}${scope}`);
   }
 }
 

@@ -189,6 +189,12 @@ describe('statically known tensors over the size cap are refused before onnxrunt
       expect(() => decodeModel(encodeModel(m), { maxTensorBytes: Infinity })).not.toThrow();
     });
   }
+  it('inside an If branch (shape inference runs on subgraphs too)', () => {
+    const thenG = branch('then', { initializer: [shapeOf('shp', [16, 2 ** 30])], node: [{ opType: 'ConstantOfShape', name: 'deep', input: ['shp'], output: ['then_out'] }] });
+    const e = refusal(base({ nodes: [ifNode(thenG)], initializers: [cond] }));
+    expect(e.code).toBe('TENSOR_TOO_LARGE');
+    expect(e.message).toMatch(/node "deep" \(ConstantOfShape\) in subgraph "then_branch" of node "if" \(If\) makes tensor "then_out" of shape \[16, 1073741824\]: 64\.0 GiB/);
+  });
   it('a lower cap is honoured, and tensors under it pass', () => {
     const m = base({ nodes: [{ opType: 'ConstantOfShape', name: 'mid', input: ['shp'], output: ['z'] }], initializers: [shapeOf('shp', [1024, 1024, 64])] });
     expect(() => decodeModel(encodeModel(m))).not.toThrow();
