@@ -85,6 +85,19 @@ function checkVersions(model: OnnxModel): void {
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new FstaError('UNSUPPORTED_OPSET', `the model imports ai.onnx opset ${opset}; onnxruntime runs opsets ${MIN_OPSET} to ${MAX_OPSET}`, `re-export the model with an opset between 13 and ${MAX_OPSET} (torch.onnx.export(..., opset_version=17))`);
   }
+  const imported = new Set([...(model.opsetImport ?? []).map((o) => o.domain ?? ''), ...((model.functions as { domain?: string }[] | undefined) ?? []).map((f) => f.domain ?? '')]);
+  const unimported = (nodes: readonly OnnxNode[] | undefined): OnnxNode | undefined => {
+    for (const n of nodes ?? []) {
+      const d = n.domain ?? '';
+      if (d !== '' && d !== 'ai.onnx' && !imported.has(d)) return n;
+      for (const a of n.attribute ?? []) for (const g of attributeGraphs(a)) { const inner = unimported(g.node); if (inner) return inner; }
+    }
+    return undefined;
+  };
+  const orphan = unimported(model.graph?.node);
+  if (orphan) {
+    throw new FstaError('UNSUPPORTED_OPSET', `node "${orphan.name ?? ''}" (${orphan.opType}) is in domain "${orphan.domain}", which the model does not import (opset_import has ${[...imported].map((d) => `"${d}"`).join(', ')})`, 're-export the model; a custom op needs its domain in opset_import and a runtime that implements it');
+  }
   const ir = toNumber(model.irVersion);
   if (ir > MAX_IR_VERSION) {
     throw new FstaError('UNSUPPORTED_IR_VERSION', `the model has ONNX IR version ${ir}; onnxruntime reads up to ${MAX_IR_VERSION}`, 're-save the model with an older onnx package (onnx.save after onnx.load), or export it again');
@@ -128,7 +141,7 @@ function checkInputTypes(g: OnnxGraph): void {
 }
 
 /**
- * Statically known tensor sizes (shape inference on the top-level graph; symbolic
+ * Statically known tensor sizes (shape inference on each graph and subgraph; symbolic
  * batch axes are not counted) against the cap, in bytes of the tensor's element type
  * where it is known (Cast's `to`, ConstantOfShape's value), else 4.
  */

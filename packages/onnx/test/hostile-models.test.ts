@@ -159,6 +159,16 @@ describe('models onnxruntime rejects are refused with the problem and the fix', 
     expect(await ortFails(ir)).not.toBe('ok');
   });
 
+  it('a node in a domain the model does not import (also inside a subgraph)', async () => {
+    const m = base({ nodes: [{ opType: 'FusedThing', name: 'custom', domain: 'com.example', input: ['fc'], output: ['cz'] }] });
+    expect(refusal(m).message).toMatch(/node "custom" \(FusedThing\) is in domain "com\.example", which the model does not import.*Fix: re-export the model/);
+    expect(await ortFails(m)).not.toBe('ok');
+    const sub = base({ nodes: [ifNode(branch('then', { node: [{ opType: 'Odd', name: 'deep_custom', domain: 'org.x', input: ['fc'], output: ['then_out'] }] }))], initializers: [cond] });
+    expect(refusal(sub).message).toMatch(/node "deep_custom" \(Odd\) is in domain "org\.x"/);
+    // Imported custom domains are the runtime's business, not refused here.
+    expect(() => decodeModel(encodeModel({ ...m, opsetImport: [...m.opsetImport!, { domain: 'com.example', version: 1 }] }))).not.toThrow();
+  });
+
   it('dims that disagree with the stored data: CORRUPT_MODEL before any reader or onnxruntime sees them', async () => {
     const m = base();
     m.graph!.initializer![1] = { ...m.graph!.initializer![1]!, dims: [2, 5] };
