@@ -1,12 +1,22 @@
-import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions } from './patch.js';
 import type { OnnxModel } from './types.js';
+import type { ModelLimits } from './validate.js';
+import { checkConfigModel } from './fingerprint.js';
 
-export interface DetectorModelOptions extends DetectorSettings {
+/** Options of `patchForConfig` beyond the detector settings. */
+export interface ConfigPatchOptions extends DetectorSettings {
+  mode?: PatchOptions['mode'];
+  manifest?: UserManifest;
+  ks?: DetectorModelOptions['ks'];
+  expose?: DetectorModelOptions['expose'];
+}
+
+export interface DetectorModelOptions extends DetectorSettings, ModelLimits {
   /** Overrides the manifest's preprocessing; required when the backbone is detected automatically. */
   preprocess?: PreprocessSpec;
   /** Stages, head and preprocessing by tensor name (@fsta/backbones parseUserManifest); overrides `backbone`. */
@@ -73,11 +83,14 @@ export interface ConfiguredPatch {
  * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: DetectorModelOptions['ks']; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
+export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): ConfiguredPatch {
+  // Before the backbone is matched: another model's config is the problem to name, not its stages.
+  const given = options.config === undefined ? undefined : parseConfig(options.config);
+  if (given) checkConfigModel(given, model, options.allowForeignConfig);
   const graph = toGraphView(model);
-  const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
+  const wanted = options.backbone ?? given?.backbone ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
-  const config = resolveDetectorConfig({ ...options, backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
+  const config = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : requireStage(found, config.taStage);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
@@ -105,7 +118,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
  * plus the image input and preprocessing the adapters feed, then encode.
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes);
+  const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
   const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
   const input = imageInput(graph);
   const inShape = input ? graph.shapes.get(input) : undefined;

@@ -29,12 +29,13 @@ fsta/score); the model's own outputs are unchanged (bit for bit in branch mode).
                          outputs then agree within float rounding, not bit for bit
   --manifest FILE        stages and head by tensor name (the format eval and score
                          take; \`fsta inspect\` lists the tensors); replaces --backbone
+  --force-config         use a config calibrated on another model (refused otherwise)
   --force                overwrite an existing OUT`;
 
 export async function patchCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse('patch', argv, {
     out: { type: 'string', short: 'o' }, backbone: { type: 'string' }, config: { type: 'string' }, 'fs-stage': { type: 'string' }, 'ta-stage': { type: 'string' },
-    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, mode: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' },
+    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, mode: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' }, 'force-config': { type: 'boolean' },
   }, true);
   if (v.help) { io.out(patchHelp + '\n'); return 0; }
   if (positionals.length !== 1) throw usageError('give exactly one input model', 'patch');
@@ -74,6 +75,7 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     ...(lambda !== undefined ? { lambda } : {}),
     ...(classifier !== undefined ? { classifier: classifier as ClassifierScoreName | null } : {}),
     ...(mode ? { mode } : {}),
+    allowForeignConfig: Boolean(v['force-config']),
   });
   writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: inputFiles(v, input) });
   const c = prepared.config;
