@@ -93,7 +93,7 @@ export function shapeOf(graph: GraphView, tensor: string): readonly number[] | u
 
 const ALWAYS_NON_NEGATIVE = new Set(['Relu', 'Sigmoid', 'Softplus', 'Softmax', 'Abs', 'Exp']);
 /** Ops whose output is non-negative when every data input is. */
-const KEEPS_SIGN = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Identity', 'Dropout', 'Resize', 'Upsample', 'Reshape', 'Flatten', 'Transpose', 'Slice', 'Pad', 'QuantizeLinear', 'DequantizeLinear', 'Add', 'Max']);
+const KEEPS_SIGN = new Set(['Split', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Identity', 'Dropout', 'Resize', 'Upsample', 'Reshape', 'Flatten', 'Transpose', 'Slice', 'Pad', 'QuantizeLinear', 'DequantizeLinear', 'Add', 'Max']);
 /** Ops where a constant operand could be negative (a bias), so every input must be a non-negative tensor. */
 const ALL_INPUTS_MATTER = new Set(['Add', 'Max', 'Concat']);
 /** Data inputs that carry the sign (the rest are shapes, scales, pads). */
@@ -121,4 +121,49 @@ export function isNonNegative(graph: GraphView, tensor: string, depth = 0): bool
   if (ALL_INPUTS_MATTER.has(node.opType) && data.some((i) => graph.initializerNames.has(i) || graph.constants?.has(i))) return false;
   const tensors = data.filter((i) => !graph.initializerNames.has(i));
   return tensors.length > 0 && tensors.every((i) => isNonNegative(graph, i, depth + 1));
+}
+
+const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
+export const isConv = (opType: string): boolean => CONV_OPS.has(opType);
+
+/** Whether any convolution lies between the graph inputs and `tensor`: without one it is the input or a preprocessing of it. */
+export function hasConvAncestor(graph: GraphView, tensor: string): boolean {
+  const { producer } = indexGraph(graph);
+  const seen = new Set<string>();
+  const stack = [tensor];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const p = producer.get(t);
+    if (!p) continue;
+    if (CONV_OPS.has(p.opType)) return true;
+    for (const i of p.inputs) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
+  }
+  return false;
+}
+
+const permOf = (n: GraphNode): readonly number[] | undefined => {
+  const p = n.attributes?.['perm'];
+  return Array.isArray(p) ? p : undefined;
+};
+const isPerm = (p: readonly number[] | undefined, want: readonly number[]) => p !== undefined && p.length === want.length && p.every((d, i) => d === want[i]);
+
+/**
+ * Whether a 4-D tensor is channels-last (N, H, W, C): walking back along its data inputs,
+ * a Transpose with perm [0, 2, 3, 1] comes before any convolution or Transpose back
+ * (ConvNeXt's blocks run LayerNorm and their MLP between such transposes).
+ */
+export function isChannelsLast(graph: GraphView, tensor: string): boolean {
+  const { producer } = indexGraph(graph);
+  let t = tensor;
+  for (let hops = 0; hops < 64; hops++) {
+    const p = producer.get(t);
+    if (!p || CONV_OPS.has(p.opType)) return false;
+    if (p.opType === 'Transpose') return isPerm(permOf(p), [0, 2, 3, 1]);
+    const next = p.inputs.find((i) => i !== '' && !graph.initializerNames.has(i) && !graph.constants?.has(i) && graph.shapes.get(i)?.length === 4);
+    if (next === undefined) return false;
+    t = next;
+  }
+  return false;
 }

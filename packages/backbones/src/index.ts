@@ -1,10 +1,14 @@
 export type { GraphNode, GraphView, GraphIndex } from './graph.js';
-export { modulePath, isUnder, indexGraph, initializerBehind, shapeOf, isNonNegative } from './graph.js';
+export { modulePath, isUnder, indexGraph, initializerBehind, shapeOf, isNonNegative, hasConvAncestor, isChannelsLast } from './graph.js';
 export type { StageName, StageSelector, Preprocess, StageDefaults, HeadSelector, MatchResult, BackboneManifest } from './manifest.js';
 export { STAGE_NAMES, IMAGENET_MEAN, IMAGENET_STD } from './manifest.js';
 export type { ResolvedStage, StageMap } from './stages.js';
-export { imageInput } from './stages.js';
+export { imageInput, strideOf } from './stages.js';
 export { select, describeSelector } from './select.js';
-export { detectStages } from './detect.js';
+export { detectStages, pooledByHead } from './detect.js';
+export { implausibility, assertPlausible, backboneRoot } from './plausibility.js';
+export type { TaTarget } from './ta-sign.js';
+export { SIGNED_TA_MEANING } from './ta-sign.js';
+export { editDistance, nearest } from './nearest.js';
 export type { ResolvedHead, BackboneResolution } from './resolve.js';
-export { manifests, backboneNames, getManifest, resolveStages, resolveHead, detectHead, findBackbone, requireStage } from './resolve.js';
+export { manifests, backboneNames, getManifest, resolveStages, resolveHead, detectHead, findBackbone, requireStage, taFor, stageCandidates } from './resolve.js';
