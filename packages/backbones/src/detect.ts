@@ -1,6 +1,7 @@
 import { FstaError } from '@fsta/core';
 import type { GraphNode, GraphView } from './graph.js';
 import { indexGraph, isConv, isNonNegative, isUnder } from './graph.js';
+import { latestNonNegativeInStage } from './ta-sign.js';
 import type { StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
 import { backboneRoot, implausibility, STAGE_FIX } from './plausibility.js';
@@ -198,8 +199,17 @@ export function detectStages(graph: GraphView): StageMap {
     if (last && lh === h && lw === w) last.push(t);
     else groups.push([t]);
   }
-  const pick = (run: string[]): string => [...run].reverse().find((t) => isNonNegative(graph, t)) ?? run.at(-1)!;
-  const picks = groups.slice(0, -1).map(pick);
+  // A stage ends with the last tensor of its resolution; where that is signed (a linear
+  // block output, a transition conv), the stage's last activation stands for it, so that TA
+  // lands on a non-negative tensor.
+  const picks: string[] = [];
+  const pick = (run: string[]): string => {
+    const last = run.at(-1)!;
+    const t = isNonNegative(graph, last) ? last : (latestNonNegativeInStage(graph, last, picks.at(-1) ?? null)?.tensor ?? last);
+    picks.push(t);
+    return t;
+  };
+  groups.slice(0, -1).forEach(pick);
   const deepest = groups.at(-1)!;
   const inH = inShape.at(-2)!;
   if (strideOf(inH, graph.shapes.get(c5.tensor)![2]!) < 32 && dilatedBefore(graph, c5.tensor)) {
@@ -210,7 +220,7 @@ export function detectStages(graph: GraphView): StageMap {
       if (last && graph.shapes.get(last[0]!)![1] === c) last.push(t);
       else runs.push([t]);
     }
-    picks.push(...runs.slice(0, -1).map(pick));
+    runs.slice(0, -1).forEach(pick);
   }
   picks.push(c5.tensor);
 

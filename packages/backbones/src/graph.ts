@@ -126,21 +126,20 @@ export function isNonNegative(graph: GraphView, tensor: string, depth = 0): bool
 const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
 export const isConv = (opType: string): boolean => CONV_OPS.has(opType);
 
+const afterConvCache = new WeakMap<GraphView, Set<string>>();
+
 /** Whether any convolution lies between the graph inputs and `tensor`: without one it is the input or a preprocessing of it. */
 export function hasConvAncestor(graph: GraphView, tensor: string): boolean {
-  const { producer } = indexGraph(graph);
-  const seen = new Set<string>();
-  const stack = [tensor];
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    const p = producer.get(t);
-    if (!p) continue;
-    if (CONV_OPS.has(p.opType)) return true;
-    for (const i of p.inputs) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
+  let after = afterConvCache.get(graph);
+  if (!after) {
+    after = new Set<string>();
+    // Nodes are in topological order: one pass marks every tensor computed from a convolution's output.
+    for (const n of graph.nodes) {
+      if (CONV_OPS.has(n.opType) || n.inputs.some((i) => after!.has(i))) for (const o of n.outputs) if (o !== '') after.add(o);
+    }
+    afterConvCache.set(graph, after);
   }
-  return false;
+  return after.has(tensor);
 }
 
 const permOf = (n: GraphNode): readonly number[] | undefined => {

@@ -32,6 +32,28 @@ function ancestors(graph: GraphView, tensor: string): Set<string> {
 export const SIGNED_TA_MEANING =
   'TA there is ReLU(f − k) on a signed tensor: it zeroes every response below k, the negative ones included, which is not the paper\'s TA (a threshold on ReLU activations); FS+TA still works as a score, but calibrate k on ID data (`fsta calibrate`) or use FS alone (taStage null)';
 
+/** Non-negative outputs that gate another tensor (SiLU = x·Sigmoid(x), hardswish, attention) rather than carry features. */
+const GATES = new Set(['Sigmoid', 'HardSigmoid', 'Softmax']);
+
+/**
+ * The latest non-negative tensor at `tensor`'s resolution that `tensor` depends on and
+ * that the previous stage (`previous`) does not already contain: the stage's last activation.
+ */
+export function latestNonNegativeInStage(graph: GraphView, tensor: string, previous: string | null): { tensor: string; node: string } | null {
+  const [, , h, w] = graph.shapes.get(tensor) ?? [];
+  const inStage = ancestors(graph, tensor);
+  const before = previous ? ancestors(graph, previous) : new Set<string>();
+  let found: { tensor: string; node: string } | null = null;
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) {
+      const s = graph.shapes.get(o);
+      if (!inStage.has(o) || before.has(o) || s?.length !== 4 || s[2] !== h || s[3] !== w) continue;
+      if (!GATES.has(n.opType) && isNonNegative(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
+    }
+  }
+  return found;
+}
+
 /**
  * TA belongs on a non-negative tensor (a ReLU, ReLU6 or Clip(min ≥ 0) output). For a
  * signed stage (SiLU, hardswish, GELU, LayerNorm, a linear block output), take the
@@ -42,17 +64,7 @@ export const SIGNED_TA_MEANING =
 export function taTarget(graph: GraphView, stage: string, resolved: ResolvedStage, previous: ResolvedStage | null): TaTarget {
   const base = { stage, tensor: resolved.tensor, node: resolved.node };
   if (resolved.nonNegative) return { ...base, note: null, warning: null };
-  const [, , h, w] = resolved.shape;
-  const inStage = ancestors(graph, resolved.tensor);
-  const before = previous ? ancestors(graph, previous.tensor) : new Set<string>();
-  let found: { tensor: string; node: string } | null = null;
-  for (const n of graph.nodes) {
-    for (const o of n.outputs) {
-      const s = graph.shapes.get(o);
-      if (!inStage.has(o) || before.has(o) || o === resolved.tensor || s?.length !== 4 || s[2] !== h || s[3] !== w) continue;
-      if (isNonNegative(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
-    }
-  }
+  const found = latestNonNegativeInStage(graph, resolved.tensor, previous?.tensor ?? null);
   if (found) {
     return { stage, ...found, note: `${stage} ("${resolved.tensor}") is signed; TA goes on the nearest non-negative tensor of that stage, "${found.tensor}" (node ${found.node})`, warning: null };
   }
