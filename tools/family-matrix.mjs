@@ -100,6 +100,9 @@ export async function checkModel(dir, name) {
   for (const s of stages) {
     const t = out[s.tensor];
     const st = stats(t.data, [...t.dims]);
+    // Static shapes stop at a detector's data-dependent resize: show the shape the run gave, marked.
+    const r = row.stages.find((x) => x.name === s.name);
+    if (r.shape.some((d, i) => i > 0 && d < 0)) r.runShape = [...t.dims];
     sign[s.name] = st.min;
     if (s.nonNegative && st.min < 0) problems.push(`${s.name} said ≥ 0 but has ${st.min}`);
   }

@@ -112,6 +112,9 @@ def builders():
     d = m.detection
     s = m.segmentation
     nb = dict(weights=None, weights_backbone=None)
+    # Fewer proposals and detections than torchvision's defaults: the heads' cost, not the backbone's, dominates a CPU export.
+    few = dict(min_size=256, max_size=256, rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=100, box_detections_per_img=10)
+    few1 = dict(min_size=256, max_size=256, detections_per_img=10, topk_candidates=100)
     return {
         'resnet18': cls(lambda: m.resnet18(weights=None)),
         'resnet50': cls(lambda: m.resnet50(weights=None)),
@@ -134,17 +137,17 @@ def builders():
                             note='299: its unpadded convolutions make smaller inputs look like stride 64'),
         'vgg11_bn': cls(narrow_vgg, size=224, note='224: adaptive pooling to 7x7 exports only from a 7x7 map; classifier narrowed to 256 wide'),
         'mnasnet0_5': cls(lambda: m.mnasnet0_5(weights=None), c5=('out', 'layers')),
-        'fasterrcnn_resnet50_fpn': det(lambda: d.fasterrcnn_resnet50_fpn(**nb, min_size=256, max_size=256)),
-        'fasterrcnn_resnet50_fpn_v2': det(lambda: d.fasterrcnn_resnet50_fpn_v2(**nb, min_size=256, max_size=256)),
+        'fasterrcnn_resnet50_fpn': det(lambda: d.fasterrcnn_resnet50_fpn(**nb, **few)),
+        'fasterrcnn_resnet50_fpn_v2': det(lambda: d.fasterrcnn_resnet50_fpn_v2(**nb, **few)),
         'fasterrcnn_mobilenet_v3_large_fpn': det(
-            lambda: d.fasterrcnn_mobilenet_v3_large_fpn(**nb, min_size=256, max_size=256)),
-        'retinanet_resnet50_fpn': det(lambda: d.retinanet_resnet50_fpn(**nb, min_size=256, max_size=256)),
-        'fcos_resnet50_fpn': det(lambda: d.fcos_resnet50_fpn(**nb, min_size=256, max_size=256)),
-        'ssd300_vgg16': det(lambda: d.ssd300_vgg16(**nb), size=300, c5=('out', 'backbone.extra.0')),
-        'ssdlite320_mobilenet_v3_large': det(lambda: d.ssdlite320_mobilenet_v3_large(**nb), size=320,
-                                             c5=('out', 'backbone.features')),
-        'maskrcnn_resnet50_fpn': det(lambda: d.maskrcnn_resnet50_fpn(**nb, min_size=256, max_size=256)),
-        'keypointrcnn_resnet50_fpn': det(lambda: d.keypointrcnn_resnet50_fpn(**nb, min_size=256, max_size=256)),
+            lambda: d.fasterrcnn_mobilenet_v3_large_fpn(**nb, **few)),
+        'retinanet_resnet50_fpn': det(lambda: d.retinanet_resnet50_fpn(**nb, **few1)),
+        'fcos_resnet50_fpn': det(lambda: d.fcos_resnet50_fpn(**nb, **few1)),
+        'ssd300_vgg16': det(lambda: d.ssd300_vgg16(**nb, detections_per_img=10, topk_candidates=100), size=300, c5=('out', 'backbone.extra.0')),
+        'ssdlite320_mobilenet_v3_large': det(lambda: d.ssdlite320_mobilenet_v3_large(**nb, detections_per_img=10, topk_candidates=100), size=320,
+                                             c5=('out', 'backbone.features.1')),
+        'maskrcnn_resnet50_fpn': det(lambda: d.maskrcnn_resnet50_fpn(**nb, **few)),
+        'keypointrcnn_resnet50_fpn': det(lambda: d.keypointrcnn_resnet50_fpn(**nb, **few)),
         'fcn_resnet50': seg(lambda: s.fcn_resnet50(**nb, aux_loss=False)),
         'deeplabv3_resnet50': seg(lambda: s.deeplabv3_resnet50(**nb, aux_loss=False)),
         'deeplabv3_mobilenet_v3_large': seg(lambda: s.deeplabv3_mobilenet_v3_large(**nb, aux_loss=False)),
@@ -154,6 +157,7 @@ def builders():
 
 def calibrate_bn(model, spec):
     """BN statistics from three random batches: BN layers in train mode (cumulative average), the rest in eval."""
+    torch.manual_seed(SEED)
     bns = [mm for mm in model.modules() if isinstance(mm, nn.modules.batchnorm._BatchNorm)]
     for bn in bns:
         bn.reset_running_stats()
@@ -162,12 +166,12 @@ def calibrate_bn(model, spec):
     for bn in bns:
         bn.train()
     g = torch.Generator().manual_seed(SEED + 1)
+    # Detectors: through the backbone only (normalized random images); the heads' BN keep mean 0, var 1.
+    net = model.backbone if spec['kind'] == 'detector' else model
+    shape = [4] + spec['input'][-3:]
     with torch.no_grad():
         for _ in range(3):
-            if spec['kind'] == 'detector':
-                model([torch.rand(spec['input'], generator=g) for _ in range(2)])
-            else:
-                model(torch.randn([4] + spec['input'][1:], generator=g))
+            net(torch.randn(shape, generator=g))
     model.eval()
 
 

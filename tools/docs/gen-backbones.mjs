@@ -19,7 +19,7 @@ function renderMatrix(matrix) {
     '',
     `One model per torchvision family, random weights with batch-norm statistics from three random batches, at small inputs. Made by \`${matrix.command}\``,
     `(${matrix.sources.join('; ')}). For each model: the stages \`findBackbone(graph, 'auto')\` finds on the statically inferred shapes`,
-    '(shape C×H×W, stride, `+` = provably ≥ 0), whether C5 holds the same values as PyTorch\'s C5 by definition (see above), |fsta/fs − PyTorch FS|',
+    '(shape C×H×W, `*` = unknown to static shape inference and shown as run, stride, `+` = provably ≥ 0), whether C5 holds the same values as PyTorch\'s C5 by definition (see above), |fsta/fs − PyTorch FS|',
     'on the probe input (FS = mean over C,H,W of |f − mean_HW(f)|, float64 in PyTorch), and where TA goes. **right**: stages plausible, C5 is',
     'PyTorch\'s, FS within 1e-4 and the model\'s own outputs bit-identical after patching; **refused**: fsta stops with the message shown.',
     '',
@@ -29,7 +29,7 @@ function renderMatrix(matrix) {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const stages = (r.stages ?? []).map((s) => `${s.name} ${shape(s.shape)}/${s.stride}${s.nonNegative ? '+' : ''}`).join('<br>');
+    const stages = (r.stages ?? []).map((s) => `${s.name} ${s.runShape ? `${shape(s.runShape)}*` : shape(s.shape)}/${s.stride}${s.nonNegative ? '+' : ''}`).join('<br>');
     const ta = r.ta ? `${r.ta.stage}${r.ta.warning ? ': signed, warns' : r.ta.note ? `: on \`${r.ta.tensor}\` (nearest ≥ 0)` : ' (≥ 0)'}` : 'none';
     const result = r.status === 'right' ? 'right' : r.status === 'refused' ? `refused: ${cell(r.message)}` : `**wrong**: ${cell((r.problems ?? []).join('; '))}`;
     const c5 = r.torchFs === undefined ? '' : r.problems?.some((p) => p.includes("not PyTorch's C5")) ? `no (${shape(r.torchC5)})` : 'yes';

@@ -6,7 +6,8 @@ import type { StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
 import { backboneRoot, implausibility, STAGE_FIX } from './plausibility.js';
 import type { StageMap } from './stages.js';
-import { describeStage, imageInput, strideOf } from './stages.js';
+import { describeStage, imageInput, strideOfTensor } from './stages.js';
+import { resolutionKey, structuralStrides } from './strides.js';
 
 /** Ops whose outputs describe a tensor's shape, not its values: data does not flow through them. */
 const SHAPE_OPS = new Set(['Shape', 'Size']);
@@ -53,6 +54,20 @@ const isMap = (s: readonly number[] | undefined): s is readonly number[] => s?.l
 const isSpatialMap = (graph: GraphView, t: string) => {
   const s = graph.shapes.get(t);
   return isMap(s) && s[2]! * s[3]! > 1;
+};
+/** Ops that make feature maps in a CNN backbone. */
+const FEATURE_OPS = new Set(['Relu', 'Clip', 'HardSwish', 'LeakyRelu', 'Add', 'Concat', 'Conv', 'BatchNormalization', 'MaxPool', 'Mul']);
+/**
+ * A map whose static shape is unknown (after a detector's data-dependent resize) but whose
+ * structural stride is: a feature op fed from the image, at a stride above 1.
+ */
+const isUnshapedMap = (graph: GraphView, input: string, t: string) => {
+  const s = graph.shapes.get(t);
+  if (s && s.length === 4 && s[2]! > 0 && s[3]! > 0) return false;
+  if (s && s.length !== 4) return false;
+  const op = indexGraph(graph).producer.get(t)?.opType;
+  const st = structuralStrides(graph, input).get(t);
+  return op !== undefined && FEATURE_OPS.has(op) && st !== undefined && st > 1;
 };
 
 /** Ops a classifier's head pools with; their input is the map it pools. */
@@ -116,11 +131,11 @@ function convClassifier(graph: GraphView, pooled: string, classes: number): Grap
 }
 
 /** The last spatial map produced under module `root` that is reachable from the input. */
-function lastMapUnder(graph: GraphView, root: string, reach: ReadonlySet<string>): string | null {
+function lastMapUnder(graph: GraphView, input: string, root: string, reach: ReadonlySet<string>): string | null {
   let found: string | null = null;
   for (const n of graph.nodes) {
     if (!isUnder(n.name, root)) continue;
-    for (const o of n.outputs) if (reach.has(o) && isSpatialMap(graph, o)) found = o;
+    for (const o of n.outputs) if (reach.has(o) && (isSpatialMap(graph, o) || isUnshapedMap(graph, input, o))) found = o;
   }
   return found;
 }
@@ -144,10 +159,10 @@ function deepestMap(graph: GraphView, reach: ReadonlySet<string>): string | null
 }
 
 /** Where C5 is and by which rule, for the error messages and `inspect`. */
-function findC5(graph: GraphView, reach: ReadonlySet<string>): { tensor: string; rule: string } | null {
+function findC5(graph: GraphView, input: string, reach: ReadonlySet<string>): { tensor: string; rule: string } | null {
   const root = backboneRoot(graph);
   if (root !== null) {
-    const t = lastMapUnder(graph, root, reach);
+    const t = lastMapUnder(graph, input, root, reach);
     return t === null ? null : { tensor: t, rule: `the last map of the backbone (/${root}/)` };
   }
   const pooled = pooledByHead(graph);
@@ -179,7 +194,7 @@ export function detectStages(graph: GraphView): StageMap {
   if (!graph.nodes.some((n) => isConv(n.opType))) throw noStages('it has no Conv node');
   const { producer } = indexGraph(graph);
   const { reach, idom } = dominators(graph, input);
-  const c5 = findC5(graph, reach);
+  const c5 = findC5(graph, input, reach);
   if (c5 === null) throw noStages('no 4-D feature map with a static size lies on a path from the input');
   const why = implausibility(graph, c5.tensor, true);
   if (why !== null) {
@@ -188,15 +203,14 @@ export function detectStages(graph: GraphView): StageMap {
 
   const chain: string[] = [];
   for (let t: string | undefined = c5.tensor; t !== undefined && t !== input; t = idom.get(t)) chain.push(t);
-  const path = chain.reverse().filter((t) => t === c5.tensor || (isMap(graph.shapes.get(t)) && implausibility(graph, t) === null));
+  const key = (t: string) => resolutionKey(graph, input, t);
+  const path = chain.reverse().filter((t) => t === c5.tensor || ((isMap(graph.shapes.get(t)) || isUnshapedMap(graph, input, t)) && key(t) !== null && implausibility(graph, t) === null));
 
   // Runs of equal resolution along the trunk.
   const groups: string[][] = [];
   for (const t of path) {
-    const [, , h, w] = graph.shapes.get(t)!;
     const last = groups.at(-1);
-    const [, , lh, lw] = last ? graph.shapes.get(last[0]!)! : [];
-    if (last && lh === h && lw === w) last.push(t);
+    if (last && key(last[0]!) === key(t)) last.push(t);
     else groups.push([t]);
   }
   // A stage ends with the last tensor of its resolution; where that is signed (a linear
@@ -211,13 +225,13 @@ export function detectStages(graph: GraphView): StageMap {
   };
   groups.slice(0, -1).forEach(pick);
   const deepest = groups.at(-1)!;
-  const inH = inShape.at(-2)!;
-  if (strideOf(inH, graph.shapes.get(c5.tensor)![2]!) < 32 && dilatedBefore(graph, c5.tensor)) {
+  const c5Stride = strideOfTensor(graph, c5.tensor);
+  if (c5Stride !== null && c5Stride < 32 && dilatedBefore(graph, c5.tensor, key)) {
     const runs: string[][] = [];
     for (const t of deepest) {
-      const c = graph.shapes.get(t)![1];
+      const c = graph.shapes.get(t)?.[1];
       const last = runs.at(-1);
-      if (last && graph.shapes.get(last[0]!)![1] === c) last.push(t);
+      if (last && graph.shapes.get(last[0]!)?.[1] === c) last.push(t);
       else runs.push([t]);
     }
     runs.slice(0, -1).forEach(pick);
@@ -232,9 +246,9 @@ export function detectStages(graph: GraphView): StageMap {
 }
 
 /** Whether a dilated convolution at C5's resolution makes C5 (FCN, DeepLab): only then do stages share a stride. */
-function dilatedBefore(graph: GraphView, c5: string): boolean {
+function dilatedBefore(graph: GraphView, c5: string, key: (t: string) => string | null): boolean {
   const { producer } = indexGraph(graph);
-  const [, , h, w] = graph.shapes.get(c5)!;
+  const want = key(c5);
   const seen = new Set<string>();
   const stack = [c5];
   while (stack.length > 0) {
@@ -244,8 +258,7 @@ function dilatedBefore(graph: GraphView, c5: string): boolean {
     const n = producer.get(t);
     if (!n) continue;
     const d = n.attributes?.['dilations'];
-    const s = graph.shapes.get(t);
-    if (isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && s?.[2] === h && s?.[3] === w) return true;
+    if (isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && key(t) === want) return true;
     for (const i of n.inputs) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
   }
   return false;

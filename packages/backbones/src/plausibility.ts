@@ -1,7 +1,7 @@
 import { FstaError } from '@fsta/core';
 import type { GraphView } from './graph.js';
 import { hasConvAncestor, indexGraph, isChannelsLast, isUnder, modulePath } from './graph.js';
-import { imageInput, inputHeight, strideOf } from './stages.js';
+import { imageInput, strideOfTensor } from './stages.js';
 
 /** Top-level modules that hold heads in torchvision exports: detection heads, segmentation heads (ASPP included), RPN. */
 const HEAD_MODULES = ['roi_heads', 'rpn', 'head', 'classifier', 'aux_classifier', 'anchor_generator', 'transform'];
@@ -32,10 +32,7 @@ export function implausibility(graph: GraphView, tensor: string, c5 = false): st
   if (top !== undefined && HEAD_MODULES.includes(top)) return `lies inside the model's head (module /${top}/)`;
   const root = backboneRoot(graph);
   if (root !== null && !isUnder(node.name, root)) return `lies after the backbone (this model's backbone is under /${root}/)`;
-  if (c5 && shape?.length === 4) {
-    const inH = inputHeight(graph);
-    if (inH > 0 && shape[2]! > 0 && strideOf(inH, shape[2]!) === 1) return `is at the input's resolution (${shape[2]}x${shape[3]}, stride 1): a last stage is downsampled`;
-  }
+  if (c5 && strideOfTensor(graph, tensor) === 1) return `is at the input's resolution (stride 1): a last stage is downsampled`;
   return null;
 }
 

@@ -1,5 +1,6 @@
 import type { GraphView } from './graph.js';
 import { isNonNegative } from './graph.js';
+import { structuralStrides } from './strides.js';
 import type { StageName } from './manifest.js';
 
 /** A stage resolved to a tensor of one graph. */
@@ -41,9 +42,24 @@ export function inputHeight(graph: GraphView): number {
   return input ? (graph.shapes.get(input)!.at(-2) ?? -1) : -1;
 }
 
+/**
+ * The stride of `tensor`: the product of the strides of the convolutions and pools before it
+ * when that agrees with input size / map size within a factor 2 (it is exact where unpadded
+ * layers make the ratio fractional), else that ratio as a whole number; null when neither is known.
+ */
+export function strideOfTensor(graph: GraphView, tensor: string): number | null {
+  const input = imageInput(graph);
+  const s = input ? structuralStrides(graph, input).get(tensor) : undefined;
+  const structural = s !== undefined && Number.isInteger(s) && s >= 1 ? s : null;
+  const shape = graph.shapes.get(tensor);
+  const inH = inputHeight(graph);
+  const h = shape?.length === 4 ? shape[2]! : -1;
+  if (!(inH > 0 && h > 0)) return structural;
+  // Both known: the layers' own strides are exact unless the sizes say otherwise (a graph without stride attributes).
+  return structural !== null && Math.abs(Math.log2(inH / h) - Math.log2(structural)) < 1 ? structural : strideOf(inH, h);
+}
+
 export function describeStage(graph: GraphView, tensor: string, node: string): ResolvedStage {
   const shape = graph.shapes.get(tensor) ?? [-1, -1, -1, -1];
-  const inH = inputHeight(graph);
-  const h = shape.length === 4 ? shape[2]! : -1;
-  return { tensor, node, shape, stride: inH > 0 && h > 0 ? strideOf(inH, h) : null, nonNegative: isNonNegative(graph, tensor) };
+  return { tensor, node, shape, stride: strideOfTensor(graph, tensor), nonNegative: isNonNegative(graph, tensor) };
 }

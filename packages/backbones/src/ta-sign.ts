@@ -1,6 +1,8 @@
 import type { GraphView } from './graph.js';
 import { indexGraph, isNonNegative } from './graph.js';
 import { implausibility } from './plausibility.js';
+import { imageInput } from './stages.js';
+import { resolutionKey } from './strides.js';
 import type { ResolvedStage } from './stages.js';
 
 /** Where TA goes for a stage, and what to tell the user about it. */
@@ -40,14 +42,14 @@ const GATES = new Set(['Sigmoid', 'HardSigmoid', 'Softmax']);
  * that the previous stage (`previous`) does not already contain: the stage's last activation.
  */
 export function latestNonNegativeInStage(graph: GraphView, tensor: string, previous: string | null): { tensor: string; node: string } | null {
-  const [, , h, w] = graph.shapes.get(tensor) ?? [];
+  const input = imageInput(graph);
+  const want = resolutionKey(graph, input, tensor);
   const inStage = ancestors(graph, tensor);
   const before = previous ? ancestors(graph, previous) : new Set<string>();
   let found: { tensor: string; node: string } | null = null;
   for (const n of graph.nodes) {
     for (const o of n.outputs) {
-      const s = graph.shapes.get(o);
-      if (!inStage.has(o) || before.has(o) || s?.length !== 4 || s[2] !== h || s[3] !== w) continue;
+      if (!inStage.has(o) || before.has(o) || want === null || resolutionKey(graph, input, o) !== want) continue;
       if (!GATES.has(n.opType) && isNonNegative(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
     }
   }
