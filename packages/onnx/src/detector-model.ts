@@ -1,5 +1,5 @@
 import { FstaError, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
-import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView } from '@fsta/backbones';
+import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView } from '@fsta/backbones';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions } from './patch.js';
@@ -26,6 +26,8 @@ export interface DetectorModel {
   modelOutputs: string[];
   /** 1 when the model was exported with a fixed batch of 1, else null (any batch). */
   maxBatch: 1 | null;
+  /** What the user must know about the stages (TA on a signed tensor, TA moved to the stage's activation): adapters log them. */
+  warnings: string[];
 }
 
 /** A model patched for a resolved config: what `fsta patch` writes and detectors load. */
@@ -37,6 +39,8 @@ export interface ConfiguredPatch {
   modelOutputs: string[];
   /** The structural view of the unpatched model the stages were found on. */
   graph: GraphView;
+  /** TA on a signed tensor, or moved to the nearest non-negative tensor of its stage: print them. */
+  warnings: string[];
 }
 
 /**
@@ -50,7 +54,8 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
   const found = findBackbone(graph, wanted);
   const config = resolveDetectorConfig({ ...options, backbone: wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
-  const ta = config.taStage === null ? null : requireStage(found, config.taStage);
+  const ta = config.taStage === null ? null : taFor(found, config.taStage);
+  const warnings = ta === null ? [] : [ta.warning, ta.note].filter((w): w is string => w !== null);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
   const patched = patchModel(model, {
@@ -64,7 +69,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
   });
-  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
+  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph, warnings };
 }
 
 /**
@@ -73,7 +78,7 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
   const model = decodeModel(bytes);
-  const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
+  const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
   const input = imageInput(graph);
   const inShape = input ? graph.shapes.get(input) : undefined;
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
@@ -91,6 +96,7 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
     chw: [3, size[0], size[1]],
     modelOutputs,
     maxBatch: n === 1 ? 1 : null,
+    warnings,
   };
 }
 

@@ -20,7 +20,7 @@ export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'> {
   maxImagePixels?: number;
   /** Where transparent pixels are composited; default white. */
   background?: PixelOptions['background'];
-  /** Receives the one line about provider fallback; default console.warn. */
+  /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
   logger?: (line: string) => void;
 }
 
@@ -39,7 +39,9 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Dete
     try { bytes = await readFile(options.model); } catch (e) { throw unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
   } else bytes = options.model;
   const prepared = prepareDetectorModel(bytes, { ...options, config: await readConfig(options.config) });
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], options.logger ?? ((l) => console.warn(l)));
+  const log = options.logger ?? ((l: string) => console.warn(l));
+  for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log);
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   return ortDetector({
     prepared,

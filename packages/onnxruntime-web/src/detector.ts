@@ -15,7 +15,7 @@ export interface WebDetectorOptions extends DetectorSettings {
   preprocess?: PreprocessSpec;
   /** Where transparent pixels are composited; default white (the same as @fsta/onnxruntime-node). */
   background?: PixelOptions['background'];
-  /** Receives the one line about provider fallback; default console.warn. */
+  /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
   logger?: (line: string) => void;
 }
 
@@ -30,7 +30,9 @@ async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Arra
 /** A detector on onnxruntime-web (WebGPU or WASM): one session on the patched model, one run per batch. */
 export async function createDetector(options: WebDetectorOptions): Promise<Detector> {
   const prepared = prepareDetectorModel(await modelBytes(options.model), options);
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), options.logger ?? ((l) => console.warn(l)));
+  const log = options.logger ?? ((l: string) => console.warn(l));
+  for (const w of prepared.warnings) log(`@fsta/onnxruntime-web: ${w}`);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), log);
   return ortDetector({
     prepared,
     session,
