@@ -140,6 +140,21 @@ function lastMapUnder(graph: GraphView, input: string, root: string, reach: Read
   return found;
 }
 
+/**
+ * torchvision SSDs keep their trunk under /backbone/features/ and the extra blocks after it
+ * under /backbone/extra.N/ (SSD300-VGG16: extra.0 finishes VGG with conv5 and fc6/fc7 at stride 16)
+ * or /backbone/extra/extra.N/ (SSDlite: the blocks past MobileNetV3's stride 32). C5 is the later of the trunk's
+ * and the first extra block's last map, when at stride ≤ 32.
+ */
+function ssdC5(graph: GraphView, input: string, reach: ReadonlySet<string>): string | null {
+  if (!graph.nodes.some((n) => isUnder(n.name, 'backbone/features'))) return null;
+  const extra0 = ['backbone/extra.0', 'backbone/extra/extra.0'].find((p) => graph.nodes.some((n) => isUnder(n.name, p)));
+  if (extra0 === undefined) return null;
+  const strides = structuralStrides(graph, input);
+  const cands = [lastMapUnder(graph, input, 'backbone/features', reach), lastMapUnder(graph, input, extra0, reach)].filter((t): t is string => t !== null && (strides.get(t) ?? Infinity) <= 32);
+  return cands.at(-1) ?? null;
+}
+
 /** Fallback for models with neither a known backbone module nor a pooling head: the map with most channels, then smallest, then latest. */
 function deepestMap(graph: GraphView, reach: ReadonlySet<string>): string | null {
   let end: string | null = null;
@@ -160,6 +175,8 @@ function deepestMap(graph: GraphView, reach: ReadonlySet<string>): string | null
 
 /** Where C5 is and by which rule, for the error messages and `inspect`. */
 function findC5(graph: GraphView, input: string, reach: ReadonlySet<string>): { tensor: string; rule: string } | null {
+  const ssd = ssdC5(graph, input, reach);
+  if (ssd !== null) return { tensor: ssd, rule: 'the last map of the SSD backbone at stride ≤ 32 (VGG\'s fc7, or MobileNet\'s last features)' };
   const root = backboneRoot(graph);
   if (root !== null) {
     const t = lastMapUnder(graph, input, root, reach);

@@ -11,11 +11,11 @@ const hasModule = (graph: GraphView, prefix: string) => graph.nodes.some((n) => 
 /**
  * Where a torchvision detector's or segmenter's backbone lives, or null for other models:
  * detectors carry it under `/backbone/body/` (the FPN beside it under `/backbone/fpn/`),
- * segmenters under `/backbone/` with their head under `/classifier/`.
+ * segmenters and SSDs under `/backbone/` with their head under `/classifier/` or `/head/`.
  */
 export function backboneRoot(graph: GraphView): string | null {
   if (hasModule(graph, 'backbone/body')) return 'backbone/body';
-  if (hasModule(graph, 'backbone') && (hasModule(graph, 'classifier') || hasModule(graph, 'aux_classifier'))) return 'backbone';
+  if (hasModule(graph, 'backbone') && (hasModule(graph, 'classifier') || hasModule(graph, 'aux_classifier') || hasModule(graph, 'head'))) return 'backbone';
   return null;
 }
 
