@@ -1,6 +1,6 @@
 import { FstaError } from '@fsta/core';
 import type { GraphNode, GraphView } from './graph.js';
-import { indexGraph, isConv, isNonNegative, isUnder } from './graph.js';
+import { indexGraph, isConv, isNonNegative, isUnder, modulePath } from './graph.js';
 import { latestNonNegativeInStage } from './ta-sign.js';
 import type { StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
@@ -147,11 +147,12 @@ function lastMapUnder(graph: GraphView, input: string, root: string, reach: Read
  * and the first extra block's last map, when at stride ≤ 32.
  */
 function ssdC5(graph: GraphView, input: string, reach: ReadonlySet<string>): string | null {
-  if (!graph.nodes.some((n) => isUnder(n.name, 'backbone/features'))) return null;
+  // The trunk's modules: /backbone/features/ (SSD-VGG) or /backbone/features.0/, /backbone/features.1/ (SSDlite).
+  const trunk = [...new Set(graph.nodes.map((n) => modulePath(n.name)).filter((p) => p[0] === 'backbone' && /^features(\.\d+)?$/.test(p[1] ?? '')).map((p) => `backbone/${p[1]}`))];
   const extra0 = ['backbone/extra.0', 'backbone/extra/extra.0'].find((p) => graph.nodes.some((n) => isUnder(n.name, p)));
-  if (extra0 === undefined) return null;
+  if (trunk.length === 0 || extra0 === undefined) return null;
   const strides = structuralStrides(graph, input);
-  const cands = [lastMapUnder(graph, input, 'backbone/features', reach), lastMapUnder(graph, input, extra0, reach)].filter((t): t is string => t !== null && (strides.get(t) ?? Infinity) <= 32);
+  const cands = [lastMapUnder(graph, input, trunk.at(-1)!, reach), lastMapUnder(graph, input, extra0, reach)].filter((t): t is string => t !== null && (strides.get(t) ?? Infinity) <= 32);
   return cands.at(-1) ?? null;
 }
 
@@ -244,6 +245,11 @@ export function detectStages(graph: GraphView): StageMap {
   const deepest = groups.at(-1)!;
   const c5Stride = strideOfTensor(graph, c5.tensor);
   if (c5Stride !== null && c5Stride < 32 && dilatedBefore(graph, c5.tensor, key)) {
+    // Runs of equal channel count that hold residual blocks (an Add: a run without one is
+    // a block's expansion, MobileNetV3's 672 channels). Each dilation rate used before C5
+    // replaced one downsampling, so the last that many runs are stages of their own (FCN:
+    // rates 2 and 4, layer3 and layer4); the runs before them are one undilated stage
+    // (DeepLabV3-MobileNetV3: 80 and 112 channels at stride 16, then the 160-channel blocks at rate 2).
     const runs: string[][] = [];
     for (const t of deepest) {
       const c = graph.shapes.get(t)?.[1];
@@ -251,7 +257,12 @@ export function detectStages(graph: GraphView): StageMap {
       if (last && graph.shapes.get(last[0]!)?.[1] === c) last.push(t);
       else runs.push([t]);
     }
-    runs.slice(0, -1).forEach(pick);
+    const staged = runs.slice(0, -1).filter((run) => run.some((t) => producer.get(t)?.opType === 'Add'));
+    const rates = dilationRates(graph, c5.tensor, key);
+    const own = staged.slice(Math.max(0, staged.length - rates));
+    const undilated = staged.slice(0, staged.length - own.length).flat();
+    if (undilated.length > 0) pick(undilated);
+    own.forEach(pick);
   }
   picks.push(c5.tensor);
 
@@ -263,9 +274,13 @@ export function detectStages(graph: GraphView): StageMap {
 }
 
 /** Whether a dilated convolution at C5's resolution makes C5 (FCN, DeepLab): only then do stages share a stride. */
-function dilatedBefore(graph: GraphView, c5: string, key: (t: string) => string | null): boolean {
+const dilatedBefore = (graph: GraphView, c5: string, key: (t: string) => string | null): boolean => dilationRates(graph, c5, key) > 0;
+
+/** How many distinct dilation rates the convolutions before C5, at its resolution, use. */
+function dilationRates(graph: GraphView, c5: string, key: (t: string) => string | null): number {
   const { producer } = indexGraph(graph);
   const want = key(c5);
+  const rates = new Set<number>();
   const seen = new Set<string>();
   const stack = [c5];
   while (stack.length > 0) {
@@ -275,10 +290,10 @@ function dilatedBefore(graph: GraphView, c5: string, key: (t: string) => string 
     const n = producer.get(t);
     if (!n) continue;
     const d = n.attributes?.['dilations'];
-    if (isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && key(t) === want) return true;
+    if (isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && key(t) === want) rates.add(Math.max(...d));
     for (const i of n.inputs) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
   }
-  return false;
+  return rates.size;
 }
 
 const noStages = (why: string) =>

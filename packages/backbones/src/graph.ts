@@ -104,23 +104,39 @@ const DATA_INPUTS: Record<string, number> = { Resize: 1, Upsample: 1, Reshape: 1
  * TA (ReLU(f − k)) is only meaningful on such tensors: on a linear block output it would
  * also zero every negative response.
  */
-export function isNonNegative(graph: GraphView, tensor: string, depth = 0): boolean {
-  if (depth > 8) return false;
+export function isNonNegative(graph: GraphView, tensor: string): boolean {
+  let memo = signCache.get(graph);
+  if (!memo) signCache.set(graph, (memo = new Map()));
+  return nonNegative(graph, tensor, memo, 0);
+}
+
+const signCache = new WeakMap<GraphView, Map<string, boolean>>();
+
+function nonNegative(graph: GraphView, tensor: string, memo: Map<string, boolean>, depth: number): boolean {
+  const known = memo.get(tensor);
+  if (known !== undefined) return known;
+  // Deep enough for a chain of channel shuffles (ShuffleNet: Split, Concat, Reshape, Transpose per block); memoized.
+  if (depth > 256) return false;
   const node = indexGraph(graph).producer.get(tensor);
-  if (!node) return false;
-  if (ALWAYS_NON_NEGATIVE.has(node.opType)) return true;
-  if (node.opType === 'Clip') {
+  let result = false;
+  if (!node) result = false;
+  else if (ALWAYS_NON_NEGATIVE.has(node.opType)) result = true;
+  else if (node.opType === 'Clip') {
     const attrMin = node.attributes?.['min'];
     const minInput = node.inputs[1];
     const min = typeof attrMin === 'number' ? attrMin : minInput ? graph.constants?.get(minInput)?.[0] : undefined;
-    return min !== undefined && min >= 0;
+    result = min !== undefined && min >= 0;
+  } else if (KEEPS_SIGN.has(node.opType)) {
+    const nData = DATA_INPUTS[node.opType] ?? node.inputs.length;
+    const data = node.inputs.slice(0, nData).filter((i) => i !== '');
+    if (ALL_INPUTS_MATTER.has(node.opType) && data.some((i) => graph.initializerNames.has(i) || graph.constants?.has(i))) result = false;
+    else {
+      const tensors = data.filter((i) => !graph.initializerNames.has(i));
+      result = tensors.length > 0 && tensors.every((i) => nonNegative(graph, i, memo, depth + 1));
+    }
   }
-  if (!KEEPS_SIGN.has(node.opType)) return false;
-  const nData = DATA_INPUTS[node.opType] ?? node.inputs.length;
-  const data = node.inputs.slice(0, nData).filter((i) => i !== '');
-  if (ALL_INPUTS_MATTER.has(node.opType) && data.some((i) => graph.initializerNames.has(i) || graph.constants?.has(i))) return false;
-  const tensors = data.filter((i) => !graph.initializerNames.has(i));
-  return tensors.length > 0 && tensors.every((i) => isNonNegative(graph, i, depth + 1));
+  memo.set(tensor, result);
+  return result;
 }
 
 const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
