@@ -21,7 +21,7 @@ function renderMatrix(matrix) {
     `(${matrix.sources.join('; ')}). For each model: the stages \`findBackbone(graph, 'auto')\` finds on the statically inferred shapes`,
     '(shape C×H×W, `*` = unknown to static shape inference and shown as run, stride, `+` = provably ≥ 0), whether C5 holds the same values as PyTorch\'s C5 by definition (see above), |fsta/fs − PyTorch FS|',
     'on the probe input (FS = mean over C,H,W of |f − mean_HW(f)|, float64 in PyTorch), and where TA goes. **right**: stages plausible, C5 is',
-    'PyTorch\'s, FS within 1e-4 and the model\'s own outputs bit-identical after patching; **refused**: fsta stops with the message shown.',
+    'PyTorch\'s, FS within 1e-4 × max(1, |FS|) and the model\'s own outputs bit-identical after patching; **refused**: fsta stops with the message shown.',
     '',
     `**${count('right')} right, ${count('refused')} refused, ${count('wrong')} wrong** of ${rows.length}.`,
     '',
