@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { defaultConfig } from '@fsta/core';
+import { decodeModel, patchForConfig } from '@fsta/onnx';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs tools script without type declarations
 import { checkModel, FAMILY_DIR, MATRIX_JSON } from '../../../tools/family-matrix.mjs';
@@ -44,4 +46,29 @@ describe('family matrix subset (tools/family_matrix.py → tools/family-matrix.m
       expect(Boolean(row.ta?.warning)).toBe(Boolean(doc.ta?.warning));
     }, 180_000);
   }
+});
+
+describe('stages of the subset, as the detector path uses them', () => {
+  const load = (name: string) => decodeModel(readFileSync(`${FAMILY_DIR}/${name}.onnx`));
+
+  it('TA on a signed stage (MobileNetV3 hardswish) comes back as a warning to print', () => {
+    const p = patchForConfig(load('mobilenet_v3_small'), {});
+    expect(p.backbone.ta?.stage).toBe('C4');
+    expect(p.warnings).toHaveLength(1);
+    expect(p.warnings[0]).toMatch(/^the TA stage C4 \(".+"\) is signed and has no non-negative tensor at its resolution: TA there is ReLU\(f − k\)/);
+    // ReLU stages (ShuffleNetV2) carry none.
+    expect(patchForConfig(load('shufflenet_v2_x0_5'), {}).warnings).toEqual([]);
+  });
+
+  it('a config names its stages by tensor; a misspelt one gets the nearest names', () => {
+    const model = load('squeezenet1_1');
+    const auto = patchForConfig(model, {});
+    const c4 = auto.backbone.stages.C4!.tensor;
+    const byName = patchForConfig(load('squeezenet1_1'), { config: defaultConfig({ fsStage: auto.backbone.stages.C5!.tensor, taStage: c4, k: 1, featureScore: 'fs_ta' }) });
+    expect(byName.config.fsStage).toBe(auto.backbone.stages.C5!.tensor);
+    expect(byName.model.graph!.output!.map((o) => o.name)).toContain('fsta/fs_ta');
+    expect(() => patchForConfig(load('squeezenet1_1'), { config: defaultConfig({ fsStage: `${c4}x`, taStage: null, featureScore: 'fs' }) })).toThrow(new RegExp(`nearest: "${c4.replace(/[/.]/g, '\\$&')}"`));
+    // The input image is not a stage.
+    expect(() => patchForConfig(load('squeezenet1_1'), { config: defaultConfig({ fsStage: 'input', taStage: null, featureScore: 'fs' }) })).toThrow(/the stage tensor "input" is a model input/);
+  });
 });
