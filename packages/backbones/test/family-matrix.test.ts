@@ -60,6 +60,12 @@ describe('stages of the subset, as the detector path uses them', () => {
     expect(patchForConfig(load('shufflenet_v2_x0_5'), {}).warnings).toEqual([]);
   });
 
+  it('SqueezeNet\'s conv classifier is a head: msp/energy are computed from its logits, linear-head scores are not offered', () => {
+    const p = patchForConfig(load('squeezenet1_1'), { classifier: 'energy' });
+    expect(p.model.graph!.output!.map((o) => o.name)).toEqual(['logits', 'fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score']);
+    expect(p.backbone.head).toMatchObject({ logits: 'logits', weightShape: [1000, 512, 1, 1], weightInitializer: null });
+  });
+
   it('a config names its stages by tensor; a misspelt one gets the nearest names', () => {
     const model = load('squeezenet1_1');
     const auto = patchForConfig(model, {});
