@@ -1,5 +1,5 @@
 import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
-import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
+import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
@@ -65,6 +65,8 @@ export interface DetectorModel {
   /** The TA stage (name) and k of each FS+TA score, in `fsTaByK` order. */
   tails: { taStage: string; k: number }[];
   info: DetectorModelInfo;
+  /** What the user must know about the stages (TA on a signed tensor, TA moved to the stage's activation): adapters log them. */
+  warnings: string[];
 }
 
 /** A model patched for a resolved config: what `fsta patch` writes and detectors load. */
@@ -76,6 +78,8 @@ export interface ConfiguredPatch {
   modelOutputs: string[];
   /** The structural view of the unpatched model the stages were found on. */
   graph: GraphView;
+  /** TA on a signed tensor, or moved to the nearest non-negative tensor of its stage: print them. */
+  warnings: string[];
 }
 
 /**
@@ -92,7 +96,8 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
   const found = findBackbone(graph, options.manifest ?? wanted);
   const config = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
-  const ta = config.taStage === null ? null : requireStage(found, config.taStage);
+  const ta = config.taStage === null ? null : taFor(found, config.taStage);
+  const warnings = ta === null ? [] : [ta.warning, ta.note].filter((w): w is string => w !== null);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
   const patched = patchModel(model, {
@@ -105,12 +110,12 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
     featureScore: config.featureScore,
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
-    ...(options.ks?.length && config.taStage !== null ? { moreTa: options.ks.map((t) => (typeof t === 'number' ? t : { taStageTensor: requireStage(found, t.taStage).tensor, k: t.k })) } : {}),
+    ...(options.ks?.length && config.taStage !== null ? { moreTa: options.ks.map((t) => (typeof t === 'number' ? t : { taStageTensor: taFor(found, t.taStage).tensor, k: t.k })) } : {}),
     ...(options.expose?.stages ? { exposeStages: true } : {}),
-    ...(options.expose?.tensorsOf?.length ? { exposeTensors: [...new Set(options.expose.tensorsOf.map((st) => requireStage(found, st).tensor))] } : {}),
+    ...(options.expose?.tensorsOf?.length ? { exposeTensors: [...new Set(options.expose.tensorsOf.map((st) => taFor(found, st).tensor))] } : {}),
     ...(options.expose?.penultimate ? { exposePenultimate: true } : {}),
   });
-  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
+  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph, warnings };
 }
 
 /**
@@ -119,7 +124,7 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
   const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
-  const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
+  const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
   const input = imageInput(graph);
   const inShape = input ? graph.shapes.get(input) : undefined;
   if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
@@ -150,6 +155,7 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
       head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
       modelOutputs,
     },
+    warnings,
   };
 }
 

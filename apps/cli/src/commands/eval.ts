@@ -1,6 +1,6 @@
 import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, topkAccuracy } from '@fsta/core';
 import type { OodIntervals } from '@fsta/core';
-import { requireStage } from '@fsta/backbones';
+import { taFor } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -172,8 +172,8 @@ export async function taSamples(choice: ModelChoice, stages: readonly string[], 
   }
 }
 
-/** The tensor of a stage of this model, as createDetector resolves it. */
-const stageTensorOf = (choice: ModelChoice, stage: string): string => requireStage(choice.spec.resolution, stage).tensor;
+/** The tensor TA is applied to at a stage of this model, as createDetector resolves it (its k percentiles are of that tensor). */
+const stageTensorOf = (choice: ModelChoice, stage: string): string => taFor(choice.spec.resolution, stage).tensor;
 
 /** FS+TA and its fusions once per k, named `FS+TA@k=0.5` when there are several k. */
 function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[] {
