@@ -15,7 +15,8 @@ export interface StageRun {
 /** An engine whose config can change: a config with other patch settings (k, stages, fusion) re-patches the model. */
 export interface OrtEngine extends Engine {
   config: FstaConfig;
-  runStages(samples: readonly Float32Array[], config?: FstaConfig): Promise<StageRun>;
+  /** One run; `stages: false` leaves out the stage maps and heatmaps (calibration mostly needs the scores only). */
+  runStages(samples: readonly Float32Array[], config?: FstaConfig, options?: { stages?: boolean }): Promise<StageRun>;
 }
 
 /** onnxruntime-web fetches its wasm files from the page's own /ort/ folder (served by the Vite plugin). */
@@ -68,18 +69,18 @@ export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want:
   const first = await openWithFallback(patchedBytes(spec, config), want);
   let open = { key: patchKey(config), session: first.session };
 
-  async function sessionFor(c: FstaConfig): Promise<ort.InferenceSession> {
-    const key = patchKey(c);
+  async function sessionFor(c: FstaConfig, stages: boolean): Promise<ort.InferenceSession> {
+    const key = patchKey(c, stages);
     if (key !== open.key) {
-      const bytes = patchedBytes(spec, c);
+      const bytes = patchedBytes(spec, c, stages);
       await open.session.release();
       open = { key, session: await openSession(bytes, first.ep) };
     }
     return open.session;
   }
 
-  async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config): Promise<StageRun> {
-    const session = await sessionFor(c);
+  async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config, { stages: maps = true } = {}): Promise<StageRun> {
+    const session = await sessionFor(c, maps);
     const n = samples.length;
     const batch = stackBatch([...samples], spec.chw);
     const started = performance.now();
@@ -92,8 +93,8 @@ export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want:
     }
     const ms = (performance.now() - started) / n;
     const scores = scoresFromOutputs(named, c, n);
-    const heat = await heatmaps(named['fsta/stage/fs'], n);
-    const heatTa = c.taStage === null ? null : await heatmaps(named['fsta/stage/fs_ta'], n);
+    const heat = maps ? await heatmaps(named['fsta/stage/fs'], n) : null;
+    const heatTa = !maps || c.taStage === null ? null : await heatmaps(named['fsta/stage/fs_ta'], n);
     const logits = spec.head ? perImage(named[spec.head.logits], n) : null;
     const inspections = scores.map((score, i): Inspection => ({
       score,

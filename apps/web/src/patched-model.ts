@@ -3,16 +3,17 @@ import { encodeModel, patchModel } from '@fsta/onnx';
 import type { ModelSpec } from './model-spec.js';
 
 /** The settings a patched graph bakes in; two configs that agree on them share one session. */
-export const patchKey = (c: FstaConfig): string => JSON.stringify([c.fsStage, c.taStage, c.k, c.classifier, c.lambda, c.featureScore, c.temperature]);
+export const patchKey = (c: FstaConfig, exposeStages = true): string => JSON.stringify([c.fsStage, c.taStage, c.k, c.classifier, c.lambda, c.featureScore, c.temperature, exposeStages]);
 
 const IN_GRAPH = ['msp', 'maxlogit', 'energy'];
 
 /**
  * The model patched by @fsta/onnx exactly as the ONNX adapters patch it (FS, FS+TA,
  * classifier and fused scores in one run), plus the stage maps the heatmaps are drawn
- * from: fsta/stage/fs (C5), fsta/stage/fs_ta (C5 of the TA pass), fsta/stage/ta.
+ * from: fsta/stage/fs (C5), fsta/stage/fs_ta (C5 of the TA pass), fsta/stage/ta
+ * (left out with `exposeStages: false`, for runs that need the scores only).
  */
-export function patchedBytes(spec: ModelSpec, config: FstaConfig): Uint8Array {
+export function patchedBytes(spec: ModelSpec, config: FstaConfig, exposeStages = true): Uint8Array {
   const tensor = (stage: string) => {
     const t = spec.stages[stage];
     if (!t) throw new FstaError('UNKNOWN_STAGE', `stage ${stage} is not a stage of this model (it has ${Object.keys(spec.stages).join(', ')})`, 'pick one of its stages (check the backbone choice)');
@@ -29,6 +30,6 @@ export function patchedBytes(spec: ModelSpec, config: FstaConfig): Uint8Array {
     ...(fuse ? { lambda: config.lambda } : {}),
     featureScore: config.taStage === null ? 'fs' : config.featureScore,
     temperature: config.temperature,
-    exposeStages: true,
+    exposeStages,
   }).model);
 }

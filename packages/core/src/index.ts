@@ -21,3 +21,4 @@ export * from './knn.js';
 export * from './mahalanobis.js';
 export * from './fusion.js';
 export * from './detector-options.js';
+export * from './calibration-choice.js';
