@@ -124,15 +124,15 @@ export async function idScores(idSamples: readonly Float32Array[], config: FstaC
  * model in the page: its stages must be the model's and its fused score one the page
  * computes. Refused with the reason otherwise, never half-applied.
  */
-export function checkImportedConfig(config: FstaConfig, spec: Pick<ModelSpec, 'name' | 'stages' | 'head'>, file: string): FstaConfig {
+export function checkImportedConfig(config: FstaConfig, spec: Pick<ModelSpec, 'name' | 'stages' | 'head'>): FstaConfig {
   const names = Object.keys(spec.stages);
   const stageFix = `use a config calibrated for ${spec.name} (its stages are ${names.join(', ')}), or run \`fsta calibrate\` on this model`;
-  if (!names.includes(config.fsStage)) throw new FstaError('CONFIG_MISMATCH', `${file} scores FS at stage ${config.fsStage}, which ${spec.name} does not have`, stageFix);
-  if (config.taStage !== null && !names.includes(config.taStage)) throw new FstaError('CONFIG_MISMATCH', `${file} applies TA at stage ${config.taStage}, which ${spec.name} does not have`, stageFix);
-  if (config.taStage !== null && names.indexOf(config.taStage) >= names.indexOf(config.fsStage)) throw new FstaError('CONFIG_MISMATCH', `${file} applies TA at ${config.taStage}, not before its FS stage ${config.fsStage}`, stageFix);
+  if (!names.includes(config.fsStage)) throw new FstaError('CONFIG_MISMATCH', `the config scores FS at stage ${config.fsStage}, which ${spec.name} does not have`, stageFix);
+  if (config.taStage !== null && !names.includes(config.taStage)) throw new FstaError('CONFIG_MISMATCH', `the config applies TA at stage ${config.taStage}, which ${spec.name} does not have`, stageFix);
+  if (config.taStage !== null && names.indexOf(config.taStage) >= names.indexOf(config.fsStage)) throw new FstaError('CONFIG_MISMATCH', `the config applies TA at ${config.taStage}, not before its FS stage ${config.fsStage}`, stageFix);
   if (config.classifier !== null) {
-    if (!IN_GRAPH.includes(config.classifier)) throw new FstaError('CONFIG_MISMATCH', `${file} fuses classifier score "${config.classifier}", which the page cannot compute`, `use a config that fuses ${IN_GRAPH.join(', ')} or none (fsta calibrate --classifiers none,${IN_GRAPH.join(',')})`);
-    if (!spec.head) throw new FstaError('CONFIG_MISMATCH', `${file} fuses "${config.classifier}", but ${spec.name} has no classifier output the page knows`, 'use a config without a fused classifier score (classifier: null)');
+    if (!IN_GRAPH.includes(config.classifier)) throw new FstaError('CONFIG_MISMATCH', `the config fuses classifier score "${config.classifier}", which the page cannot compute`, `use a config that fuses ${IN_GRAPH.join(', ')} or none (fsta calibrate --classifiers none,${IN_GRAPH.join(',')})`);
+    if (!spec.head) throw new FstaError('CONFIG_MISMATCH', `the config fuses "${config.classifier}", but ${spec.name} has no classifier output the page knows`, 'use a config without a fused classifier score (classifier: null)');
   }
   return config;
 }

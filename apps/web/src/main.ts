@@ -112,9 +112,10 @@ async function calibration(spec: ModelSpec): Promise<PageCalibration> {
 /** A config file from `fsta calibrate`: checked against the model, then used on every runtime. */
 async function importConfig(file: File): Promise<void> {
   const spec = state.spec;
+  ui.errors.replaceChildren();
   if (!spec) throw new FstaError('NO_MODEL', 'no model is loaded to use the config with', 'wait for the model to load, then load the config');
   const text = await file.text();
-  const config: FstaConfig = checkImportedConfig(parseConfig(text), spec, file.name);
+  const config: FstaConfig = checkImportedConfig(parseConfig(text), spec);
   ui.status.textContent = `Scoring the calibration images with ${file.name}…`;
   const id = spec.calibrationImages.length ? await withWasm(spec, async (run) => idScores(await calibrationImages(spec), config, run)) : { fs: [], fsTa: [], score: [] };
   const previous = state.calibration;
