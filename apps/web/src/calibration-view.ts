@@ -3,10 +3,19 @@ import type { ConfigChoice } from '@fsta/core';
 const pct = (x: number) => `${(x * 100).toPrecision(4)}%`;
 const sig = (x: number) => Number(x.toPrecision(4)).toString();
 
-function table(caption: string, head: string[], rows: { cells: string[]; chosen: boolean }[]): HTMLTableElement {
+/** A table under its title; on a narrow screen the table scrolls sideways and the title wraps. */
+function table(caption: string, head: string[], rows: { cells: string[]; chosen: boolean }[]): HTMLElement {
+  const figure = document.createElement('figure');
+  figure.className = 'calibration';
+  const title = document.createElement('figcaption');
+  title.textContent = caption;
+  const scroll = document.createElement('div');
+  scroll.className = 'scroll';
   const t = document.createElement('table');
   t.className = 'calibration';
-  t.createCaption().textContent = caption;
+  t.setAttribute('aria-label', caption);
+  scroll.append(t);
+  figure.append(title, scroll);
   const hr = t.createTHead().insertRow();
   for (const h of head) {
     const th = document.createElement('th');
@@ -20,7 +29,7 @@ function table(caption: string, head: string[], rows: { cells: string[]; chosen:
     if (r.chosen) tr.className = 'chosen';
     for (const c of r.cells) tr.insertCell().textContent = c;
   }
-  return t;
+  return figure;
 }
 
 /** What calibration compared, per candidate and synthetic set, with the chosen rows marked, and why. */

@@ -131,6 +131,7 @@ async function importConfig(file: File): Promise<void> {
 }
 
 function showCalibration(cal: PageCalibration): void {
+  ui.exportConfig.disabled = false;
   ui.config.textContent = JSON.stringify(cal.config, null, 2);
   ui.configSource.textContent = `Settings ${cal.source}.`;
   ui.calibrationView.replaceChildren(...(cal.choice ? calibrationTables(cal.choice) : []));

@@ -36,6 +36,9 @@ function figure(canvas: HTMLCanvasElement, caption: string): HTMLElement {
   return f;
 }
 
+/** 3 significant digits, in ms below a second and in s above. */
+const duration = (ms: number) => (ms < 1000 ? `${Number(ms.toPrecision(3))} ms` : `${Number((ms / 1000).toPrecision(3))} s`);
+
 const CLASSIFIER_LABEL: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' };
 
 function scoreRows(s: ImageScore, classifier: string | null, ms: number, warmUp: boolean): [string, string, string, number | null][] {
@@ -44,7 +47,7 @@ function scoreRows(s: ImageScore, classifier: string | null, ms: number, warmUp:
     ['FS+TA', 'fsTa', fmt(s.fsTa), s.fsTa],
   ];
   for (const [k, v] of Object.entries(s.classifier)) rows.push([`${CLASSIFIER_LABEL[k] ?? k}${k === classifier ? ' (fused)' : ''}`, k, fmt(v), v ?? null]);
-  rows.push(['Fused score', 'score', fmt(s.score), s.score], [warmUp ? 'Model time (first run: includes warm-up)' : 'Model time', 'ms', `${ms.toPrecision(3)} ms`, ms]);
+  rows.push(['Fused score', 'score', fmt(s.score), s.score], [warmUp ? 'Model time (first run: includes warm-up)' : 'Model time', 'ms', duration(ms), ms]);
   return rows;
 }
 
