@@ -3,6 +3,7 @@ import { FstaError } from './errors.js';
 import { calibrate, chooseTa, jigsawImages, noiseImages, separatesBetter, separation } from './calibration.js';
 import type { SetSeparation, SyntheticScores, TaCandidate, TaChoice } from './calibration.js';
 import { fuse } from './fusion.js';
+import { aurocMargin, clearlyBetter, describeMargin, type PairedScores } from './do-no-harm.js';
 
 /*
  * The selection half of calibration, shared by the CLI (`fsta calibrate`) and the web
@@ -122,6 +123,7 @@ export function chooseConfig(options: ChooseConfigOptions): ConfigChoice {
   const ta = chooseTa({ candidates: taCandidates });
   const chosen = taCandidates.find((c) => c.taStage === ta.choice.taStage && c.k === ta.choice.k)!;
   const setNames = chosen.noiseSets!.map((s) => s.name).join(', ');
+  const scored: PairedScores[] = [];
   const rows = fusions.map((cls): FusionCandidateResult => {
     const given = cls === null ? null : classifierScores[cls];
     if (cls !== null && !given) throw new FstaError('BAD_INPUT', `fusion candidate "${cls}" has no classifier scores`, `pass classifierScores.${cls}, or leave it out of fusions`);
@@ -135,13 +137,24 @@ export function chooseConfig(options: ChooseConfigOptions): ConfigChoice {
     });
     const fused = (feat: ArrayLike<number>, c: ArrayLike<number> | undefined) => (c ? fuse(feat, c, config.lambda) : Float64Array.from(feat));
     const sep = separation(fused(chosen.idScores, given?.id), chosen.noiseSets!.map((s, i) => ({ name: s.name, scores: fused(s.scores, given?.sets[i]!.scores) })), tpr, `fusion ${cls ?? 'none'}`);
+    scored.push({ idScores: fused(chosen.idScores, given?.id), sets: chosen.noiseSets!.map((s, i) => ({ name: s.name, scores: fused(s.scores, given?.sets[i]!.scores) })) });
     return { classifier: cls, lambda: config.lambda, auroc: sep.auroc, fpr95: sep.fpr95, sets: sep.sets, config };
   });
   let best = 0;
   for (let i = 1; i < rows.length; i++) if (separatesBetter(rows[i]!, rows[best]!)) best = i;
+  // Do no harm, as for TA: a fusion must beat no fusion by more than the bootstrap interval of the gain.
+  const none = rows.findIndex((r) => r.classifier === null);
+  let harm = '';
+  if (none >= 0 && best !== none) {
+    const m = aurocMargin(scored[best]!, scored[none]!);
+    if (!clearlyBetter(m)) {
+      harm = `; ${rows[best]!.classifier} ranked first but beat no fusion by only ${describeMargin(m)}, within the bootstrap interval, so no fusion is kept`;
+      best = none;
+    } else harm = `; it beats no fusion by ${describeMargin(m)}`;
+  }
   const fusion = rows[best]!;
   const names = fusions.map((c) => c ?? 'none');
-  const fusionReason = `${fusion.classifier ?? 'none'} chosen: highest mean AUROC of ID validation vs ${setNames} (${(fusion.auroc * 100).toFixed(2)}%) among ${names.join(', ')}`;
+  const fusionReason = `${fusion.classifier ?? 'none'} chosen: highest mean AUROC of ID validation vs ${setNames} (${(fusion.auroc * 100).toFixed(2)}%) among ${names.join(', ')}${harm}`;
   const config: FstaConfig = { ...fusion.config, provenance: { ...fusion.config.provenance, fusion: fusionReason } };
   return { config, ta, fusions: rows, fusion, reason: `${ta.reason} Fusion: ${fusionReason}.` };
 }

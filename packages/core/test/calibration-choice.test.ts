@@ -37,7 +37,7 @@ describe('chooseConfig', () => {
     expect(r.config.lambda).toBe(PAPER_LAMBDA.msp);
     const fusedId = Float64Array.from(chosen.idScores, (v, i) => v + PAPER_LAMBDA.msp * msp.id[i]!);
     expect(r.config.threshold).toBe(thresholdAtTpr(fusedId, 0.95));
-    expect(String((r.config.provenance as Record<string, unknown>).fusion)).toMatch(/^msp chosen: .* among none, msp, energy$/);
+    expect(String((r.config.provenance as Record<string, unknown>).fusion)).toMatch(/^msp chosen: .* among none, msp, energy; it beats no fusion by \+\d/);
     expect(r.reason).toMatch(/TA at C4 with k=1.1/);
   });
 
