@@ -162,7 +162,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     decided = o.classifier ? fusedInGraph(ops, scores[feature]!, scores[o.classifier]!, o.classifier, o.lambda) : scores[feature]!;
     emit('fsta/score', decided);
   }
-  if (threshold !== null) emit(VERDICT_OUTPUT, verdictInGraph(b, opset, decided.name, threshold), [batch], ONNX_BOOL);
+  if (threshold !== null) emit(VERDICT_OUTPUT, verdictInGraph(b, decided.name, threshold), [batch], ONNX_BOOL);
   if (o.exposeStages) {
     emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
     if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
@@ -186,30 +186,24 @@ function fusedInGraph<T>(ops: TensorOps<T>, feature: T, cls: T, classifier: stri
   return fuseTensor(ops, feature, cls, l);
 }
 
-/** The float32 nearest `x` on the side `dir` (+1 up, -1 down), `x` itself if it is a float32. */
-function float32Toward(x: number, dir: 1 | -1): number {
+/** The smallest float32 ≥ x. */
+function float32AtLeast(x: number): number {
   const f = Math.fround(x);
-  if (dir > 0 ? f >= x : f <= x) return f;
-  return nextFloat32(f, dir);
-}
-function nextFloat32(f: number, dir: 1 | -1): number {
-  if (f === 0) return dir * 2 ** -149;
+  if (f >= x) return f;
+  if (f === 0) return 2 ** -149;
   const bits = new Int32Array(new Float32Array([f]).buffer);
-  bits[0]! += (f > 0) === (dir > 0) ? 1 : -1;
+  bits[0]! += f > 0 ? 1 : -1;
   return new Float32Array(bits.buffer)[0]!;
 }
 
 /**
  * score ≥ threshold on float32 scores, exactly as core's `verdictOf` decides on the same
- * float32 values: the constant is the smallest float32 ≥ threshold (a rounded-down
- * threshold would call a score just below it ID). GreaterOrEqual needs opset 12; older
- * opsets get Greater(score, the float32 just below), the same test for every float32,
- * NaN included (false, as in verdictOf).
+ * float32 values: the constant is the smallest float32 ≥ threshold (the nearest float32 could
+ * be below it and call a score just under the threshold ID). NaN gives false, as in verdictOf.
+ * GreaterOrEqual is opset 12; GraphBuilder only emits for opset ≥ 13.
  */
-export function verdictInGraph(b: GraphBuilder, opset: number, score: string, threshold: number): string {
-  const at = float32Toward(threshold, 1);
-  if (opset >= 12) return b.node('GreaterOrEqual', [score, b.floatConst([at], [])])[0]!;
-  return b.node('Greater', [score, b.floatConst([nextFloat32(at, -1)], [])])[0]!;
+export function verdictInGraph(b: GraphBuilder, score: string, threshold: number): string {
+  return b.node('GreaterOrEqual', [score, b.floatConst([float32AtLeast(threshold)], [])])[0]!;
 }
 
 const valueInfo = (name: string, shape: Shape, elemType = ONNX_FLOAT): OnnxValueInfo => ({
