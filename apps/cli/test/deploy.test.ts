@@ -184,9 +184,39 @@ describe.skipIf(!haveShared)('fsta patch --config: the file carries its decision
       worst = Math.max(worst, Math.abs(py[i]!.score - js[i]!.score) / Math.abs(js[i]!.score));
       expect(py[i]!.verdict, all[i]).toBe(js[i]!.verdict);
     }
-    console.log(`deploy.py vs createDetector on ${all.length} images: verdicts equal, scores within ${worst.toExponential(2)} relative`);
+    console.log(`deploy.py vs createDetector, ResNet-20, ${all.length} images: verdicts equal, scores within ${worst.toExponential(2)} relative`);
     expect(worst).toBeLessThan(1e-6);
   }, 120_000);
+});
+
+describe.skipIf(!haveShared || !havePython)('docs/examples/deploy.py on MobileNetV2 (resize shorter side, center crop, zero padding)', () => {
+  it('gives the verdicts and scores createDetector gives', async () => {
+    const model = join(MODELS, 'imagenet-mobilenetv2.onnx');
+    const imagenet = readdirSync(join(SHARED, 'data', 'imagenet-val-1k')).sort().filter((_, i) => i % 125 === 0).map((f) => join(SHARED, 'data', 'imagenet-val-1k', f));
+    // CIFAR images are 32 px: upscaled to 256, then cropped (a PNG and a JPEG).
+    const small = [join(SHARED, 'data', 'cifar10-test-png-1k', 'cat', '0000.png'), join(SHARED, 'data', 'cifar10-test', 'ship', readdirSync(join(SHARED, 'data', 'cifar10-test', 'ship')).sort()[0]!)];
+    const all = [...imagenet, ...small];
+    const probe = await createDetector({ model, config: config({ classifier: 'msp', lambda: 1, threshold: null }), executionProviders: ['cpu'] });
+    const scores = (await probe.score(all)).map((s) => s.score).sort((a, b) => a - b);
+    await probe.dispose();
+    const c = config({ classifier: 'msp', lambda: 1, threshold: (scores[4]! + scores[5]!) / 2 });
+    const patched = join(tmp, 'mbv2.patched.onnx');
+    expect((await runCli(['patch', model, '--config', writeConfig('mbv2', c), '-o', patched])).err).toBe('');
+    const r = python([join(ROOT, 'docs', 'examples', 'deploy.py'), patched, ...all]);
+    expect(r.err).toBe('');
+    const py = r.out.trim().split('\n').map((l) => JSON.parse(l) as { score: number; verdict: string });
+    const d = await createDetector({ model: patched, executionProviders: ['cpu'] });
+    const js = await d.score(all);
+    await d.dispose();
+    let worst = 0;
+    for (let i = 0; i < all.length; i++) {
+      worst = Math.max(worst, Math.abs(py[i]!.score - js[i]!.score) / Math.abs(js[i]!.score));
+      expect(py[i]!.verdict, all[i]).toBe(js[i]!.verdict);
+    }
+    expect(new Set(js.map((s) => s.verdict))).toEqual(new Set(['ID', 'OOD']));
+    console.log(`deploy.py vs createDetector, MobileNetV2, ${all.length} images: verdicts equal, scores within ${worst.toExponential(2)} relative`);
+    expect(worst).toBeLessThan(1e-6);
+  }, 180_000);
 });
 
 describe.skipIf(!haveShared || !havePython)('every patched model in Python: onnx.checker (full_check) and onnxruntime = onnxruntime-node', () => {
