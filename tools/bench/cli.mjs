@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fstaPipeline } from './end-to-end.mjs';
 import { imageList } from './images.mjs';
 import { ROOT } from './models.mjs';
-import { maxDiff } from './stats.mjs';
+import { maxDiff, median } from './stats.mjs';
 
 export const CLI = join(ROOT, 'apps/cli/dist/bin.js');
 const now = () => performance.now();
@@ -37,40 +37,64 @@ export function parseScoreLines(stdout, files) {
   return /** @type {{ file: string, fs: number, fsTa: number | null }[]} */ (lines);
 }
 
-/** @param {{ id: string, backbone: string, set: string, n: number, path: string, batch?: number }} m */
-export async function cliSection({ id, backbone, set, n, path, batch = 16 }) {
+/**
+ * `reps` rounds, each timing, in an order that rotates per round: the CLI on the first
+ * file, the CLI on all, the library one batch at a time and two in flight. Each
+ * figure is the median over rounds; the ratios are taken within a round, so load that
+ * comes and goes hits both sides of a ratio alike.
+ * @param {{ id: string, backbone: string, set: string, n: number, path: string, batch?: number, reps?: number }} m
+ */
+export async function cliSection({ id, backbone, set, n, path, batch = 16, reps = 3 }) {
   const files = imageList(set, n);
   const cli = (/** @type {string[]} */ fs) => timedRun([CLI, 'score', '--model', path, '--backbone', backbone, '--batch', String(batch), ...fs]);
-  const nodeStart = timedRun(['-e', '0']).seconds;
-  const one = cli(files.slice(0, 1));
-  const all = cli(files);
-  const lines = parseScoreLines(all.stdout, files);
+  /** @type {Record<string, () => Promise<void>>} */
+  const steps = {};
+  /** @type {{ node: number[], one: number[], all: number[], openSeq: number[], seq: number[], par: number[] }} */
+  const t = { node: [], one: [], all: [], openSeq: [], seq: [], par: [] };
+  /** @type {{ file: string, fs: number, fsTa: number | null }[]} */
+  let lines = [];
+  /** @type {import('@fsta/core').ImageScore[]} */
+  let libScores = [];
+  steps.node = async () => { t.node.push(timedRun(['-e', '0']).seconds); };
+  steps.one = async () => { t.one.push(cli(files.slice(0, 1)).seconds); };
+  steps.all = async () => {
+    const r = cli(files);
+    t.all.push(r.seconds);
+    lines = parseScoreLines(r.stdout, files);
+  };
   // The library as fsta score's loop calls it (one batch at a time), and as the
   // end-to-end row does (two batches in flight, decode overlapping inference).
-  const sequential = await fstaPipeline(path, backbone, files, { batch, inFlight: 1, warmup: 32 });
-  const overlapped = await fstaPipeline(path, backbone, files, { batch, inFlight: 2, warmup: 32 });
-  // Process start, module loading, createDetector and one image: what a second run
-  // on N files pays once more than the library's per-image time.
-  const startSeconds = one.seconds;
-  const cliImagesPerS = (files.length - 1) / Math.max(1e-9, all.seconds - one.seconds);
+  steps.seq = async () => {
+    const r = await fstaPipeline(path, backbone, files, { batch, inFlight: 1, warmup: 32 });
+    t.openSeq.push(r.openSeconds);
+    t.seq.push(r.seconds);
+    libScores = r.scores;
+  };
+  steps.par = async () => { t.par.push((await fstaPipeline(path, backbone, files, { batch, inFlight: 2, warmup: 32 })).seconds); };
+  const order = Object.keys(steps);
+  for (let r = 0; r < reps; r++) for (let j = 0; j < order.length; j++) await /** @type {() => Promise<void>} */ (steps[/** @type {string} */ (order[(j + r) % order.length])])();
+  // Past the fixed cost (process start, module loading, createDetector and one image,
+  // which a run on N files pays once), per round.
+  const cliRate = t.all.map((a, r) => (files.length - 1) / Math.max(1e-9, a - /** @type {number} */ (t.one[r])));
+  const rate = (/** @type {number} */ s) => files.length / s;
   return {
-    model: id, set, images: files.length, batch,
+    model: id, set, images: files.length, batch, reps,
     command: `node apps/cli/dist/bin.js score --model ${path.replace(ROOT, '')} --backbone ${backbone} --batch ${batch} FILES…`,
-    nodeStartSeconds: nodeStart,
-    cliOneImageSeconds: one.seconds,
-    cliSeconds: all.seconds,
-    cliImagesPerSWithStart: files.length / all.seconds,
-    cliImagesPerS,
-    startSeconds,
-    libraryOpenSeconds: sequential.openSeconds,
-    librarySequentialImagesPerS: sequential.imagesPerS,
-    libraryImagesPerS: overlapped.imagesPerS,
+    nodeStartSeconds: median(t.node),
+    cliOneImageSeconds: median(t.one),
+    cliSeconds: median(t.all),
+    cliImagesPerSWithStart: rate(median(t.all)),
+    cliImagesPerS: median(cliRate),
+    startSeconds: median(t.one),
+    libraryOpenSeconds: median(t.openSeq),
+    librarySequentialImagesPerS: rate(median(t.seq)),
+    libraryImagesPerS: rate(median(t.par)),
     // Above 1: the CLI, past its start, scores faster than the library.
-    ratioSequential: cliImagesPerS / sequential.imagesPerS,
-    ratio: cliImagesPerS / overlapped.imagesPerS,
+    ratioSequential: median(cliRate.map((c, r) => c / rate(/** @type {number} */ (t.seq[r])))),
+    ratio: median(cliRate.map((c, r) => c / rate(/** @type {number} */ (t.par[r])))),
     agree: {
-      fs: maxDiff(lines.map((l) => l.fs), sequential.scores.map((s) => s.fs)),
-      fsTa: maxDiff(lines.map((l) => /** @type {number} */ (l.fsTa)), sequential.scores.map((s) => /** @type {number} */ (s.fsTa))),
+      fs: maxDiff(lines.map((l) => l.fs), libScores.map((s) => s.fs)),
+      fsTa: maxDiff(lines.map((l) => /** @type {number} */ (l.fsTa)), libScores.map((s) => /** @type {number} */ (s.fsTa))),
     },
   };
 }

@@ -27,8 +27,8 @@ const sections = arg('--sections')?.split(',') ?? ALL;
 const unknown = sections.filter((x) => !ALL.includes(x));
 if (unknown.length) throw new Error(`--sections: unknown ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
 const P0 = quick
-  ? { reps: 3, e2eImages: { 'cifar10-test': 160, 'imagenet-val-1k': 64 }, latencyCalls: { 'cifar10-test': 100, 'imagenet-val-1k': 30 }, latencyWarmup: 10, cliImages: 160, peakImages: 160, calls: 200, longCalls: 500, profileRuns: 3, webReps: 3, tfjsRounds: 2, tfjsRuns: 3 }
-  : { reps: 9, e2eImages: { 'cifar10-test': 1000, 'imagenet-val-1k': 300 }, latencyCalls: { 'cifar10-test': 1000, 'imagenet-val-1k': 300 }, latencyWarmup: 20, cliImages: 1000, peakImages: 1000, calls: 1000, longCalls: 10000, profileRuns: 10, webReps: 7, tfjsRounds: 3, tfjsRuns: 5 };
+  ? { reps: 3, e2eImages: { 'cifar10-test': 160, 'imagenet-val-1k': 64 }, latencyCalls: { 'cifar10-test': 100, 'imagenet-val-1k': 30 }, latencyWarmup: 10, cliImages: 160, cliReps: 3, peakImages: 160, calls: 200, longCalls: 500, profileRuns: 3, webReps: 3, tfjsRounds: 2, tfjsRuns: 3 }
+  : { reps: 9, e2eImages: { 'cifar10-test': 1000, 'imagenet-val-1k': 300 }, latencyCalls: { 'cifar10-test': 1000, 'imagenet-val-1k': 300 }, latencyWarmup: 20, cliImages: 1000, cliReps: 5, peakImages: 1000, calls: 1000, longCalls: 10000, profileRuns: 10, webReps: 7, tfjsRounds: 3, tfjsRuns: 5 };
 
 // `--images N` caps every image and call count (a smoke run of the code, not a measurement).
 const cap = arg('--images') === undefined ? Infinity : Number(arg('--images'));
@@ -72,7 +72,7 @@ for (const [id, set, backbone] of sections.includes('latency') ? E2E : []) {
 
 if (sections.includes('cli')) {
   log('fsta score (the built CLI) vs the library: cifar10-resnet56');
-  results.cli.push(await cliSection({ id: 'cifar10-resnet56', backbone: 'cifar_resnet56', set: 'cifar10-test', n: P.cliImages, path: model('cifar10-resnet56').path }));
+  results.cli.push(await cliSection({ id: 'cifar10-resnet56', backbone: 'cifar_resnet56', set: 'cifar10-test', n: P.cliImages, path: model('cifar10-resnet56').path, reps: P.cliReps }));
 }
 
 if (sections.includes('runtimes')) {
