@@ -7,7 +7,8 @@
 //
 // @fsta/onnxruntime-node's decodeImage reads the file, asks sharp for the metadata
 // (the pixel cap) and then decodes with a second sharp pipeline. The variants here
-// decode the same batch of 16 files, Promise.all'd as the detector does per batch:
+// decode the same files 16 at a time, Promise.all'd as the detector does per batch,
+// and one at a time (the serving case):
 //   current      decodeImage (readFile + sharp metadata + sharp decode)
 //   one pipeline sharp(path, { limitInputPixels }) → rotate → sRGB → raw: sharp reads
 //                the file and checks the cap from the header itself (the metadata
@@ -19,6 +20,7 @@ import sharp from 'sharp';
 import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from '@fsta/onnxruntime-node';
 import { imageList } from './images.mjs';
 import { interleaved } from './timing.mjs';
+import { median } from './stats.mjs';
 import { machine } from './machine.mjs';
 
 const arg = (/** @type {string} */ name, /** @type {number} */ d) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : d);
@@ -43,6 +45,27 @@ const VARIANTS = {
   'bytes, one pipeline': async (f) => onePipeline(await readFile(f)),
 };
 
+/**
+ * CPU time (user + system, every thread of this process: sharp's and libuv's included)
+ * per image, median over rounds in a rotating order. Work done, which a loaded machine
+ * inflates far less than wall time.
+ * @param {{ run: () => Promise<void> }[]} variants @param {number} rounds @param {number} images
+ */
+async function cpuPerImage(variants, rounds, images) {
+  /** @type {number[][]} */
+  const ms = variants.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < variants.length; j++) {
+      const v = (j + r) % variants.length;
+      const c = process.cpuUsage();
+      await /** @type {{ run: () => Promise<void> }} */ (variants[v]).run();
+      const d = process.cpuUsage(c);
+      /** @type {number[]} */ (ms[v]).push((d.user + d.system) / 1000 / images);
+    }
+  }
+  return ms.map((m) => median(m));
+}
+
 async function check(/** @type {string[]} */ files) {
   for (const [i, f] of files.entries()) {
     const ref = await decodeImage(f, i);
@@ -53,19 +76,24 @@ async function check(/** @type {string[]} */ files) {
   }
 }
 
-const out = { machine: machine(), images: n, reps, batch: BATCH, sets: /** @type {object[]} */ ([]) };
+const out = { machine: machine(), images: n, reps, sets: /** @type {object[]} */ ([]) };
 for (const set of ['cifar10-test', 'imagenet-val-1k']) {
   const files = imageList(set, n);
   await check(files);
-  /** @type {string[][]} */
-  const batches = [];
-  for (let i = 0; i < files.length; i += BATCH) batches.push(files.slice(i, i + BATCH));
-  const rows = await interleaved(Object.entries(VARIANTS).map(([name, decode]) => ({
-    name,
-    run: async () => { for (const b of batches) await Promise.all(b.map((f, i) => decode(f, i))); },
-  })), { reps });
-  out.sets.push({ set, files: files.length, variants: rows.map((r) => ({ name: r.name, msPerImage: r.msPerRun / files.length, ratio: r.ratio, ratioLo: r.ratioLo, ratioHi: r.ratioHi })) });
-  for (const r of rows) process.stderr.write(`${set}: ${r.name.padEnd(20)} ${(r.msPerRun / files.length).toFixed(3)} ms/image, ${r.ratio.toFixed(3)}x current [${r.ratioLo.toFixed(3)}–${r.ratioHi.toFixed(3)}]\n`);
+  // 16 at a time is the detector's batch (throughput); 1 at a time the serving case.
+  for (const chunk of [BATCH, 1]) {
+    /** @type {string[][]} */
+    const batches = [];
+    for (let i = 0; i < files.length; i += chunk) batches.push(files.slice(i, i + chunk));
+    const variants = Object.entries(VARIANTS).map(([name, decode]) => ({
+      name,
+      run: async () => { for (const b of batches) await Promise.all(b.map((f, i) => decode(f, i))); },
+    }));
+    const rows = await interleaved(variants, { reps });
+    const cpu = await cpuPerImage(variants, reps, files.length);
+    out.sets.push({ set, files: files.length, concurrent: chunk, variants: rows.map((r, j) => ({ name: r.name, msPerImage: r.msPerRun / files.length, ratio: r.ratio, ratioLo: r.ratioLo, ratioHi: r.ratioHi, cpuMsPerImage: cpu[j] })) });
+    for (const [j, r] of rows.entries()) process.stderr.write(`${set}, ${String(chunk).padStart(2)} at a time: ${r.name.padEnd(20)} wall ${(r.msPerRun / files.length).toFixed(3)} ms/image, ${r.ratio.toFixed(3)}x current [${r.ratioLo.toFixed(3)}–${r.ratioHi.toFixed(3)}]; CPU ${cpu[j]?.toFixed(3)} ms/image (${((cpu[j] ?? 0) / (cpu[0] ?? 1)).toFixed(3)}x)\n`);
+  }
 }
 out.machine.loadavgAfter = machine().loadavg;
 process.stdout.write(JSON.stringify(out, null, 1) + '\n');
