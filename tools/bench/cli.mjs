@@ -16,7 +16,8 @@ const now = () => performance.now();
 /** Wall seconds of one child process, and its stdout; a failure throws with its stderr. */
 function timedRun(/** @type {string[]} */ args) {
   const t = now();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  // From the repository root, so the library imports the way the workspace resolves it.
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28, cwd: ROOT });
   const seconds = (now() - t) / 1000;
   if (r.status !== 0) throw new Error(`node ${args.slice(0, 6).join(' ')} … exited ${r.status ?? r.signal}: ${(r.stderr ?? r.error?.message ?? '').slice(-2000)}`);
   return { seconds, stdout: r.stdout };
@@ -38,8 +39,9 @@ export function parseScoreLines(stdout, files) {
 }
 
 /**
- * `reps` rounds, each timing, in an order that rotates per round: the CLI on the first
- * file, the CLI on all, the library one batch at a time and two in flight. Each
+ * `reps` rounds, each timing, in an order that rotates per round: a bare node start,
+ * the library on the first file in a fresh process, the CLI on the first file, the
+ * CLI on all, and in this process the library one batch at a time and two in flight. Each
  * figure is the median over rounds; the ratios are taken within a round, so load that
  * comes and goes hits both sides of a ratio alike.
  * @param {{ id: string, backbone: string, set: string, n: number, path: string, batch?: number, reps?: number }} m
@@ -49,13 +51,19 @@ export async function cliSection({ id, backbone, set, n, path, batch = 16, reps 
   const cli = (/** @type {string[]} */ fs) => timedRun([CLI, 'score', '--model', path, '--backbone', backbone, '--batch', String(batch), ...fs]);
   /** @type {Record<string, () => Promise<void>>} */
   const steps = {};
-  /** @type {{ node: number[], one: number[], all: number[], openSeq: number[], seq: number[], par: number[] }} */
-  const t = { node: [], one: [], all: [], openSeq: [], seq: [], par: [] };
+  /** @type {{ node: number[], libOne: number[], one: number[], all: number[], openSeq: number[], seq: number[], par: number[] }} */
+  const t = { node: [], libOne: [], one: [], all: [], openSeq: [], seq: [], par: [] };
   /** @type {{ file: string, fs: number, fsTa: number | null }[]} */
   let lines = [];
   /** @type {import('@fsta/core').ImageScore[]} */
   let libScores = [];
   steps.node = async () => { t.node.push(timedRun(['-e', '0']).seconds); };
+  // The library's own fixed cost in a fresh process: import, createDetector, one image.
+  const libOne = `const { createDetector } = await import('@fsta/onnxruntime-node');
+const d = await createDetector({ model: ${JSON.stringify(path)}, backbone: ${JSON.stringify(backbone)}, executionProviders: ['cpu'], batchSize: ${batch} });
+await d.score(${JSON.stringify(files[0])});
+await d.dispose();`;
+  steps.libOne = async () => { t.libOne.push(timedRun(['--input-type=module', '-e', libOne]).seconds); };
   steps.one = async () => { t.one.push(cli(files.slice(0, 1)).seconds); };
   steps.all = async () => {
     const r = cli(files);
@@ -81,6 +89,7 @@ export async function cliSection({ id, backbone, set, n, path, batch = 16, reps 
     model: id, set, images: files.length, batch, reps,
     command: `node apps/cli/dist/bin.js score --model ${path.replace(ROOT, '')} --backbone ${backbone} --batch ${batch} FILES…`,
     nodeStartSeconds: median(t.node),
+    libraryOneImageSeconds: median(t.libOne),
     cliOneImageSeconds: median(t.one),
     cliSeconds: median(t.all),
     cliImagesPerSWithStart: rate(median(t.all)),

@@ -68,7 +68,7 @@ const issue16 = {
   ],
   latency: [{ model: 'resnet50', set: 'imagenet-val-1k', calls: 30, warmup: 10, fsta: summary(40, 55), torch: summary(80, 120), speedupP50: 2, speedupP99: 120 / 55, agree: agree(1e-6) }],
   cli: [{
-    model: 'cifar10-resnet56', set: 'cifar10-test', images: 160, batch: 16, nodeStartSeconds: 0.05, cliOneImageSeconds: 0.9, cliSeconds: 1.7, cliImagesPerSWithStart: 94, cliImagesPerS: 199, startSeconds: 0.9,
+    model: 'cifar10-resnet56', set: 'cifar10-test', images: 160, batch: 16, nodeStartSeconds: 0.05, libraryOneImageSeconds: 0.85, cliOneImageSeconds: 0.9, cliSeconds: 1.7, cliImagesPerSWithStart: 94, cliImagesPerS: 199, startSeconds: 0.9,
     libraryOpenSeconds: 0.5, librarySequentialImagesPerS: 200, libraryImagesPerS: 300, ratioSequential: 0.995, ratio: 0.663, agree: { fs: { rel: 0, abs: 0 }, fsTa: { rel: 0, abs: 0 } },
   }],
 };
@@ -93,6 +93,9 @@ describe("issue 16's targets", () => {
   it('reports latency without a verdict and checks the CLI against the library', () => {
     expect(row('single-image score() latency', 'resnet50')).toMatchObject({ ok: null, detail: 'fsta 40.0 ms / 55.0 ms, PyTorch 80.0 ms / 120.0 ms (2.00x / 2.18x)' });
     expect(row('`fsta score` adds nothing', 'cifar10-resnet56')?.ok).toBe(false); // 0.663x the 2-in-flight library
+    expect(row('`fsta score` on 1 image', 'cifar10-resnet56')).toMatchObject({ ok: true, detail: '0.90 s vs 0.85 s (bare `node` 0.05 s)' }); // within 10%
+    const slowStart = targets({ ...issue16, cli: [{ ...issue16.cli[0], startSeconds: 0.95 }] });
+    expect(slowStart.find((r) => r.target.startsWith('`fsta score` on 1 image'))?.ok).toBe(false); // 0.95 > 0.85 · 1.1
   });
   it('renders the targets, latency and CLI tables, and explains the CLI gap by the missing overlap', () => {
     const { markdown } = report(issue16, 'node tools/bench/run.mjs --quick');
