@@ -9,10 +9,11 @@ Writes NAME.onnx and NAME.json (input name and shape, output names and shapes, t
 command, and a probe: the model's own outputs on a deterministic input, so that a
 runtime loading the export can be checked against torch) per model, and for
 ResNet-50 also NAME.pt, the state_dict exported (the benchmark's PyTorch reference
-loads it). Existing exports are kept unless --force or one of their files is missing. No weights are downloaded: every model is built
-with weights=None and a fixed seed, so the files are reproducible on one machine
-(random weights are enough: stage detection and patching depend on the graph, and
-the tests compare numbers against the same model run in onnxruntime).
+loads it). Existing exports are kept unless --force or one of their files is
+missing. No weights are downloaded: every model is built with weights=None and a
+fixed seed, so the files are reproducible on one machine (random weights are enough:
+stage detection and patching depend on the graph, and the tests compare numbers
+against the same model run in onnxruntime).
 
 Input sizes: classifiers and FCN at 224x224 with a dynamic batch axis. Faster R-CNN
 takes a list of images and resizes them internally, so it is built with
