@@ -97,6 +97,13 @@ describe("issue 16's targets", () => {
     const slowStart = targets({ ...issue16, cli: [{ ...issue16.cli[0], startSeconds: 0.95 }] });
     expect(slowStart.find((r) => r.target.startsWith('`fsta score` on 1 image'))?.ok).toBe(false); // 0.95 > 0.85 · 1.1
   });
+  it('says the CLI rate is not resolved, rather than dividing by noise, when N files took no longer than one', () => {
+    const noisy = { ...issue16, cli: [{ ...issue16.cli[0], cliImagesPerS: null, ratio: null, ratioSequential: null }] };
+    expect(targets(noisy).find((r) => r.target.startsWith('`fsta score` adds nothing'))).toMatchObject({ ok: null, detail: expect.stringMatching(/^not resolved/) });
+    const { markdown } = report(noisy, 'x');
+    expect(markdown).toContain('— (not resolved: too few files)');
+    expect(markdown).not.toContain('**`fsta score`');
+  });
   it('renders the targets, latency and CLI tables, and explains the CLI gap by the missing overlap', () => {
     const { markdown } = report(issue16, 'node tools/bench/run.mjs --quick');
     expect(markdown).toContain('## Targets (issue 16)');
