@@ -36,6 +36,9 @@ if (!(cap >= 1)) throw new Error(`--images must be a positive number, got ${arg(
 const perSet = (/** @type {Record<string, number>} */ v) => Object.fromEntries(Object.entries(v).map(([k, n]) => [k, Math.min(n, cap)]));
 const P = { ...P0, e2eImages: perSet(P0.e2eImages), latencyCalls: perSet(P0.latencyCalls), latencyWarmup: Math.min(P0.latencyWarmup, cap), cliImages: Math.min(P0.cliImages, cap), peakImages: Math.min(P0.peakImages, cap) };
 
+// A partial run never replaces the full one in docs/.
+if ((sections !== ALL || cap !== Infinity) && arg('--out') === undefined) throw new Error('--sections and --images make a partial run: give --out /tmp/NAME.md so docs/performance.md keeps the full one');
+
 const log = (/** @type {string} */ s) => {
   process.stderr.write(`[bench ${((performance.now() - t0) / 60000).toFixed(1)} min] ${s}\n`);
   // Partial results, so a run cut short still shows what it measured.
