@@ -96,6 +96,8 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   }
   const d = resolution.defaults;
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
+  if (resolution.ta?.note) io.out(`TA: ${printable(resolution.ta.note)}\n`);
+  for (const w of resolution.warnings) io.out(`warning: ${printable(w)}\n`);
   const h = resolution.head;
   io.out(h ? `head: ${printable(h.weight)} [${h.weightShape.join(', ')}] on ${printable(h.penultimate)} -> ${printable(h.logits)}\n` : 'head: none found\n');
   if (writeTo) {

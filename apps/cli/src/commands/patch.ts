@@ -107,6 +107,7 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     writeFileAtomic(tritonFiles.model, encoded, { force: Boolean(v.force), inputs: inputFiles(v, input), flag: '--triton' });
     writeFileAtomic(tritonFiles.config, triton_.text, { force: Boolean(v.force), inputs: inputFiles(v, input), flag: '--triton' });
   }
+  for (const w of prepared.warnings ?? []) io.err(`fsta: warning: ${printable(w)}\n`);
   const c = prepared.config;
   const written = [out, ...(tritonFiles ? [tritonFiles.model, tritonFiles.config] : [])].filter(Boolean).join(', ');
   const batching = triton_ ? `; Triton: max_batch_size ${triton_.maxBatchSize}${triton_.maxBatchSize ? ' with dynamic batching' : ' (no dynamic batch axis)'}` : '';
