@@ -4,7 +4,11 @@
 Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14), CPU only:
 
     /usr/bin/python3 tools/bench-torch.py --model cifar10-resnet56 --images FILE_LIST \
-        [--batch 16] [--threads 2] [--workers 0] [--k 0.5] [--warmup 32] [--scores OUT.json]
+        [--batch 16] [--threads 2] [--workers 0] [--k 0.5] [--warmup 32] [--scores OUT.json] [--latency]
+
+Models: cifar10-resnet20/32/44/56, imagenet-mobilenetv2, resnet50 (torchvision
+ResNet-50 with the random weights tools/export_torchvision.py saved beside its ONNX
+export, .cache/models/resnet50.pt).
 
 FILE_LIST is a text file with one image path per line (the bench writes it, so both
 pipelines score exactly the same files in the same order). The pipeline is the one a
@@ -21,10 +25,14 @@ compared with a reference that does no more work than it must. `--ta full` is
 Appendix F to the letter: the hook returns relu(out - k) during a second forward of
 the whole network from the image.
 
-Weights are the shared checkpoints the ONNX models were exported from
-(../shared/models/torch), so both pipelines run identical networks. Prints one JSON
+Weights are the checkpoints the ONNX models were exported from (../shared/models/torch,
+.cache/models/resnet50.pt), so both pipelines run identical networks. Prints one JSON
 object on stdout: images/s (timed after `--warmup` images), the settings, and per-image
 scores (fs, fs_ta, msp, energy, top1) in file-list order.
+
+`--latency` is the serving case: batch 1, one image at a time in the main process, each
+image timed on its own from opening the file to its scores (decode included); the
+result adds `latencies_ms`, one per image in file-list order.
 """
 import argparse
 import json
@@ -41,6 +49,7 @@ from torchvision import transforms
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 TORCH_DIR = os.path.join(ROOT, '..', 'shared', 'models', 'torch')
+CACHE_DIR = os.path.join(ROOT, '.cache', 'models')
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -113,6 +122,18 @@ def mobilenet_v2():
     return model.eval()
 
 
+def resnet50():
+    path = os.path.join(CACHE_DIR, 'resnet50.pt')
+    if not os.path.exists(path):
+        raise SystemExit(f'{path} is missing: run `node tools/ensure-models.mjs` (it exports resnet50.onnx and its state_dict)')
+    model = torchvision.models.resnet50(weights=None)
+    model.load_state_dict(torch.load(path, map_location='cpu'))
+    return model.eval()
+
+
+IMAGENET_TRANSFORM = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
+
+
 # Per model: how to build it, its transforms, and the stages (same as @fsta/backbones'
 # manifests: FS on C5, TA on C4). `tail` runs from the TA stage's output to the FS stage.
 def spec(name):
@@ -127,7 +148,11 @@ def spec(name):
         feats = m.features
         # features.14 has stride 2, so it has no residual add: its output is conv(x).
         return dict(model=m, fs=feats[18], ta=feats[14].conv[0], tail=lambda t: feats[15:](feats[14].conv[1:](t)),
-                    transform=transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(MEAN, STD)]))
+                    transform=IMAGENET_TRANSFORM)
+    if name == 'resnet50':
+        m = resnet50()
+        # C5 = layer4, C4 = layer3 (@fsta/backbones' ResNet manifest).
+        return dict(model=m, fs=m.layer4, ta=m.layer3, tail=m.layer4, transform=IMAGENET_TRANSFORM)
     raise SystemExit(f'unknown model {name}')
 
 
@@ -188,31 +213,49 @@ def main():
     p.add_argument('--ta', choices=['tail', 'full'], default='tail', help='second forward from the TA stage (tail) or from the image (full)')
     p.add_argument('--warmup', type=int, default=32, help='images scored before the clock starts')
     p.add_argument('--scores', help='write per-image scores here instead of stdout')
+    p.add_argument('--latency', action='store_true', help='batch 1, each image timed alone, decode included (the serving case)')
     a = p.parse_args()
+    if a.latency:
+        a.batch, a.workers = 1, 0
     torch.set_num_threads(a.threads)
     with open(a.images) as fh:
         paths = [line.strip() for line in fh if line.strip()]
     s = spec(a.model)
     score = scorer(s, a.k, a.ta)
 
-    warm = Files(paths[:a.warmup], s['transform'])
-    for x in torch.utils.data.DataLoader(warm, batch_size=a.batch):
-        score(x)
-
-    loader = torch.utils.data.DataLoader(Files(paths, s['transform']), batch_size=a.batch, num_workers=a.workers)
     out = {k: [] for k in ('fs', 'fs_ta', 'msp', 'energy', 'top1')}
-    t0 = time.perf_counter()
-    for x in loader:
-        for k, v in score(x).items():
-            out[k].extend(v.tolist())
-    seconds = time.perf_counter() - t0
+    extra = {}
+    if a.latency:
+        files = Files(paths, s['transform'])
+        for i in range(min(a.warmup, len(paths))):
+            score(files[i].unsqueeze(0))
+        latencies = []
+        for i in range(len(paths)):
+            t = time.perf_counter()
+            r = score(files[i].unsqueeze(0))
+            latencies.append((time.perf_counter() - t) * 1000)
+            for k, v in r.items():
+                out[k].extend(v.tolist())
+        seconds = sum(latencies) / 1000
+        extra = dict(latencies_ms=latencies)
+    else:
+        warm = Files(paths[:a.warmup], s['transform'])
+        for x in torch.utils.data.DataLoader(warm, batch_size=a.batch):
+            score(x)
+
+        loader = torch.utils.data.DataLoader(Files(paths, s['transform']), batch_size=a.batch, num_workers=a.workers)
+        t0 = time.perf_counter()
+        for x in loader:
+            for k, v in score(x).items():
+                out[k].extend(v.tolist())
+        seconds = time.perf_counter() - t0
     result = dict(model=a.model, images=len(paths), batch=a.batch, threads=a.threads, workers=a.workers, k=a.k, ta=a.ta,
-                  seconds=seconds, images_per_s=len(paths) / seconds, torch=torch.__version__,
-                  torchvision=torchvision.__version__, command=' '.join(['/usr/bin/python3'] + sys.argv), scores=out)
+                  latency=a.latency, seconds=seconds, images_per_s=len(paths) / seconds, torch=torch.__version__,
+                  torchvision=torchvision.__version__, command=' '.join(['/usr/bin/python3'] + sys.argv), **extra, scores=out)
     if a.scores:
         with open(a.scores, 'w') as fh:
             json.dump(result, fh)
-        result = {k: v for k, v in result.items() if k != 'scores'}
+        result = {k: v for k, v in result.items() if k not in ('scores', 'latencies_ms')}
     print(json.dumps(result))
 
 

@@ -7,11 +7,13 @@ Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
 
 Writes NAME.onnx and NAME.json (input name and shape, output names and shapes, the
 command, and a probe: the model's own outputs on a deterministic input, so that a
-runtime loading the export can be checked against torch) per model. Existing
-exports are kept unless --force. No weights are downloaded: every model is built
-with weights=None and a fixed seed, so the files are reproducible on one machine
-(random weights are enough: stage detection and patching depend on the graph, and
-the tests compare numbers against the same model run in onnxruntime).
+runtime loading the export can be checked against torch) per model, and for
+ResNet-50 also NAME.pt, the state_dict exported (the benchmark's PyTorch reference
+loads it). Existing exports are kept unless --force or one of their files is
+missing. No weights are downloaded: every model is built with weights=None and a
+fixed seed, so the files are reproducible on one machine (random weights are enough:
+stage detection and patching depend on the graph, and the tests compare numbers
+against the same model run in onnxruntime).
 
 Input sizes: classifiers and FCN at 224x224 with a dynamic batch axis. Faster R-CNN
 takes a list of images and resizes them internally, so it is built with
@@ -46,8 +48,10 @@ def builders():
     return {
         'resnet18': dict(build=lambda: m.resnet18(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
                          outputs=['logits']),
+        # The PyTorch reference of the benchmark (tools/bench-torch.py --model resnet50)
+        # loads the state_dict saved beside the export, so both run identical weights.
         'resnet50': dict(build=lambda: m.resnet50(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
-                         outputs=['logits']),
+                         outputs=['logits'], save_state_dict=True),
         'densenet121': dict(build=lambda: m.densenet121(weights=None), input=[1, 3, 224, 224], dynamic_batch=True,
                             outputs=['logits']),
         'fcn_resnet50': dict(
@@ -58,6 +62,11 @@ def builders():
                                                                min_size=320, max_size=320),
             input=[3, 320, 320], dynamic_batch=False, outputs=['boxes', 'labels', 'scores'], detector=True),
     }
+
+
+def files_of(name, spec):
+    """The files one export writes; a model with any of them missing is exported again."""
+    return [name + ext for ext in ('.onnx', '.json') + (('.pt',) if spec.get('save_state_dict') else ())]
 
 
 def export(name, spec, out_dir, command):
@@ -74,6 +83,10 @@ def export(name, spec, out_dir, command):
         torch.onnx.export(model, args, tmp_path, opset_version=OPSET, do_constant_folding=True,
                           input_names=['input'], output_names=spec['outputs'], dynamic_axes=dynamic)
     os.replace(tmp_path, onnx_path)
+    if spec.get('save_state_dict'):
+        pt_path = os.path.join(out_dir, name + '.pt')
+        torch.save(model.state_dict(), pt_path + '.tmp')
+        os.replace(pt_path + '.tmp', pt_path)
     if spec.get('detector'):
         outs = [ref[0][k] for k in spec['outputs']]
     elif isinstance(ref, dict):  # FCN returns OrderedDict(out=...); the export flattens it
@@ -85,6 +98,7 @@ def export(name, spec, out_dir, command):
         'file': name + '.onnx',
         'source': f'torchvision {torchvision.__version__}, torch {torch.__version__}, random weights (torch.manual_seed({SEED}))',
         'opset': OPSET,
+        **({'state_dict': name + '.pt'} if spec.get('save_state_dict') else {}),
         'input': {'name': 'input', 'shape': ['batch' if (spec['dynamic_batch'] and i == 0) else d
                                              for i, d in enumerate(spec['input'])]},
         'outputs': [{'name': n, 'shape': list(o.shape), 'dtype': str(o.dtype).replace('torch.', '')}
@@ -119,7 +133,7 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     command = 'python3 tools/export_torchvision.py' + (' --only ' + ' '.join(names) if a.only else '')
     for name in names:
-        done = all(os.path.exists(os.path.join(a.out, name + ext)) for ext in ('.onnx', '.json'))
+        done = all(os.path.exists(os.path.join(a.out, f)) for f in files_of(name, specs[name]))
         if done and not a.force:
             print(f'{name}: exists, skipped (--force to redo)')
             continue

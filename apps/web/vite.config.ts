@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import { workspaceAlias } from '../../vitest.shared.js';
 import path from 'node:path';
+import { crossOriginIsolation, ISOLATION_HEADERS } from './plugins/isolation.js';
 import { listFiles, serveDir } from './plugins/serve-dir.js';
 import { tfjsTwin } from './plugins/tfjs-twin.js';
 
@@ -13,11 +14,12 @@ const demoDir = process.env.FSTA_DEMO_DIR ?? here('../cli/assets/demo/');
 const tfjsDemoDir = here('../../.cache/web/tfjs-demo/');
 const tfjsDemo = tfjsTwin(path.join(demoDir, 'model.onnx'), tfjsDemoDir);
 
-// Cross-origin isolation lets onnxruntime-web use wasm threads (SharedArrayBuffer).
-const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+const isolation = { ...ISOLATION_HEADERS };
 
 export default defineConfig({
   root: here('./'),
+  // Unknown paths are a 404, not the page: nothing outside what is served answers 200.
+  appType: 'mpa',
   base: './',
   resolve: { alias: workspaceAlias },
   define: {
@@ -25,11 +27,15 @@ export default defineConfig({
     __TFJS_DEMO__: JSON.stringify(tfjsDemo),
   },
   plugins: [
+    // First, so its headers are on every response, the other plugins' included.
+    crossOriginIsolation(),
     serveDir('/ort/', ortDist, (f) => /^ort-wasm-simd-threaded\.jsep\.(wasm|mjs)$/.test(f)),
     serveDir('/demo/', demoDir, (f) => /\.(onnx|json|png)$/.test(f)),
     ...(tfjsDemo ? [serveDir('/tfjs-demo/', tfjsDemoDir, (f) => /^(model\.json|weights\.bin)$/.test(f))] : []),
   ],
-  server: { headers: isolation, fs: { strict: false } },
+  // The dev server reads only the page, the workspace packages' sources and the installed
+  // dependencies; the demo model, images and onnxruntime's wasm come through serveDir.
+  server: { headers: isolation, fs: { strict: true, allow: [here('./'), here('../../packages/'), here('../../node_modules/')] } },
   preview: { headers: isolation },
   build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 100_000 },
   worker: { format: 'es' },

@@ -4,16 +4,10 @@
 // background load hit all variants alike; ratios are taken within a repetition and
 // summarised by their median.
 
+import { median, percentile } from './stats.mjs';
+export { median };
+
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-export const median = (/** @type {number[]} */ xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? /** @type {number} */ (s[m]) : (/** @type {number} */ (s[m - 1]) + /** @type {number} */ (s[m])) / 2;
-};
-const quantile = (/** @type {number[]} */ xs, /** @type {number} */ q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return /** @type {number} */ (s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]);
-};
 
 /**
  * @param {{ name: string, run: () => Promise<unknown> }[]} variants the first is the baseline
@@ -43,6 +37,6 @@ export async function interleaved(variants, { reps, warmup = 3, minBlockMs = 150
   const base = /** @type {number[]} */ (times[0]);
   return variants.map((v, j) => {
     const ratios = /** @type {number[]} */ (times[j]).map((t, r) => t / /** @type {number} */ (base[r]));
-    return { name: v.name, msPerRun: median(/** @type {number[]} */ (times[j])), ratio: median(ratios), ratioLo: quantile(ratios, 0.25), ratioHi: quantile(ratios, 0.75) };
+    return { name: v.name, msPerRun: median(/** @type {number[]} */ (times[j])), ratio: median(ratios), ratioLo: percentile(ratios, 0.25), ratioHi: percentile(ratios, 0.75) };
   });
 }

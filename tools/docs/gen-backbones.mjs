@@ -5,6 +5,40 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const out = fileURLToPath(new URL('../../docs/backbones.md', import.meta.url));
+const matrixJson = fileURLToPath(new URL('./family-matrix.json', import.meta.url));
+
+const shape = (s) => (s ? s.slice(1).join('x') : '?');
+const cell = (t) => String(t).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The family matrix (tools/family-matrix.mjs --write tools/docs/family-matrix.json) as a markdown section. */
+function renderMatrix(matrix) {
+  const rows = matrix.rows;
+  const count = (s) => rows.filter((r) => r.status === s).length;
+  const lines = [
+    '## Family matrix',
+    '',
+    `One model per torchvision family, random weights with batch-norm statistics from three random batches, at small inputs. Made by \`${matrix.command}\``,
+    `(${matrix.sources.join('; ')}). For each model: the stages \`findBackbone(graph, 'auto')\` finds on the statically inferred shapes`,
+    '(shape C×H×W, `*` = unknown to static shape inference and shown as run, stride, `+` = provably ≥ 0), whether C5 holds the same values as PyTorch\'s C5 by definition (see above), |fsta/fs − PyTorch FS|',
+    'on the probe input (FS = mean over C,H,W of |f − mean_HW(f)|, float64 in PyTorch), and where TA goes. **right**: stages plausible, C5 is',
+    'PyTorch\'s, FS within 1e-4 × max(1, |FS|) and the model\'s own outputs bit-identical after patching; **refused**: fsta stops with the message shown.',
+    '',
+    `**${count('right')} right, ${count('refused')} refused, ${count('wrong')} wrong** of ${rows.length}.`,
+    '',
+    '| model | input | result | manifest | C2 … C5 (C×H×W / stride) | C5 = PyTorch\'s | \\|fs − torch\\| | TA |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const stages = (r.stages ?? []).map((s) => `${s.name} ${s.runShape ? `${shape(s.runShape)}*` : shape(s.shape)}/${s.stride}${s.nonNegative ? '+' : ''}`).join('<br>');
+    const ta = r.ta ? `${r.ta.stage}${r.ta.warning ? ': signed, warns' : r.ta.note ? `: on \`${r.ta.tensor}\` (nearest ≥ 0)` : ' (≥ 0)'}` : 'none';
+    const result = r.status === 'right' ? 'right' : r.status === 'refused' ? `refused: ${cell(r.message)}` : `**wrong**: ${cell((r.problems ?? []).join('; '))}`;
+    const c5 = r.torchFs === undefined ? '' : r.problems?.some((p) => p.includes("not PyTorch's C5")) ? `no (${shape(r.torchC5)})` : 'yes';
+    const diff = r.fsDiff === undefined ? '' : r.fsDiff.toExponential(1);
+    lines.push(`| \`${r.model}\`${r.note ? ` (${cell(r.note)})` : ''} | ${r.input ? r.input.slice(-2).join('x') : ''} | ${result} | ${r.backbone ?? ''} | ${stages} | ${c5} | ${diff} | ${ta} |`);
+  }
+  lines.push('');
+  return lines;
+}
 
 export async function render(backbones) {
   const { manifests, describeSelector } = backbones;
@@ -19,9 +53,43 @@ export async function render(backbones) {
     'full node names, so re-exports with other node numbering still match. Stage names count back from',
     'the last stage: FS at C5 and TA at C4 in every family (a CIFAR ResNet has C3, C4, C5 only).',
     '',
-    'Models that match no manifest get automatic detection (`detectStages`): along the main trunk, the',
-    'last activation at each spatial resolution before the next downsampling; a dilated network (FCN)',
-    'is split where its channel count changes. `fsta inspect MODEL.onnx` prints what was found.',
+    '## Automatic stage discovery',
+    '',
+    'Models that match no manifest get automatic detection (`detectStages`). C5, the FS stage, is:',
+    '',
+    '- for a torchvision detector, the last map of its backbone body (`/backbone/body/`); for a segmenter (FCN, DeepLabV3,',
+    '  LR-ASPP), the last map of `/backbone/` (FCN and DeepLab have a dilated, stride-8 or stride-16 C5); for an SSD, the',
+    '  later of its trunk\'s and its first extra block\'s last map at stride ≤ 32 (SSD300-VGG16: fc7; SSDlite: MobileNetV3\'s last map);',
+    '- for a classifier, the map its head pools: from the logits back through the head to the global pooling (or the',
+    '  Flatten of a map) in front of the classifier. A head that classifies with a 1x1 convolution before pooling',
+    '  (SqueezeNet) has C5 = that convolution\'s input; its logits still serve msp/maxlogit/energy;',
+    '- otherwise, the map with the most channels.',
+    '',
+    'C2…C4 are, along the main trunk (the tensors every path from the input to C5 passes through), the last tensor at each',
+    'earlier resolution; where that tensor is signed, the stage\'s last activation (a ReLU/Clip output at that resolution',
+    'inside the stage) stands for it. In a dilated network the stages at C5\'s stride are its runs of residual blocks of',
+    'one channel count, one per dilation rate (FCN: layer3 and layer4). Strides are whole numbers: the product of the',
+    'strides of the convolutions and pools before the tensor (SqueezeNet\'s unpadded 224 → 13 is stride 16), which is',
+    'also known where static shapes are not (after a detector\'s data-dependent resize). A stage is refused, with an `IMPLAUSIBLE_STAGE` error naming the',
+    'tensor and the fix (`--fs-stage TENSOR`, `fsStage` in the config, or a manifest), when it is a model input or only',
+    'a preprocessing of it (no convolution in between), channels-last (between a Transpose [0, 2, 3, 1] and its inverse,',
+    'as in ConvNeXt\'s blocks), inside a head (`/roi_heads/`, `/rpn/`, `/head/`, `/classifier/` — DeepLab\'s ASPP —,',
+    '`/aux_classifier/`) or after the backbone of a torchvision detector or segmenter, or, for C5, at the input\'s',
+    'resolution (CIFAR ResNets keep their C3 at stride 1; that is accepted). A tensor name works wherever a stage',
+    'name does (`requireStage`, `fsStage` / `taStage` in configs); a wrong name is answered with the nearest valid',
+    'ones. `fsta inspect MODEL.onnx` prints what was found.',
+    '',
+    '## TA on a signed tensor',
+    '',
+    'TA is ReLU(f − k) on an activation map, which the paper applies to ReLU outputs (≥ 0). When the TA stage\'s',
+    'tensor is signed (a linear block output, SiLU, hardswish, GELU, LayerNorm), TA goes on the nearest non-negative',
+    'tensor of that stage (a ReLU, ReLU6 or Clip(min ≥ 0) output at the same resolution, after the previous stage) and',
+    '`resolution.ta.note` says which. Where the stage has none (EfficientNet\'s SiLU, MobileNetV3\'s hardswish stages,',
+    'ConvNeXt), TA stays on the signed tensor and `resolution.warnings` says so: there ReLU(f − k) zeroes every',
+    'response below k, the negative ones included, so FS+TA is a different score from the paper\'s — still a score, but',
+    'calibrate k on ID data (`fsta calibrate`) before trusting it, or use FS alone (taStage null).',
+    '',
+    '## Manifests',
     '',
     'The default k values are starting points: `fsta calibrate` chooses k and the TA stage from ID',
     'validation images and synthetic data. See [results.md](results.md) for what they give on real models.',
@@ -36,7 +104,8 @@ export async function render(backbones) {
     const d = m.defaults;
     lines.push(`| \`${m.name}\` | ${m.family} | ${stages} | ${d.fsStage} / ${d.taStage ?? 'none'} / ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''} | ${pre} | ${m.head ? describeSelector(m.head.node) : 'none'} |`);
   }
-  lines.push('', '## Notes per manifest', '');
+  lines.push('', ...renderMatrix(JSON.parse(readFileSync(matrixJson, 'utf8'))));
+  lines.push('## Notes per manifest', '');
   for (const m of manifests) lines.push(`- **\`${m.name}\`** — ${m.description}. ${m.notes}`);
   lines.push('');
   return lines.join('\n');

@@ -38,6 +38,10 @@ export function parseOod(values: unknown, command: string): { name: string; dir:
     const eq = v.indexOf('=');
     if (eq <= 0 || eq === v.length - 1) throw usageError(`--ood "${v}" is not NAME=DIR`, command);
     const name = v.slice(0, eq), dir = v.slice(eq + 1);
+    // Set names become JSON keys and table columns beside the "average" column.
+    if (name === 'average' || !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) || ['__proto__', 'constructor', 'prototype'].includes(name)) {
+      throw new FstaError('USAGE', `--ood name "${name}" cannot be used: ${name === 'average' ? 'the table and the JSON use "average" for the mean over the sets' : 'names are letters, digits and . _ + - (starting with a letter or digit), not "__proto__", "constructor" or "prototype"'}`, 'rename the set, e.g. --ood textures=DIR');
+    }
     if (seen.has(name)) throw new FstaError('USAGE', `--ood name "${name}" is given twice`, 'give each OOD set its own name, e.g. --ood textures=DIR --ood mnist=DIR2');
     seen.add(name);
     return { name, dir };

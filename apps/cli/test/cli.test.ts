@@ -35,6 +35,8 @@ describe('fsta usage and errors', () => {
     const base = ['eval', ...demoModel, '--id', img('id')];
     const cases: [string[], RegExp][] = [
       [[...base, '--ood', `x=${img('ood/mnist')}`, '--ood', `x=${img('ood/uniform')}`], /--ood name "x" is given twice/],
+      [[...base, '--ood', `average=${img('ood/mnist')}`], /--ood name "average" cannot be used: the table and the JSON use "average"/],
+      [[...base, '--ood', `__proto__=${img('ood/mnist')}`], /--ood name "__proto__" cannot be used/],
       [[...base, '--ood', `x=${img('ood/mnist')}`, '--k=-1'], /--k must be a number ≥ 0, got "-1"/],
       [[...base, '--ood', `x=${img('ood/mnist')}`, '--k', '-1'], /--k.*ambiguous.*--k=-/],
       [[...base, '--ood', `x=${img('ood/mnist')}`, '--labels', 'color'], /--labels must be folder, sorted or none/],

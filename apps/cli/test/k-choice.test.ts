@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '@fsta/core';
+import { defaultConfig, parseConfig } from '@fsta/core';
 import { parse } from '../src/args.js';
 import { evalInputs, evalOptions, runEval } from '../src/commands/eval.js';
 import { DEMO, demoModel, runCli } from './helpers.js';
@@ -37,7 +37,8 @@ describe('eval k sources', () => {
 
   it('with --config, takes the config\'s k and TA stage; --k overrides it', async () => {
     const cfgPath = join(tmp, 'c.json');
-    writeFileSync(cfgPath, JSON.stringify({ fsStage: 'C5', taStage: 'C4', k: 0.37 }));
+    // A full config (parseConfig refuses partial ones): only its stages and k matter here.
+    writeFileSync(cfgPath, JSON.stringify(defaultConfig({ fsStage: 'C5', taStage: 'C4', k: 0.37 })));
     expect(parseConfig(readFileSync(cfgPath, 'utf8')).k).toBe(0.37);
     let r = await runCli([...demoEval, '--methods', 'FS+TA', '--config', cfgPath]);
     expect(r.code, r.err).toBe(0);

@@ -21,7 +21,8 @@ export function serveDir(prefix: string, dir: string, keep: (file: string) => bo
       server.middlewares.use(prefix, (req, res, next) => {
         const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
         const file = path.join(dir, rel);
-        if (!file.startsWith(dir) || !keep(rel) || !existsSync(file) || !statSync(file).isFile()) return next();
+        const inside = path.relative(dir, file);
+        if (!inside || inside.startsWith('..') || path.isAbsolute(inside) || !keep(rel) || !existsSync(file) || !statSync(file).isFile()) return next();
         res.setHeader('content-type', TYPES[path.extname(file)] ?? 'application/octet-stream');
         createReadStream(file).pipe(res);
       });

@@ -1,13 +1,14 @@
-import { FstaError, PAPER_LAMBDA, defaultConfig, preprocessPixels } from '@fsta/core';
+import { FstaError, PAPER_LAMBDA, defaultConfig, parseConfig, preprocessPixels, type FstaConfig } from '@fsta/core';
 import { backboneNames } from '@fsta/backbones';
 import type { Engine, RuntimeChoice } from './engine.js';
-import { calibratePage, type PageCalibration } from './calibrate-page.js';
+import { calibratePage, checkImportedConfig, idScores, type PageCalibration, type RunScores, type Runner } from './calibrate-page.js';
+import { calibrationTables } from './calibration-view.js';
 import { decodeImageFile, modelView } from './decode.js';
 import { demoSamples, loadDemo } from './demo-model.js';
 import { histogramSvg } from './histogram.js';
 import type { ModelSpec } from './model-spec.js';
-import { createOrtEngine } from './ort-engine.js';
-import { resultCard } from './render.js';
+import { createOrtEngine, type OrtEngine } from './ort-engine.js';
+import { resultCard, runtimeGroup } from './render.js';
 import { loadUserModel } from './user-model.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -17,12 +18,17 @@ const ui = {
   modelNote: $('model-note'),
   note: $('runtime-note'),
   config: $('config-json'),
+  configSource: $('config-source'),
+  calibrationView: $('calibration'),
+  configFile: $<HTMLInputElement>('config-file'),
+  exportConfig: $<HTMLButtonElement>('export-config'),
+  queue: $('queue-note'),
   files: $<HTMLInputElement>('image-files'),
   drop: $('dropzone'),
   samples: $<HTMLButtonElement>('samples'),
   clear: $<HTMLButtonElement>('clear'),
   errors: $('errors'),
-  results: $<HTMLOListElement>('results'),
+  results: $('results'),
   batch: $('batch'),
   modelFile: $<HTMLInputElement>('model-file'),
   backbone: $<HTMLSelectElement>('backbone'),
@@ -30,8 +36,8 @@ const ui = {
 };
 
 interface Scored { name: string; fs: number; fsTa: number | null; score: number }
-const state: { spec: ModelSpec | null; engine: Engine | null; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown> } = {
-  spec: null, engine: null, calibration: null, scored: [], busy: Promise.resolve(),
+const state: { spec: ModelSpec | null; engine: Engine | null; engineRuns: number; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown>; queued: number } = {
+  spec: null, engine: null, engineRuns: 0, calibration: null, scored: [], busy: Promise.resolve(), queued: 0,
 };
 
 /** Serializes user actions, so a runtime switch never races a scoring run. */
@@ -54,24 +60,81 @@ function showError(e: unknown, context?: string): void {
 
 const RUNTIME_LABEL: Record<RuntimeChoice, string> = { 'ort-webgpu': 'onnxruntime-web on WebGPU', 'ort-wasm': 'onnxruntime-web on WASM', 'tfjs-webgl': 'TensorFlow.js on WebGL' };
 
-/** ID images + noise where the model brings them (the demo); a dropped model gets its backbone's defaults and no threshold. */
+/** Calibration runs in batches of this many images, so a big set never becomes one huge tensor. */
+const CALIBRATION_BATCH = 100;
+
+/** The model on WASM as calibration's runner: scores only, no heatmaps. */
+function runnerOf(engine: OrtEngine): Runner {
+  return async (samples, config, options = {}): Promise<RunScores> => {
+    const out: RunScores = { fs: [], fsTa: config.taStage ? [] : null, classifier: {}, taStage: [] };
+    for (let i = 0; i < samples.length; i += CALIBRATION_BATCH) {
+      const r = await engine.runStages(samples.slice(i, i + CALIBRATION_BATCH), config, { stages: Boolean(options.taStage) });
+      for (const { score } of r.inspections) {
+        out.fs.push(score.fs);
+        if (out.fsTa) out.fsTa.push(score.fsTa!);
+        for (const [k, v] of Object.entries(score.classifier)) (out.classifier[k as keyof RunScores['classifier']] ??= []).push(v);
+      }
+      out.taStage.push(...r.taStage);
+    }
+    return out;
+  };
+}
+
+/** Runs `job` with the model on WASM (calibration belongs to the model, not the runtime: fast and deterministic on any machine). */
+async function withWasm<R>(spec: ModelSpec, job: (run: Runner) => Promise<R>): Promise<R> {
+  const cal = await createOrtEngine(spec, defaultConfig({ backbone: spec.name, fsStage: spec.fsStage, taStage: null, featureScore: 'fs' }), 'wasm');
+  try {
+    return await job(runnerOf(cal));
+  } finally {
+    await cal.dispose();
+  }
+}
+
+async function calibrationImages(spec: ModelSpec): Promise<Float32Array[]> {
+  return Promise.all(spec.calibrationImages.map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
+}
+
+/** Core's calibration, as `fsta calibrate` runs it, where the model brings ID images (the demo); a dropped model gets its backbone's defaults and no threshold. */
 async function calibration(spec: ModelSpec): Promise<PageCalibration> {
   if (spec.calibrationImages.length === 0) {
     const config = defaultConfig({
       backbone: spec.name, fsStage: spec.fsStage, taStage: spec.taStage, k: spec.defaultK, featureScore: spec.taStage ? 'fs_ta' : 'fs',
       classifier: spec.head ? 'msp' : null, lambda: spec.head ? PAPER_LAMBDA.msp : 0,
     });
-    return { config, id: { fs: [], fsTa: [], score: [] } };
+    return { config, id: { fs: [], fsTa: [], score: [] }, choice: null, source: `${spec.name}'s backbone defaults (no ID images to calibrate on; load a config from fsta calibrate for a threshold)` };
   }
-  // Calibration belongs to the model, not the runtime: run it once on WASM (fast and deterministic on any machine).
-  ui.status.textContent = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic noise…`;
-  const cal = await createOrtEngine(spec, defaultConfig({ fsStage: spec.fsStage, taStage: spec.taStage, featureScore: spec.taStage ? 'fs_ta' : 'fs' }), 'wasm');
+  const what = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic gaussian, uniform and jigsaw sets`;
+  ui.status.textContent = `${what}…`;
+  const id = await calibrationImages(spec);
+  return withWasm(spec, (run) => calibratePage(spec, id, run, (done, total) => { ui.status.textContent = `${what}: ${done} of ${total} settings scored…`; }));
+}
+
+/** A config file from `fsta calibrate`: checked against the model, then used on every runtime. */
+async function importConfig(file: File): Promise<void> {
+  const spec = state.spec;
+  ui.errors.replaceChildren();
+  if (!spec) throw new FstaError('NO_MODEL', 'no model is loaded to use the config with', 'wait for the model to load, then load the config');
+  const text = await file.text();
+  const config: FstaConfig = checkImportedConfig(parseConfig(text), spec);
+  ui.status.textContent = `Scoring the calibration images with ${file.name}…`;
+  const id = spec.calibrationImages.length ? await withWasm(spec, async (run) => idScores(await calibrationImages(spec), config, run)) : { fs: [], fsTa: [], score: [] };
+  const previous = state.calibration;
+  state.calibration = { config, id, choice: null, source: `loaded from ${file.name}` };
   try {
-    const id = await Promise.all(spec.calibrationImages.map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
-    return await calibratePage(spec, id, (samples, config) => cal.runStages(samples, config));
-  } finally {
-    await cal.dispose();
+    await openEngine();
+  } catch (e) {
+    // A config that fails to start keeps nothing of itself: the previous settings come back.
+    state.calibration = previous;
+    await openEngine().catch(() => undefined);
+    throw e;
   }
+}
+
+function showCalibration(cal: PageCalibration): void {
+  ui.exportConfig.disabled = false;
+  ui.config.textContent = JSON.stringify(cal.config, null, 2);
+  ui.configSource.textContent = `Settings ${cal.source}.`;
+  ui.calibrationView.replaceChildren(...(cal.choice ? calibrationTables(cal.choice) : []));
 }
 
 async function openEngine(): Promise<void> {
@@ -84,7 +147,7 @@ async function openEngine(): Promise<void> {
   ui.status.dataset.runtime = '';
   state.calibration ??= await calibration(spec);
   const config = state.calibration.config;
-  ui.config.textContent = JSON.stringify(config, null, 2);
+  showCalibration(state.calibration);
   ui.status.textContent = `Starting ${RUNTIME_LABEL[choice]}…`;
   let engine: Engine;
   if (choice === 'tfjs-webgl') {
@@ -95,6 +158,7 @@ async function openEngine(): Promise<void> {
     engine = await createOrtEngine(spec, config, choice === 'ort-webgpu' ? 'webgpu' : 'wasm');
   }
   state.engine = engine;
+  state.engineRuns = 0;
   ui.status.textContent = `Model: ${spec.name} · Runtime in use: ${engine.runtime}`;
   ui.status.dataset.runtime = engine.runtime;
   if (engine.note) {
@@ -139,19 +203,39 @@ async function scoreFiles(files: readonly File[]): Promise<void> {
     showError(new FstaError('NO_RUNTIME', 'no runtime is active for this model', 'pick a runtime under "Runtime"'));
     return;
   }
+  const group = runtimeGroup(ui.results, engine.runtime);
   for (const file of files) {
     try {
       const pixels = await decodeImageFile(file);
       const chw = preprocessPixels(pixels, engine.preprocess);
       const [r] = await engine.inspect([chw]);
-      ui.results.append(resultCard(file.name, modelView(chw, engine.preprocess), r!, engine.classes, engine.config.threshold, engine.config.classifier, engine.runtime));
+      // The first run of a fresh session also compiles kernels (WebGPU shaders, WebGL programs): its time is not the steady one.
+      const warmUp = state.engineRuns++ === 0;
+      group.append(resultCard(file.name, modelView(chw, engine.preprocess), r!, engine.classes, engine.config.threshold, engine.config.classifier, engine.runtime, warmUp));
       state.scored.push({ name: file.name, fs: r!.score.fs, fsTa: r!.score.fsTa, score: r!.score.score });
     } catch (e) {
       showError(e, file.name);
     }
   }
   renderBatch();
-  ui.results.dataset.count = String(ui.results.children.length);
+  ui.results.dataset.count = String(ui.results.querySelectorAll('li.card').length);
+}
+
+/** Images given while the page is busy (loading, calibrating, switching runtime) wait their turn, and the page says so. */
+function queueImages(files: readonly File[]): Promise<void> {
+  const waiting = document.body.dataset.busy === 'true';
+  if (waiting) {
+    state.queued += files.length;
+    ui.queue.textContent = `${state.queued} image${state.queued === 1 ? '' : 's'} waiting: ${ui.status.textContent?.replace(/…$/, '') ?? 'the model is busy'}; they are scored as soon as it is ready.`;
+    ui.queue.hidden = false;
+  }
+  return serial(async () => {
+    if (waiting) {
+      state.queued -= files.length;
+      if (state.queued === 0) ui.queue.hidden = true;
+    }
+    await scoreFiles(files);
+  });
 }
 
 function renderBatch(): void {
@@ -175,7 +259,7 @@ function renderBatch(): void {
 
 ui.files.addEventListener('change', () => {
   const files = [...(ui.files.files ?? [])];
-  void serial(() => scoreFiles(files)).finally(() => { ui.files.value = ''; });
+  void queueImages(files).finally(() => { ui.files.value = ''; });
 });
 ui.drop.addEventListener('dragover', (e) => { e.preventDefault(); ui.drop.classList.add('over'); });
 ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
@@ -187,18 +271,31 @@ ui.drop.addEventListener('drop', (e) => {
   const model = files.find((f) => f.name.toLowerCase().endsWith('.onnx'));
   if (model) void serial(() => useUserModel(model)).catch((err) => showError(err, 'Model'));
   const images = files.filter((f) => f !== model);
-  if (images.length) void serial(() => scoreFiles(images));
+  if (images.length) void queueImages(images);
 });
 ui.samples.addEventListener('click', () => {
   // A few of each kind: ID classes, MNIST digits, noise.
   const pick = ['images/id/', 'images/ood/mnist/', 'images/ood/gaussian/', 'images/ood/uniform/'].flatMap((p) => demoSamples.filter((s) => s.startsWith(p)).filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 3)) === 0).slice(0, 3));
-  void serial(async () => scoreFiles(await Promise.all(pick.map(fetchBlob))));
+  void Promise.all(pick.map(fetchBlob)).then(queueImages, (e) => showError(e, 'Samples'));
 });
 ui.clear.addEventListener('click', () => {
   ui.results.replaceChildren();
   ui.errors.replaceChildren();
   state.scored = [];
   renderBatch();
+});
+ui.configFile.addEventListener('change', () => {
+  const file = ui.configFile.files?.[0];
+  if (file) void serial(() => importConfig(file)).catch((e) => showError(e, `Config ${file.name}`)).finally(() => { ui.configFile.value = ''; });
+});
+ui.exportConfig.addEventListener('click', () => {
+  const cal = state.calibration;
+  if (!cal) return;
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([JSON.stringify(cal.config, null, 2) + '\n'], { type: 'application/json' }));
+  a.download = 'fsta.config.json';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 });
 ui.runtime.addEventListener('change', () => void serial(openEngine).catch((e) => showError(e, 'Runtime')));
 

@@ -17,7 +17,8 @@ export interface StageRun {
 /** An engine whose config can change: a config with other patch settings (k, stages, fusion) re-patches the model. */
 export interface OrtEngine extends Engine {
   config: FstaConfig;
-  runStages(samples: readonly Float32Array[], config?: FstaConfig): Promise<StageRun>;
+  /** One run; `stages: false` leaves out the stage maps and heatmaps (calibration mostly needs the scores only). */
+  runStages(samples: readonly Float32Array[], config?: FstaConfig, options?: { stages?: boolean }): Promise<StageRun>;
 }
 
 /** onnxruntime-web fetches its wasm files from the page's own /ort/ folder (served by the Vite plugin). */
@@ -35,7 +36,7 @@ async function heatmap(map: FeatureMap): Promise<{ h: number; w: number; map: Fl
 }
 
 /** The manifest a ModelSpec amounts to: the same stages, head and preprocessing, by tensor name. */
-function manifestOf(spec: ModelSpec) {
+export function manifestOf(spec: ModelSpec) {
   const head = spec.head;
   const gemm = head ? (spec.model.graph?.node ?? []).find((n) => n.input?.[0] === head.penultimate && n.output?.[0] === head.logits) : undefined;
   return {
@@ -77,21 +78,21 @@ export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want:
     return current.detector;
   }
 
-  async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config): Promise<StageRun> {
+  async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config, { stages: maps = true } = {}): Promise<StageRun> {
     const detector = await detectorFor(c);
     const n = samples.length;
     const batch = stackBatch([...samples], spec.chw);
     const started = performance.now();
-    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: ['stages'] });
+    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: maps ? ['stages'] : [] });
     const ms = (performance.now() - started) / n;
-    const inspections = await Promise.all(scores.map(async (score, i): Promise<Inspection> => {
-      const stages = score.features!.stages!;
-      const fs = await heatmap(stages.fs);
-      const fsTa = c.taStage === null || !stages.fsTa[0] ? null : await heatmap(stages.fsTa[0]);
+    const inspections = await Promise.all(scores.map(async (score): Promise<Inspection> => {
+      const stages = maps ? score.features!.stages! : null;
+      const fs = stages ? await heatmap(stages.fs) : null;
+      const fsTa = !stages || c.taStage === null || !stages.fsTa[0] ? null : await heatmap(stages.fsTa[0]);
       const logits = spec.head ? score.outputs[spec.head.logits]?.data : undefined;
-      return { score, heat: { h: fs.h, w: fs.w, fs: fs.map, fsTa: fsTa?.map ?? null }, probs: logits ? softmax(logits) : null, ms };
+      return { score, heat: fs ? { h: fs.h, w: fs.w, fs: fs.map, fsTa: fsTa?.map ?? null } : null, probs: logits ? softmax(logits) : null, ms };
     }));
-    return { inspections, taStage: scores.map((s) => s.features!.stages!.ta?.data ?? new Float32Array()).filter((d) => d.length > 0) };
+    return { inspections, taStage: maps ? scores.map((s) => s.features!.stages!.ta?.data ?? new Float32Array()).filter((d) => d.length > 0) : [] };
   }
 
   const engine: OrtEngine = {

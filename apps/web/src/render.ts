@@ -3,7 +3,8 @@ import type { Heatmaps, Inspection } from './engine.js';
 import { topClasses } from './engine.js';
 import { heatmapRGBA, range } from './heatmap.js';
 
-const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toPrecision(6));
+/** Scores are shown to 4 significant digits; the exact value stays in data-value (and the tooltip). */
+export const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '—' : Number(v.toPrecision(4)).toString());
 
 function canvasOf(img: ImageData, label: string): HTMLCanvasElement {
   const c = document.createElement('canvas');
@@ -35,21 +36,42 @@ function figure(canvas: HTMLCanvasElement, caption: string): HTMLElement {
   return f;
 }
 
-function scoreRows(s: ImageScore, classifier: string | null, ms: number): [string, string, string][] {
-  const rows: [string, string, string][] = [
-    ['FS', 'fs', fmt(s.fs)],
-    ['FS+TA', 'fsTa', fmt(s.fsTa)],
+/** 3 significant digits, in ms below a second and in s above. */
+const duration = (ms: number) => (ms < 1000 ? `${Number(ms.toPrecision(3))} ms` : `${Number((ms / 1000).toPrecision(3))} s`);
+
+const CLASSIFIER_LABEL: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' };
+
+function scoreRows(s: ImageScore, classifier: string | null, ms: number, warmUp: boolean): [string, string, string, number | null][] {
+  const rows: [string, string, string, number | null][] = [
+    ['FS', 'fs', fmt(s.fs), s.fs],
+    ['FS+TA', 'fsTa', fmt(s.fsTa), s.fsTa],
   ];
-  for (const [k, v] of Object.entries(s.classifier)) rows.push([k === classifier ? `${k.toUpperCase()} (fused)` : k.toUpperCase(), k, fmt(v)]);
-  rows.push(['Fused score', 'score', fmt(s.score)], ['Model time', 'ms', `${ms.toFixed(1)} ms`]);
+  for (const [k, v] of Object.entries(s.classifier)) rows.push([`${CLASSIFIER_LABEL[k] ?? k}${k === classifier ? ' (fused)' : ''}`, k, fmt(v), v ?? null]);
+  rows.push(['Fused score', 'score', fmt(s.score), s.score], [warmUp ? 'Model time (first run: includes warm-up)' : 'Model time', 'ms', duration(ms), ms]);
   return rows;
 }
 
-export function resultCard(name: string, view: ImageData, r: Inspection, classes: readonly string[] | null, threshold: number | null, classifier: string | null, runtime: string): HTMLLIElement {
+/** The list of cards for one runtime under `results`, made (with its heading) on first use: results are grouped per runtime. */
+export function runtimeGroup(results: HTMLElement, runtime: string): HTMLOListElement {
+  const found = [...results.querySelectorAll<HTMLElement>(':scope > section')].find((s) => s.dataset.runtime === runtime);
+  if (found) return found.querySelector('ol')!;
+  const section = document.createElement('section');
+  section.className = 'runtime-group';
+  section.dataset.runtime = runtime;
+  const h = document.createElement('h3');
+  h.textContent = `On ${runtime}`;
+  const ol = document.createElement('ol');
+  ol.className = 'cards';
+  section.append(h, ol);
+  results.append(section);
+  return ol;
+}
+
+export function resultCard(name: string, view: ImageData, r: Inspection, classes: readonly string[] | null, threshold: number | null, classifier: string | null, runtime: string, warmUp = false): HTMLLIElement {
   const li = document.createElement('li');
   li.className = 'card';
   li.dataset.file = name;
-  const h = document.createElement('h3');
+  const h = document.createElement('h4');
   h.textContent = name;
   const verdict = document.createElement('p');
   const badge = document.createElement('span');
@@ -57,7 +79,10 @@ export function resultCard(name: string, view: ImageData, r: Inspection, classes
   badge.className = `verdict ${v ?? ''}`;
   badge.dataset.field = 'verdict';
   badge.textContent = v === 'ID' ? 'ID: the model knows this' : v === 'OOD' ? 'OOD: unfamiliar to the model' : 'no threshold calibrated';
-  verdict.append(badge, ` score ${fmt(r.score.score)} ${threshold === null ? '' : `${r.score.score >= threshold ? '≥' : '<'} threshold ${fmt(threshold)}`}`);
+  // Where 4 digits would show the score equal to the threshold, more are shown so the comparison reads right.
+  const close = threshold !== null && fmt(r.score.score) === fmt(threshold);
+  const show = (v: number) => (close ? Number(v.toPrecision(7)).toString() : fmt(v));
+  verdict.append(badge, ` score ${show(r.score.score)} ${threshold === null ? '' : `${r.score.score >= threshold ? '≥' : '<'} threshold ${show(threshold)}`}`);
   const maps = document.createElement('div');
   maps.className = 'maps';
   maps.append(figure(canvasOf(view, `${name} as the model sees it`), 'Input'));
@@ -77,7 +102,7 @@ export function resultCard(name: string, view: ImageData, r: Inspection, classes
   cap.className = 'sr-only';
   cap.textContent = `Scores for ${name}`;
   table.append(cap);
-  for (const [label, key, text] of scoreRows(r.score, classifier, r.ms)) {
+  for (const [label, key, text, value] of scoreRows(r.score, classifier, r.ms, warmUp)) {
     const tr = table.insertRow();
     const th = document.createElement('th');
     th.scope = 'row';
@@ -85,9 +110,14 @@ export function resultCard(name: string, view: ImageData, r: Inspection, classes
     const td = tr.insertCell();
     td.dataset.field = key;
     td.textContent = text;
+    if (value !== null) {
+      td.dataset.value = String(value);
+      td.title = String(value);
+    }
     tr.prepend(th);
   }
   li.dataset.runtime = runtime;
+  if (warmUp) li.dataset.warmUp = 'true';
   li.append(h, verdict, maps, table);
   if (r.probs) {
     const top = document.createElement('p');

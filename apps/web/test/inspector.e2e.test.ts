@@ -1,18 +1,22 @@
 /**
- * The built page in headless Chromium: bundled samples go through the file input, and
+ * The page in headless Chromium, built (`vite build`, served statically) and from the
+ * Vite dev server (`npm run web`): bundled samples go through the file input, and
  * the numbers the page shows on each runtime are checked against PyTorch (the demo's
  * reference scores, computed from the same PNGs) and against `fsta score` (the built
  * CLI, its own stage runner on onnxruntime-node) with the page's calibrated config.
  */
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, repoRoot, sharedRoot, startStaticServer, type StaticServer } from '../../../tools/browser/harness.js';
-import type { FstaConfig } from '@fsta/core';
+import { parseConfig, type FstaConfig } from '@fsta/core';
 import { GraphBuilder, encodeModel } from '@fsta/onnx';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -21,20 +25,26 @@ const referencePath = path.join(repoRoot, 'apps/cli/test/fixtures/demo-reference
 const artifacts = path.join(repoRoot, 'artifacts/web');
 
 interface Reference { images: { file: string; fs: number; fsTa: number; msp: number; pred: number }[] }
-interface Shown { file: string; fs: number; fsTa: number; msp: number; score: number; verdict: string; top: string; heatmaps: number }
+interface Shown { file: string; fs: number; fsTa: number; msp: number; score: number; verdict: string; top: string; heatmaps: number; runtime: string; warmUp: boolean; shownFs: string }
 type Runtime = 'ort-wasm' | 'ort-webgpu' | 'tfjs-webgl';
 
 const SAMPLES = ['images/id/0-t-shirt/000.png', 'images/id/4-coat/001.png', 'images/id/8-bag/002.png', 'images/ood/mnist/3-00.png', 'images/ood/gaussian/000.png', 'images/ood/uniform/000.png'];
 
 let dist: string;
 let server: StaticServer;
+let dev: ViteDevServer;
+let devUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  const { build } = await import('vite');
+  const { build, createServer } = await import('vite');
   dist = mkdtempSync(path.join(tmpdir(), 'fsta-web-'));
   await build({ configFile: path.join(appDir, 'vite.config.ts'), logLevel: 'error', build: { outDir: dist, emptyOutDir: true } });
   server = await startStaticServer({ '/': dist });
+  // The dev server as `npm run web` starts it (same config), on a free port.
+  dev = await createServer({ configFile: path.join(appDir, 'vite.config.ts'), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  await dev.listen();
+  devUrl = `http://127.0.0.1:${(dev.httpServer!.address() as AddressInfo).port}/`;
   browser = await launchChromium();
   mkdirSync(artifacts, { recursive: true });
 });
@@ -42,19 +52,31 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await dev?.close();
   if (dist) rmSync(dist, { recursive: true, force: true });
 });
 
-async function openPage(width = 1200, height = 900): Promise<{ page: Page; log: string[] }> {
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+interface Opened { page: Page; log: string[]; notIsolated: string[] }
+
+/** Opens the page; `whileLoading` runs once the page exists, before it is ready. Every response must carry COOP and COEP. */
+async function openPage(url: string, { width = 1200, height = 900, whileLoading }: { width?: number; height?: number; whileLoading?: (page: Page) => Promise<void> } = {}): Promise<Opened> {
   const page = await browser.newPage({ viewport: { width, height } });
   const log: string[] = [];
+  const notIsolated: string[] = [];
   page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-  await page.goto(server.url);
-  await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 240_000 });
+  page.on('response', (r) => {
+    const h = r.headers();
+    if (r.url().startsWith(url) && Object.entries(ISOLATION).some(([k, v]) => h[k] !== v)) notIsolated.push(`${r.status()} ${r.url()}`);
+  });
+  await page.goto(url);
+  if (whileLoading) await whileLoading(page);
+  await page.waitForFunction(() => document.body.dataset.ready !== undefined, null, { timeout: 600_000 });
   const ready = await page.evaluate(() => document.body.dataset.ready);
   if (ready !== 'true') throw new Error(`page failed to load: ${await page.locator('#errors').innerText()}\n${log.join('\n')}`);
-  return { page, log };
+  return { page, log, notIsolated };
 }
 
 async function useRuntime(page: Page, choice: Runtime): Promise<string> {
@@ -66,14 +88,34 @@ async function useRuntime(page: Page, choice: Runtime): Promise<string> {
   return (await page.locator('#model-status').getAttribute('data-runtime'))!;
 }
 
+async function shownCards(page: Page): Promise<Shown[]> {
+  return page.$$eval('#results li.card', (cards) => cards.map((c) => {
+    const num = (k: string) => Number((c.querySelector(`[data-field="${k}"]`) as HTMLElement | null)?.dataset.value);
+    return { file: (c as HTMLElement).dataset.file!, fs: num('fs'), fsTa: num('fsTa'), msp: num('msp'), score: num('score'), verdict: c.querySelector('[data-field="verdict"]')!.textContent!, top: c.querySelector('[data-field="top"]')?.textContent ?? '', heatmaps: c.querySelectorAll('canvas[aria-label^="C5 heatmap"]').length, runtime: (c as HTMLElement).dataset.runtime!, warmUp: (c as HTMLElement).dataset.warmUp === 'true', shownFs: c.querySelector('[data-field="fs"]')!.textContent! };
+  }));
+}
+
 async function dropSamples(page: Page, files: string[]): Promise<Shown[]> {
-  const before = await page.locator('#results > li').count();
+  const before = await page.locator('#results li.card').count();
   await page.setInputFiles('#image-files', files.map((f) => path.join(demoDir, f)));
-  await page.waitForFunction((n) => document.querySelectorAll('#results > li').length >= n, before + files.length, { timeout: 120_000 });
-  return page.$$eval('#results > li', (cards) => cards.map((c) => {
-    const num = (k: string) => Number(c.querySelector(`[data-field="${k}"]`)?.textContent);
-    return { file: (c as HTMLElement).dataset.file!, fs: num('fs'), fsTa: num('fsTa'), msp: num('msp'), score: num('score'), verdict: c.querySelector('[data-field="verdict"]')!.textContent!, top: c.querySelector('[data-field="top"]')?.textContent ?? '', heatmaps: c.querySelectorAll('canvas[aria-label^="C5 heatmap"]').length };
-  })).then((all) => all.slice(before));
+  await page.waitForFunction((n) => document.querySelectorAll('#results li.card').length >= n, before + files.length, { timeout: 120_000 });
+  return (await shownCards(page)).slice(before);
+}
+
+/** Checks what one runtime showed against PyTorch's reference scores. */
+function expectLikePyTorch(shown: Shown[], samples: string[], ref: (file: string) => Reference['images'][number], runtime: string): void {
+  expect(shown.map((s) => s.file)).toEqual(samples.map((f) => path.basename(f)));
+  for (const [i, s] of shown.entries()) {
+    const r = ref(samples[i]!);
+    expect(Math.abs(s.fs - r.fs), `${s.file} FS`).toBeLessThan(1e-3);
+    expect(Math.abs(s.msp - r.msp), `${s.file} MSP`).toBeLessThan(1e-3);
+    expect(Number.isFinite(s.fsTa) && Number.isFinite(s.score)).toBe(true);
+    expect(s.verdict).toMatch(/^(ID|OOD):/);
+    expect(s.top).toMatch(/^Top classes: /);
+    expect(s.runtime).toBe(runtime);
+    // Shown to 4 significant digits, the exact value kept for the tooltip.
+    expect(s.shownFs).toBe(String(Number(s.fs.toPrecision(4))));
+  }
 }
 
 
@@ -94,9 +136,12 @@ async function chooseModel(page: Page, file: string, backbone: string): Promise<
   await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 120_000 });
 }
 
-describe('fsta inspector page', () => {
-  const reference = JSON.parse(readFileSync(referencePath, 'utf8')) as Reference;
-  const ref = (file: string) => reference.images.find((r) => r.file.endsWith(file.replace(/^images\//, '')))!;
+const reference = JSON.parse(readFileSync(referencePath, 'utf8')) as Reference;
+const ref = (file: string) => reference.images.find((r) => r.file.endsWith(file.replace(/^images\//, '')))!;
+/** The built page's calibrated config, which the dev server's page must reach as well. */
+let builtConfig: FstaConfig | null = null;
+
+describe('fsta inspector page (built)', () => {
   const shownByRuntime: Partial<Record<Runtime, Shown[]>> = {};
   const configByRuntime: Partial<Record<Runtime, FstaConfig>> = {};
   // WebGPU runs on SwiftShader in CI: a few images keep it quick.
@@ -105,7 +150,8 @@ describe('fsta inspector page', () => {
   // One page for the whole suite: the demo calibrates once per page load (about half a minute on 2 cores).
   let page: Page;
   let log: string[];
-  beforeAll(async () => { ({ page, log } = await openPage()); });
+  let notIsolated: string[];
+  beforeAll(async () => { ({ page, log, notIsolated } = await openPage(server.url)); });
   afterAll(async () => { await page?.close(); });
 
   const runtimes: [Runtime, string][] = [['ort-wasm', 'onnxruntime-web/wasm'], ['ort-webgpu', 'onnxruntime-web/webgpu'], ['tfjs-webgl', 'tfjs/webgl']];
@@ -117,17 +163,13 @@ describe('fsta inspector page', () => {
       const samples = samplesFor(choice);
       const shown = await dropSamples(page, samples);
       configByRuntime[choice] = JSON.parse(await page.locator('#config-json').textContent() as string);
-      expect(shown.map((s) => s.file)).toEqual(samples.map((f) => path.basename(f)));
-      for (const [i, s] of shown.entries()) {
-        const r = ref(samples[i]!);
-        expect(Math.abs(s.fs - r.fs), `${s.file} FS`).toBeLessThan(1e-3);
-        expect(Math.abs(s.msp - r.msp), `${s.file} MSP`).toBeLessThan(1e-3);
-        expect(Number.isFinite(s.fsTa) && Number.isFinite(s.score)).toBe(true);
-        expect(s.verdict).toMatch(/^(ID|OOD):/);
-        expect(s.top).toMatch(/^Top classes: /);
-        // Both C5 maps (without and with TA) on the ONNX runtimes; tfjs shows scores only.
-        expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : 2);
-      }
+      expectLikePyTorch(shown, samples, ref, expected);
+      // Both C5 maps (without and with TA) on the ONNX runtimes; tfjs shows scores only.
+      for (const s of shown) expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : 2);
+      // The first image on a fresh runtime pays its warm-up, and says so.
+      expect(shown.map((s) => s.warmUp)).toEqual(shown.map((_, i) => i === 0));
+      // Its results sit under that runtime's heading.
+      expect(await page.locator(`#results section[data-runtime="${expected}"] h3`).innerText()).toBe(`On ${expected}`);
       shownByRuntime[choice] = shown;
       await page.screenshot({ path: path.join(artifacts, `inspector-${choice}-desktop.png`), fullPage: true });
     });
@@ -138,8 +180,9 @@ describe('fsta inspector page', () => {
     // Calibration runs once per model on WASM, so every runtime shows the same config.
     const config = configByRuntime['ort-wasm']!;
     for (const c of Object.values(configByRuntime)) expect(c).toEqual(config);
-    expect(config.taStage).not.toBeNull();
     expect(config.threshold).not.toBeNull();
+    builtConfig = config;
+    expect(notIsolated, 'responses without COOP/COEP').toEqual([]);
     const cli = fstaScore(config, SAMPLES);
     expect(cli.map((r) => path.basename(r.file))).toEqual(SAMPLES.map((f) => path.basename(f)));
     for (const [runtime, shown] of Object.entries(shownByRuntime) as [Runtime, Shown[]][]) {
@@ -162,7 +205,7 @@ describe('fsta inspector page', () => {
     const bad = path.join(mkdtempSync(path.join(tmpdir(), 'fsta-web-bad-')), 'notes.txt');
     writeFileSync(bad, 'this is not an image');
     await page.setInputFiles('#image-files', [bad, path.join(demoDir, SAMPLES[0]!)]);
-    await page.waitForFunction(() => document.querySelectorAll('#results > li').length >= 1 && document.querySelectorAll('#errors p').length >= 1, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 1 && document.querySelectorAll('#errors p').length >= 1, null, { timeout: 60_000 });
     const error = page.locator('#errors p').first();
     expect(await error.isVisible()).toBe(true);
     expect(await error.innerText()).toMatch(/notes\.txt.*not an image/);
@@ -196,6 +239,48 @@ describe('fsta inspector page', () => {
       expect(await error.innerText()).toMatch(/Fix: /);
       expect(await page.locator('#model-status').innerText()).toMatch(/fsta-demo/);
     }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows how calibration chose, exports its config, loads one from fsta calibrate and refuses one that does not fit', async () => {
+    await useRuntime(page, 'ort-wasm');
+    // The candidate tables, the chosen rows marked: 13 TA candidates (plain FS + 2 stages x 6 percentiles), 4 fusions.
+    expect(await page.locator('table.calibration').count()).toBe(2);
+    expect(await page.locator('table.calibration').nth(0).locator('tbody tr').count()).toBe(13);
+    expect(await page.locator('table.calibration').nth(1).locator('tbody tr').count()).toBe(4);
+    expect(await page.locator('table.calibration tr.chosen').count()).toBe(2);
+    expect(await page.locator('#config-source').innerText()).toMatch(/calibrated here on 300 ID images and synthetic gaussian, uniform, jigsaw/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-config').click()]);
+    const exported = parseConfig(readFileSync((await download.path())!, 'utf8'));
+    expect(download.suggestedFilename()).toBe('fsta.config.json');
+    expect(exported).toEqual(JSON.parse(await page.locator('#config-json').textContent() as string));
+    const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-config-'));
+    // A config as fsta calibrate writes it, with other settings: the page uses it on the runtime.
+    const other = { ...exported, taStage: 'C4', k: 0.5, kPercentile: undefined, classifier: 'msp', lambda: 0.1, threshold: 1.5, provenance: { by: 'test' } };
+    writeFileSync(path.join(dir, 'other.json'), JSON.stringify(other));
+    await page.evaluate(() => { document.body.dataset.busy = 'true'; });
+    await page.setInputFiles('#config-file', path.join(dir, 'other.json'));
+    await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 300_000 });
+    expect(await page.locator('#errors').innerText()).toBe('');
+    expect(await page.locator('#config-source').innerText()).toMatch(/loaded from other\.json/);
+    const used = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
+    expect([used.taStage, used.k, used.classifier, used.lambda, used.threshold]).toEqual(['C4', 0.5, 'msp', 0.1, 1.5]);
+    await page.locator('#clear').click();
+    const [card] = await dropSamples(page, [SAMPLES[0]!]);
+    const cli = fstaScore(used, [SAMPLES[0]!])[0]!;
+    expect(Math.abs(card!.score - cli.score)).toBeLessThan(1e-3);
+    // One that does not fit the model is refused, naming the stage, and the settings stay.
+    writeFileSync(path.join(dir, 'r50.json'), JSON.stringify({ ...exported, fsStage: 'layer4' }));
+    await page.evaluate(() => { document.body.dataset.busy = 'true'; });
+    await page.setInputFiles('#config-file', path.join(dir, 'r50.json'));
+    await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 60_000 });
+    expect(await page.locator('#errors p').first().innerText()).toMatch(/^Config r50\.json: the config scores FS at stage layer4, which fsta-demo.* does not have\. Fix: /);
+    expect(await page.locator('#config-source').innerText()).toMatch(/loaded from other\.json/);
+    writeFileSync(path.join(dir, 'notes.json'), 'not json');
+    await page.setInputFiles('#config-file', path.join(dir, 'notes.json'));
+    await page.waitForFunction(() => document.querySelector('#errors p')?.textContent?.includes('notes.json'), null, { timeout: 60_000 });
+    expect(await page.locator('#errors p').first().innerText()).toMatch(/config is not valid JSON/);
+    await page.screenshot({ path: path.join(artifacts, 'inspector-imported-config.png'), fullPage: true });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -239,4 +324,56 @@ describe('fsta inspector page', () => {
     await page.screenshot({ path: path.join(artifacts, 'inspector-own-model.png'), fullPage: true });
   });
 
+}, 900_000);
+
+describe('fsta inspector page (vite dev server, as `npm run web` serves it)', () => {
+  it('serves nothing outside the page: /@fs and dot-dot paths are refused, with the isolation headers', async () => {
+    const paths = ['/@fs/etc/passwd', '/.git/config', `/@fs${path.join(repoRoot, '.git/config')}`, `/@fs${path.join(repoRoot, 'package.json')}`, '/../../.git/config', '/demo/../../../package.json', '/demo/%2e%2e/%2e%2e/%2e%2e/package.json', '/ort/..%2f..%2f..%2fpackage.json'];
+    for (const p of paths) {
+      // Raw HTTP: fetch would normalise the dot segments away.
+      const { status, body, headers } = await new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: new URL(devUrl).port, path: p }, (res) => {
+          let body = '';
+          res.on('data', (c) => { body += c; });
+          res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+        });
+        req.on('error', reject);
+      });
+      expect([403, 404], `${p} answered ${status}`).toContain(status);
+      expect(body, p).not.toMatch(/root:|\[core\]|fsta-monorepo/);
+      expect(headers['cross-origin-embedder-policy'], p).toBe('require-corp');
+    }
+  });
+
+  it('starts: cross-origin isolated, calibrates as the built page does, queues images given meanwhile, scores like PyTorch', async () => {
+    let queued = '';
+    const { page, log, notIsolated } = await openPage(devUrl, {
+      whileLoading: async (p) => {
+        // Images given while the page calibrates wait, visibly, and are scored once it is ready.
+        await p.waitForFunction(() => /Calibrating/.test(document.getElementById('model-status')!.textContent ?? ''), null, { timeout: 300_000 });
+        await p.setInputFiles('#image-files', [path.join(demoDir, SAMPLES[0]!)]);
+        await p.waitForFunction(() => !document.getElementById('queue-note')!.hidden, null, { timeout: 10_000 });
+        queued = await p.locator('#queue-note').innerText();
+        await p.screenshot({ path: path.join(artifacts, 'inspector-dev-calibrating.png'), fullPage: true });
+      },
+    });
+    try {
+      expect(queued).toMatch(/^1 image waiting: Calibrating on 300 bundled ID images.*; they are scored as soon as it is ready\.$/);
+      expect(await page.evaluate(() => self.crossOriginIsolated), log.join('\n')).toBe(true);
+      await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 1, null, { timeout: 120_000 });
+      expect(await page.locator('#queue-note').isHidden()).toBe(true);
+      const runtime = await useRuntime(page, 'ort-wasm');
+      expect(runtime).toBe('onnxruntime-web/wasm');
+      const shown = await dropSamples(page, SAMPLES);
+      expectLikePyTorch(shown, SAMPLES, ref, 'onnxruntime-web/wasm');
+      const config = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
+      if (builtConfig) expect(config).toEqual(builtConfig);
+      // The histograms have a labelled y-axis.
+      expect(await page.locator('#batch svg').first().innerHTML()).toContain('share of images');
+      expect(notIsolated, 'responses without COOP/COEP').toEqual([]);
+      await page.screenshot({ path: path.join(artifacts, 'inspector-dev-wasm.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
 }, 900_000);

@@ -93,7 +93,7 @@ export function shapeOf(graph: GraphView, tensor: string): readonly number[] | u
 
 const ALWAYS_NON_NEGATIVE = new Set(['Relu', 'Sigmoid', 'Softplus', 'Softmax', 'Abs', 'Exp']);
 /** Ops whose output is non-negative when every data input is. */
-const KEEPS_SIGN = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Identity', 'Dropout', 'Resize', 'Upsample', 'Reshape', 'Flatten', 'Transpose', 'Slice', 'Pad', 'QuantizeLinear', 'DequantizeLinear', 'Add', 'Max']);
+const KEEPS_SIGN = new Set(['Split', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Concat', 'Identity', 'Dropout', 'Resize', 'Upsample', 'Reshape', 'Flatten', 'Transpose', 'Slice', 'Pad', 'QuantizeLinear', 'DequantizeLinear', 'Add', 'Max']);
 /** Ops where a constant operand could be negative (a bias), so every input must be a non-negative tensor. */
 const ALL_INPUTS_MATTER = new Set(['Add', 'Max', 'Concat']);
 /** Data inputs that carry the sign (the rest are shapes, scales, pads). */
@@ -104,21 +104,81 @@ const DATA_INPUTS: Record<string, number> = { Resize: 1, Upsample: 1, Reshape: 1
  * TA (ReLU(f − k)) is only meaningful on such tensors: on a linear block output it would
  * also zero every negative response.
  */
-export function isNonNegative(graph: GraphView, tensor: string, depth = 0): boolean {
-  if (depth > 8) return false;
+export function isNonNegative(graph: GraphView, tensor: string): boolean {
+  let memo = signCache.get(graph);
+  if (!memo) signCache.set(graph, (memo = new Map()));
+  return nonNegative(graph, tensor, memo, 0);
+}
+
+const signCache = new WeakMap<GraphView, Map<string, boolean>>();
+
+function nonNegative(graph: GraphView, tensor: string, memo: Map<string, boolean>, depth: number): boolean {
+  const known = memo.get(tensor);
+  if (known !== undefined) return known;
+  // Deep enough for a chain of channel shuffles (ShuffleNet: Split, Concat, Reshape, Transpose per block); memoized.
+  if (depth > 256) return false;
   const node = indexGraph(graph).producer.get(tensor);
-  if (!node) return false;
-  if (ALWAYS_NON_NEGATIVE.has(node.opType)) return true;
-  if (node.opType === 'Clip') {
+  let result = false;
+  if (!node) result = false;
+  else if (ALWAYS_NON_NEGATIVE.has(node.opType)) result = true;
+  else if (node.opType === 'Clip') {
     const attrMin = node.attributes?.['min'];
     const minInput = node.inputs[1];
     const min = typeof attrMin === 'number' ? attrMin : minInput ? graph.constants?.get(minInput)?.[0] : undefined;
-    return min !== undefined && min >= 0;
+    result = min !== undefined && min >= 0;
+  } else if (KEEPS_SIGN.has(node.opType)) {
+    const nData = DATA_INPUTS[node.opType] ?? node.inputs.length;
+    const data = node.inputs.slice(0, nData).filter((i) => i !== '');
+    if (ALL_INPUTS_MATTER.has(node.opType) && data.some((i) => graph.initializerNames.has(i) || graph.constants?.has(i))) result = false;
+    else {
+      const tensors = data.filter((i) => !graph.initializerNames.has(i));
+      result = tensors.length > 0 && tensors.every((i) => nonNegative(graph, i, memo, depth + 1));
+    }
   }
-  if (!KEEPS_SIGN.has(node.opType)) return false;
-  const nData = DATA_INPUTS[node.opType] ?? node.inputs.length;
-  const data = node.inputs.slice(0, nData).filter((i) => i !== '');
-  if (ALL_INPUTS_MATTER.has(node.opType) && data.some((i) => graph.initializerNames.has(i) || graph.constants?.has(i))) return false;
-  const tensors = data.filter((i) => !graph.initializerNames.has(i));
-  return tensors.length > 0 && tensors.every((i) => isNonNegative(graph, i, depth + 1));
+  memo.set(tensor, result);
+  return result;
+}
+
+const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
+export const isConv = (opType: string): boolean => CONV_OPS.has(opType);
+
+const afterConvCache = new WeakMap<GraphView, Set<string>>();
+
+/** Whether any convolution lies between the graph inputs and `tensor`: without one it is the input or a preprocessing of it. */
+export function hasConvAncestor(graph: GraphView, tensor: string): boolean {
+  let after = afterConvCache.get(graph);
+  if (!after) {
+    after = new Set<string>();
+    // Nodes are in topological order: one pass marks every tensor computed from a convolution's output.
+    for (const n of graph.nodes) {
+      if (CONV_OPS.has(n.opType) || n.inputs.some((i) => after!.has(i))) for (const o of n.outputs) if (o !== '') after.add(o);
+    }
+    afterConvCache.set(graph, after);
+  }
+  return after.has(tensor);
+}
+
+const permOf = (n: GraphNode): readonly number[] | undefined => {
+  const p = n.attributes?.['perm'];
+  return Array.isArray(p) ? p : undefined;
+};
+const isPerm = (p: readonly number[] | undefined, want: readonly number[]) => p !== undefined && p.length === want.length && p.every((d, i) => d === want[i]);
+
+/**
+ * Whether a 4-D tensor is channels-last (N, H, W, C): walking back along its data inputs,
+ * a Transpose with perm [0, 2, 3, 1] comes before any convolution or Transpose back
+ * (ConvNeXt's blocks run LayerNorm and their MLP between such transposes).
+ */
+export function isChannelsLast(graph: GraphView, tensor: string): boolean {
+  const { producer } = indexGraph(graph);
+  let t = tensor;
+  for (let hops = 0; hops < 64; hops++) {
+    const p = producer.get(t);
+    if (!p || CONV_OPS.has(p.opType)) return false;
+    if (p.opType === 'Transpose') return isPerm(permOf(p), [0, 2, 3, 1]);
+    const next = p.inputs.find((i) => i !== '' && !graph.initializerNames.has(i) && !graph.constants?.has(i) && graph.shapes.get(i)?.length === 4);
+    if (next === undefined) return false;
+    t = next;
+  }
+  return false;
 }

@@ -97,6 +97,18 @@ describe('automatic stage detection (no manifest)', () => {
       expect(e2.message).toContain('stage C5 (last node under module "/layer4/" with op Relu) failed: no node under module "/layer4/"');
     });
 
+    it('a Wide ResNet or ResNeXt (ResNet block counts, a wider or grouped 3x3 conv) is not named ResNet', () => {
+      const g = models.resnet18!.graph;
+      const conv = g.nodes.find((n) => n.opType === 'Conv' && n.name.startsWith('/layer1/layer1.0/conv1/'))!;
+      const shapes = new Map(g.shapes);
+      shapes.set(conv.inputs[1]!, [128, 64, 3, 3]);
+      const wide: GraphView = { ...g, shapes };
+      const e = catchErr(() => findBackbone(wide, 'resnet18'));
+      expect(e.code).toBe('BACKBONE_MISMATCH');
+      expect(e.message).toContain('(not a Wide ResNet or ResNeXt)');
+      expect(findBackbone(wide).manifest).toBeNull();
+    });
+
     it('a requested stage that does not exist lists the available ones', () => {
       const e = catchErr(() => requireStage(findBackbone(models.cifar!.graph), 'C2'));
       expect(e.code).toBe('UNKNOWN_STAGE');

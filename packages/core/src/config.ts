@@ -51,7 +51,33 @@ export const defaultConfig = (overrides: Partial<FstaConfig> = {}): FstaConfig =
   ...overrides,
 });
 
-/** Parses and validates a config (from JSON text or an object), with a clear error per bad field. */
+/** The fields every config that `fsta calibrate` writes has (null where the field allows it). */
+export const REQUIRED_CONFIG_FIELDS = ['version', 'backbone', 'fsStage', 'taStage', 'k', 'featureScore', 'classifier', 'lambda', 'temperature', 'threshold', 'targetTpr'] as const;
+
+const notAConfig = (what: string, fix = 'pass the file written by `fsta calibrate`') => new FstaError('NOT_A_CONFIG', `this is ${what}, not an fsta config`, fix);
+
+/** A field value for a message: short, and safe for any JSON (String() throws on {"toString": 1}). */
+function show(v: unknown): string {
+  let s: string | undefined;
+  try { s = JSON.stringify(v); } catch { /* cyclic or hostile object */ }
+  if (s === undefined) return typeof v;
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** JSON that fsta itself writes for other purposes, recognised by its keys. */
+function foreignKind(o: Record<string, unknown>): FstaError | null {
+  const has = (...keys: string[]) => keys.every((k) => Object.prototype.hasOwnProperty.call(o, k));
+  if (has('settings', 'results')) return notAConfig('an fsta eval results file (it has "settings" and "results")', 'run `fsta calibrate` to write a config, and pass that file');
+  if (has('file') && (has('verdict') || has('score') || has('error'))) return notAConfig('a line of `fsta score --json` output', 'pass the file written by `fsta calibrate`');
+  if (has('preprocess') && (has('stages') || has('input'))) return notAConfig('a backbone manifest (it has "preprocess" and "stages")', 'pass it as --manifest, and the file written by `fsta calibrate` as --config');
+  return null;
+}
+
+/**
+ * Parses and validates a config (from JSON text or an object), with a clear error per
+ * bad field. Every field a calibrated config has must be present: `{}` or another
+ * JSON file is refused rather than silently read as the defaults.
+ */
 export function parseConfig(input: string | unknown): FstaConfig {
   let obj: unknown = input;
   if (typeof input === 'string') {
@@ -61,22 +87,33 @@ export function parseConfig(input: string | unknown): FstaConfig {
       throw new FstaError('BAD_CONFIG', `config is not valid JSON (${(e as Error).message})`, 'pass the file written by `fsta calibrate`');
     }
   }
-  if (obj === null || typeof obj !== 'object') throw new FstaError('BAD_CONFIG', 'config must be a JSON object', 'pass the file written by `fsta calibrate`');
-  const c = { ...defaultConfig(), ...(obj as Partial<FstaConfig>) };
+  if (Array.isArray(obj)) throw notAConfig(`a JSON array of ${obj.length} item${obj.length === 1 ? '' : 's'}`);
+  if (obj === null || typeof obj !== 'object') throw notAConfig(obj === null ? 'JSON null' : `a JSON ${typeof obj}`);
+  const o = obj as Record<string, unknown>;
+  const foreign = foreignKind(o);
+  if (foreign) throw foreign;
+  const missing = REQUIRED_CONFIG_FIELDS.filter((f) => !Object.prototype.hasOwnProperty.call(o, f));
+  if (missing.length === REQUIRED_CONFIG_FIELDS.length) {
+    const keys = Object.keys(o);
+    throw notAConfig(keys.length === 0 ? 'an empty JSON object' : `a JSON object with none of the config fields (its keys: ${keys.slice(0, 6).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 6 ? ', …' : ''})`);
+  }
+  if (missing.length > 0) throw new FstaError('BAD_CONFIG', `config lacks ${missing.map((f) => `"${f}"`).join(', ')}, which every calibrated config has`, 'pass the file written by `fsta calibrate` as it was written, or re-run `fsta calibrate`');
+  const c = { ...(o as unknown as FstaConfig) };
   const bad = (field: string, why: string) => new FstaError('BAD_CONFIG', `config field "${field}" ${why}`, `fix "${field}" in the config or re-run \`fsta calibrate\``);
-  if (c.version !== 1) throw bad('version', `is ${String(c.version)}; this fsta reads version 1`);
+  if (c.version !== 1) throw bad('version', `is ${show(c.version)}; this fsta reads version 1`);
   if (typeof c.backbone !== 'string' || c.backbone === '') throw bad('backbone', 'must be a manifest name or "auto"');
   if (typeof c.fsStage !== 'string') throw bad('fsStage', 'must be a stage name such as "C5"');
   if (c.taStage !== null && typeof c.taStage !== 'string') throw bad('taStage', 'must be a stage name or null');
-  if (typeof c.k !== 'number' || !Number.isFinite(c.k) || c.k < 0) throw bad('k', `must be a finite number ≥ 0 (got ${String(c.k)})`);
+  if (typeof c.k !== 'number' || !Number.isFinite(c.k) || c.k < 0) throw bad('k', `must be a finite number ≥ 0 (got ${show(c.k)})`);
   if (c.featureScore !== 'fs' && c.featureScore !== 'fs_ta') throw bad('featureScore', 'must be "fs" or "fs_ta"');
   if (c.featureScore === 'fs_ta' && c.taStage === null) throw bad('featureScore', 'is "fs_ta" but taStage is null');
   if (typeof c.lambda !== 'number' || !Number.isFinite(c.lambda)) throw bad('lambda', 'must be a finite number');
   if (typeof c.temperature !== 'number' || !(c.temperature > 0)) throw bad('temperature', 'must be a number > 0');
   if (c.threshold !== null && (typeof c.threshold !== 'number' || !Number.isFinite(c.threshold))) throw bad('threshold', 'must be a finite number or null');
-  if (c.classifier !== null && !CLASSIFIER_SCORE_NAMES.includes(c.classifier)) throw bad('classifier', `must be null or one of ${CLASSIFIER_SCORE_NAMES.join(', ')} (got ${JSON.stringify(c.classifier)})`);
+  if (c.classifier !== null && !CLASSIFIER_SCORE_NAMES.includes(c.classifier)) throw bad('classifier', `must be null or one of ${CLASSIFIER_SCORE_NAMES.join(', ')} (got ${show(c.classifier)})`);
   if (c.targetTpr !== null && (typeof c.targetTpr !== 'number' || !(c.targetTpr > 0 && c.targetTpr <= 1))) throw bad('targetTpr', 'must be a fraction in (0, 1] or null');
   if (c.kPercentile !== undefined && (typeof c.kPercentile !== 'number' || !(c.kPercentile >= 0 && c.kPercentile <= 100))) throw bad('kPercentile', 'must be a percentile in [0, 100] when present');
   if (c.provenance !== undefined && (c.provenance === null || typeof c.provenance !== 'object' || Array.isArray(c.provenance))) throw bad('provenance', 'must be an object when present');
+  if (c.provenance?.modelFingerprint !== undefined && typeof c.provenance.modelFingerprint !== 'string') throw bad('provenance.modelFingerprint', 'must be a string when present');
   return c;
 }

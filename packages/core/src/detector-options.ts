@@ -16,6 +16,12 @@ export interface DetectorSettings {
   k?: number;
   lambda?: number;
   classifier?: ClassifierScoreName | null;
+  /**
+   * Use a config whose recorded model fingerprint (`provenance.modelFingerprint`) is
+   * another model's: its threshold and k were calibrated on that model's scores, so it
+   * is refused unless this is set.
+   */
+  allowForeignConfig?: boolean;
 }
 
 /** Stage defaults from the backbone (manifest or detection), used when no config is given. */

@@ -25,3 +25,4 @@ export * from './mahalanobis.js';
 export * from './fusion.js';
 export * from './detector-options.js';
 export * from './do-no-harm.js';
+export * from './calibration-choice.js';

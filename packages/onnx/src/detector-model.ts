@@ -1,12 +1,24 @@
-import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
-import { findBackbone, imageInput, requireStage, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { toGraphView } from './graph-view.js';
-import { patchModel, type PatchOptions } from './patch.js';
+import { patchModel, VERDICT_OUTPUT, type PatchOptions } from './patch.js';
+import { FSTA_VERSION, readPatchMetadata, setPatchMetadata, type PatchMetadata } from './metadata.js';
 import type { OnnxModel } from './types.js';
+import type { ModelLimits } from './validate.js';
+import { checkConfigModel } from './fingerprint.js';
 
-export interface DetectorModelOptions extends DetectorSettings {
+/** Options of `patchForConfig` beyond the detector settings. */
+export interface ConfigPatchOptions extends DetectorSettings {
+  mode?: PatchOptions['mode'];
+  manifest?: UserManifest;
+  ks?: DetectorModelOptions['ks'];
+  expose?: DetectorModelOptions['expose'];
+  preprocess?: PreprocessSpec;
+}
+
+export interface DetectorModelOptions extends DetectorSettings, ModelLimits {
   /** Overrides the manifest's preprocessing; required when the backbone is detected automatically. */
   preprocess?: PreprocessSpec;
   /** Stages, head and preprocessing by tensor name (@fsta/backbones parseUserManifest); overrides `backbone`. */
@@ -55,6 +67,8 @@ export interface DetectorModel {
   /** The TA stage (name) and k of each FS+TA score, in `fsTaByK` order. */
   tails: { taStage: string; k: number }[];
   info: DetectorModelInfo;
+  /** What the user must know about the stages (TA on a signed tensor, TA moved to the stage's activation): adapters log them. */
+  warnings: string[];
 }
 
 /** A model patched for a resolved config: what `fsta patch` writes and detectors load. */
@@ -66,6 +80,40 @@ export interface ConfiguredPatch {
   modelOutputs: string[];
   /** The structural view of the unpatched model the stages were found on. */
   graph: GraphView;
+  /** TA on a signed tensor, or moved to the nearest non-negative tensor of its stage: print them. */
+  warnings: string[];
+  /** What the patched model records about itself in metadata_props (fsta.*). */
+  metadata: PatchMetadata;
+}
+
+/** The image input and the preprocessing that feeds it, where they are known; checked by `requireFeed`. */
+interface Feed {
+  input: string | null;
+  inShape: readonly number[] | null;
+  preprocess: PreprocessSpec | null;
+}
+
+function feedOf(graph: GraphView, found: BackboneResolution, options: Pick<DetectorModelOptions, 'preprocess' | 'manifest'>): Feed {
+  const input = imageInput(graph) ?? null;
+  const inShape = input ? (graph.shapes.get(input) as readonly number[] | undefined) ?? null : null;
+  let preprocess: PreprocessSpec | null = options.preprocess ?? found.preprocess ?? null;
+  // A built-in manifest's size is the family's default (FCN 520, Faster R-CNN 800); a model exported
+  // at a fixed size needs that size instead, as `fsta inspect` reports. Sizes a user gave are kept.
+  const [h, w] = inShape && inShape.length >= 3 ? inShape.slice(-2) as [number, number] : [-1, -1];
+  const fixedHW = h > 0 && w > 0 && !options.preprocess && !options.manifest && found.manifest && preprocess?.crop === 'none';
+  if (fixedHW && (preprocess!.size[0] !== h || preprocess!.size[1] !== w)) preprocess = { ...preprocess!, size: [h, w] };
+  return { input, inShape, preprocess };
+}
+
+/** The feed an onnxruntime detector needs: one NCHW float input the preprocessing matches. */
+function requireFeed(graph: GraphView, feed: Feed): { input: string; n: number; preprocess: PreprocessSpec } {
+  const { input, inShape, preprocess } = feed;
+  if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
+  const [n, c, h, w] = inShape as [number, number, number, number];
+  if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
+  const size = preprocess.size;
+  if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');
+  return { input, n, preprocess };
 }
 
 /**
@@ -73,13 +121,17 @@ export interface ConfiguredPatch {
  * patches in the FS / FS+TA / classifier / fused score outputs. Needs no preprocessing,
  * so it works on any input layout (a detector's single [3, H, W] image included).
  */
-export function patchForConfig(model: OnnxModel, options: DetectorSettings & { mode?: PatchOptions['mode']; manifest?: UserManifest; ks?: DetectorModelOptions['ks']; expose?: DetectorModelOptions['expose'] }): ConfiguredPatch {
+export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): ConfiguredPatch {
+  // Before the backbone is matched: another model's config is the problem to name, not its stages.
+  const given = options.config === undefined ? undefined : parseConfig(options.config);
+  if (given) checkConfigModel(given, model, options.allowForeignConfig);
   const graph = toGraphView(model);
-  const wanted = options.backbone ?? (typeof options.config === 'object' ? options.config.backbone : undefined) ?? 'auto';
+  const wanted = options.backbone ?? given?.backbone ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
-  const config = resolveDetectorConfig({ ...options, backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
+  const config = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
   const fs = requireStage(found, config.fsStage);
-  const ta = config.taStage === null ? null : requireStage(found, config.taStage);
+  const ta = config.taStage === null ? null : taFor(found, config.taStage);
+  const warnings = ta === null ? [] : [ta.warning, ta.note].filter((w): w is string => w !== null);
   if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
   const patched = patchModel(model, {
@@ -92,12 +144,27 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
     featureScore: config.featureScore,
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
-    ...(options.ks?.length && config.taStage !== null ? { moreTa: options.ks.map((t) => (typeof t === 'number' ? t : { taStageTensor: requireStage(found, t.taStage).tensor, k: t.k })) } : {}),
+    ...(options.ks?.length && config.taStage !== null ? { moreTa: options.ks.map((t) => (typeof t === 'number' ? t : { taStageTensor: taFor(found, t.taStage).tensor, k: t.k })) } : {}),
     ...(options.expose?.stages ? { exposeStages: true } : {}),
-    ...(options.expose?.tensorsOf?.length ? { exposeTensors: [...new Set(options.expose.tensorsOf.map((st) => requireStage(found, st).tensor))] } : {}),
+    ...(options.expose?.tensorsOf?.length ? { exposeTensors: [...new Set(options.expose.tensorsOf.map((st) => taFor(found, st).tensor))] } : {}),
     ...(options.expose?.penultimate ? { exposePenultimate: true } : {}),
+    threshold: config.threshold,
   });
-  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph };
+  const feed = feedOf(graph, found, options);
+  const h = found.head;
+  const metadata: PatchMetadata = {
+    version: FSTA_VERSION,
+    config,
+    fsStage: { name: config.fsStage, tensor: fs.tensor },
+    taStage: ta && config.taStage !== null ? { name: config.taStage, tensor: ta.tensor } : null,
+    head: h ? { penultimate: h.penultimate, logits: h.logits, weight: h.weightInitializer ?? h.weight, bias: h.biasInitializer ?? h.bias ?? null } : null,
+    input: feed.input,
+    preprocess: feed.preprocess ? { ...feed.preprocess, layout: 'NCHW', range: [0, 1] } : null,
+    source: found.source,
+    outputs: patched.outputs,
+  };
+  setPatchMetadata(patched.model, metadata);
+  return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph, metadata, warnings };
 }
 
 /**
@@ -105,28 +172,19 @@ export function patchForConfig(model: OnnxModel, options: DetectorSettings & { m
  * plus the image input and preprocessing the adapters feed, then encode.
  */
 export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes);
-  const { model: patched, config, backbone: found, modelOutputs, graph } = patchForConfig(model, options);
-  const input = imageInput(graph);
-  const inShape = input ? graph.shapes.get(input) : undefined;
-  if (!input || !inShape || inShape.length !== 4) throw new FstaError('BAD_MODEL', `the model has no NCHW image input (inputs: ${graph.inputs.join(', ') || 'none'})`, 'export the model with one float32 input of shape [N, 3, H, W]');
-  const [n, c, h, w] = inShape as [number, number, number, number];
+  const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
+  const metadata = readPatchMetadata(model);
+  if (metadata) return preparePatched(bytes, model, metadata, options);
+  const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
   const tails = config.taStage === null ? [] : [{ taStage: config.taStage, k: config.k }, ...(options.ks ?? []).map((t) => (typeof t === 'number' ? { taStage: config.taStage!, k: t } : t))];
-  let preprocess = options.preprocess ?? found.preprocess ?? undefined;
-  // A built-in manifest's size is the family's default (FCN 520, Faster R-CNN 800); a model exported
-  // at a fixed size needs that size instead, as `fsta inspect` reports. Sizes a user gave are kept.
-  const fixedHW = h > 0 && w > 0 && !options.preprocess && !options.manifest && found.manifest && preprocess?.crop === 'none';
-  if (fixedHW && (preprocess!.size[0] !== h || preprocess!.size[1] !== w)) preprocess = { ...preprocess!, size: [h, w] };
-  if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the backbone was detected automatically, so fsta does not know how this model wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
-  const size = preprocess.size;
-  if (c !== 3 || (h > 0 && h !== size[0]) || (w > 0 && w !== size[1])) throw new FstaError('BAD_PREPROCESS', `the preprocessing makes [3, ${size[0]}, ${size[1]}] images but the model input is [${c}, ${h}, ${w}]`, 'pass a preprocess spec that matches the model input');
+  const { input, n, preprocess } = requireFeed(graph, feedOf(graph, found, options));
   return {
     bytes: encodeModel(patched),
     config,
     preprocess,
     inputName: input,
-    chw: [3, size[0], size[1]],
+    chw: [3, preprocess.size[0], preprocess.size[1]],
     modelOutputs,
     fixedBatch: n > 0 ? n : null,
     ks: tails.map((t) => t.k),
@@ -137,8 +195,67 @@ export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOp
       head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
       modelOutputs,
     },
+    warnings,
   };
 }
+
+/** Options that would change what the graph computes: a patched model runs as it was patched. */
+const REPATCHING_OPTIONS = ['backbone', 'fsStage', 'taStage', 'k', 'lambda', 'classifier', 'manifest'] as const;
+/** Config fields a patched model fixes (in the graph, or in its verdict). */
+const PATCHED_FIELDS = ['fsStage', 'taStage', 'k', 'featureScore', 'classifier', 'lambda', 'temperature', 'threshold'] as const;
+
+/**
+ * A model `fsta patch` wrote: its settings come from its metadata and its bytes are run as
+ * they are (no second patch). Options that would need another patch are refused, not ignored.
+ */
+function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata, options: DetectorModelOptions): DetectorModel {
+  const refuse = (what: string) => new FstaError('ALREADY_PATCHED', `the model was patched by fsta and runs with the settings inside it; ${what} would need another patch`, 'drop the option to run the patched model as it is, or pass the original (unpatched) model with the option');
+  for (const key of REPATCHING_OPTIONS) if (options[key] !== undefined) throw refuse(`option "${key}"`);
+  if (options.ks?.length) throw refuse('more k (ks)');
+  if (options.expose?.stages || options.expose?.penultimate) throw refuse('exposing stage maps or penultimate features');
+  if (options.config !== undefined) {
+    const given = resolveDetectorConfig({ config: options.config });
+    const differs = PATCHED_FIELDS.filter((f) => given[f] !== meta.config[f]);
+    if (differs.length) throw refuse(`a config with other ${differs.join(', ')} (the model has ${differs.map((f) => `${f} ${JSON.stringify(meta.config[f])}`).join(', ')})`);
+  }
+  if (options.preprocess && meta.preprocess && JSON.stringify(normalizedPreprocess(options.preprocess)) !== JSON.stringify(normalizedPreprocess(meta.preprocess))) {
+    throw refuse(`preprocessing other than the model's ${JSON.stringify(meta.preprocess)}`);
+  }
+  const preprocess = meta.preprocess ?? options.preprocess ?? null;
+  if (!preprocess) throw new FstaError('NO_PREPROCESS', 'the model was patched with stages detected automatically, so its metadata does not say how it wants its images', "pass preprocess: { size: [h, w], crop: 'center', resizeShorter, mean, std } to createDetector");
+  const graph = toGraphView(model);
+  for (const out of meta.outputs) if (!graph.outputs.includes(out)) throw new FstaError('BAD_METADATA', `the model's fsta metadata lists output "${out}", which the model does not have`, 'patch the original model again with `fsta patch`');
+  const manifest: UserManifest = {
+    name: 'patched model',
+    source: "the model's fsta metadata",
+    ...(meta.input ? { input: meta.input } : {}),
+    ...(meta.head ? { output: meta.head.logits } : {}),
+    preprocess: { layout: 'NCHW', range: [0, 1], ...preprocess } as UserManifest['preprocess'],
+    stages: { [meta.fsStage.name]: meta.fsStage.tensor, ...(meta.taStage ? { [meta.taStage.name]: meta.taStage.tensor } : {}) },
+    head: meta.head ? { penultimate: meta.head.penultimate, weight: meta.head.weight, bias: meta.head.bias } : null,
+  };
+  const found = findBackbone(graph, manifest);
+  const { input, n } = requireFeed(graph, { ...feedOf(graph, found, { manifest }), preprocess });
+  const modelOutputs = graph.outputs.filter((o) => !o.startsWith('fsta/'));
+  return {
+    bytes,
+    config: meta.config,
+    preprocess,
+    inputName: input,
+    chw: [3, preprocess.size[0], preprocess.size[1]],
+    modelOutputs,
+    fixedBatch: n > 0 ? n : null,
+    ks: meta.config.taStage === null ? [] : [meta.config.k],
+    info: {
+      backbone: found,
+      logits: meta.head?.logits ?? null,
+      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
+      modelOutputs,
+    },
+  };
+}
+
+const normalizedPreprocess = (p: PreprocessSpec) => ({ size: [...p.size], resizeShorter: p.resizeShorter ?? null, crop: p.crop, mean: [...p.mean], std: [...p.std] });
 
 /** The part of an onnxruntime InferenceSession (node or web) a detector uses. */
 export interface OrtSessionLike {
@@ -178,7 +295,8 @@ function fetchesFor(all: readonly string[], options: ScoreOptions | undefined): 
     if (!(what in ON_REQUEST)) throw new FstaError('BAD_OPTION', `score() was asked to include "${String(what)}"`, 'include "stages" and/or "penultimate"');
     if (!all.some(ON_REQUEST[what])) throw new FstaError('NOT_EXPOSED', `score() was asked to include ${what}, but the detector was created without them`, `create the detector with expose: { ${what}: true }`);
   }
-  return all.filter((name) => !Object.entries(ON_REQUEST).some(([what, is]) => is(name) && !include.includes(what as 'stages')));
+  // The in-graph verdict (bool) is the verdictOf core applies to the fetched score; it is for other runtimes.
+  return all.filter((name) => name !== VERDICT_OUTPUT && !Object.entries(ON_REQUEST).some(([what, is]) => is(name) && !include.includes(what as 'stages')));
 }
 
 export function ortDetector(parts: OrtDetectorParts): OnnxDetector {

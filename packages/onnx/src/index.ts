@@ -5,10 +5,15 @@ export { attrInt, attrInts, attrFloat, attrString, attrTensor, attr } from './at
 export { GraphIndex } from './graph-index.js';
 export { withOutputs, tailModel, type TailModel } from './graph-cut.js';
 export { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
-export { patchModel, FSTA_OUTPUTS, type PatchOptions, type PatchResult } from './patch.js';
+export { patchModel, FSTA_OUTPUTS, VERDICT_OUTPUT, verdictInGraph, type PatchOptions, type PatchResult } from './patch.js';
 export { patch, type PatchByStageOptions, type PatchByStageResult } from './patch-backbone.js';
 export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';
-export { patchForConfig, prepareDetectorModel, ortDetector, type ConfiguredPatch, type DetectorModel, type DetectorModelOptions, type DetectorModelInfo, type OnnxDetector, type OrtSessionLike, type OrtDetectorParts } from './detector-model.js';
+export { patchForConfig, prepareDetectorModel, ortDetector, type ConfigPatchOptions, type ConfiguredPatch, type DetectorModel, type DetectorModelOptions, type DetectorModelInfo, type OnnxDetector, type OrtSessionLike, type OrtDetectorParts } from './detector-model.js';
 export { openFirstSession, type ProviderFallback } from './open-session.js';
 export { headWeights } from './head-weights.js';
+export { validateModel, DEFAULT_MAX_TENSOR_BYTES, MIN_OPSET, MAX_OPSET, type ModelLimits } from './validate.js';
+export { forEachTensor } from './tensors-anywhere.js';
+export { modelFingerprint, checkConfigModel, sha256Hex } from './fingerprint.js';
+export { FSTA_VERSION, readPatchMetadata, setPatchMetadata, metadataEntries, describePatchMetadata, type PatchMetadata, type PatchedStage } from './metadata.js';
+export { tritonConfig, type TritonConfig } from './triton.js';

@@ -1,4 +1,4 @@
-import { findBackbone, requireStage } from '@fsta/backbones';
+import { findBackbone, requireStage, taFor } from '@fsta/backbones';
 import { toGraphView } from './graph-view.js';
 import { patchModel, type PatchOptions, type PatchResult } from './patch.js';
 import type { OnnxModel } from './types.js';
@@ -18,21 +18,24 @@ export interface PatchByStageResult extends PatchResult {
   fsStage: string;
   taStage: string | null;
   k: number;
+  /** TA on a signed tensor, or moved to the nearest non-negative tensor of its stage. */
+  warnings: string[];
 }
 
-/** `patchModel` with stages named as in the manifests (C2…C5) instead of tensor names. */
+/** `patchModel` with stages named as in the manifests (C2…C5) or as tensor names; TA goes where `taFor` says. */
 export function patch(model: OnnxModel, options: PatchByStageOptions = {}): PatchByStageResult {
   const { backbone = 'auto', fsStage, taStage, k, ...rest } = options;
   const found = findBackbone(toGraphView(model), backbone);
   const fs = fsStage ?? found.defaults.fsStage;
   const ta = taStage === undefined ? found.defaults.taStage : taStage;
   const kk = k ?? found.defaults.k;
+  const taT = ta === null ? null : taFor(found, ta);
   const result = patchModel(model, {
     ...rest,
     fsStageTensor: requireStage(found, fs).tensor,
-    taStageTensor: ta === null ? null : requireStage(found, ta).tensor,
+    taStageTensor: taT?.tensor ?? null,
     k: kk,
     ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits } } : {}),
   });
-  return { ...result, backbone: found.manifest?.name ?? 'auto', fsStage: fs, taStage: ta, k: kk };
+  return { ...result, backbone: found.manifest?.name ?? 'auto', fsStage: fs, taStage: ta, k: kk, warnings: taT ? [taT.warning, taT.note].filter((w): w is string => w !== null) : [] };
 }

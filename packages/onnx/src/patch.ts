@@ -41,6 +41,12 @@ export interface PatchOptions {
   exposeTensors?: readonly string[];
   /** Also output the head's penultimate features as 'fsta/penultimate' (needs `head`). */
   exposePenultimate?: boolean;
+  /**
+   * The calibrated decision threshold: when a number, the model also outputs 'fsta/verdict',
+   * a [N] bool, true (in-distribution) where the fused score (the feature score when there is
+   * no head) is ≥ threshold — core's `verdictOf`, decided on the same float32 score.
+   */
+  threshold?: number | null;
 }
 
 export interface PatchResult {
@@ -53,7 +59,11 @@ export interface PatchResult {
   taNodes: number;
 }
 
-export const FSTA_OUTPUTS = ['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score'] as const;
+export const FSTA_OUTPUTS = ['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score', 'fsta/verdict'] as const;
+/** The per-image decision a patch with a threshold adds: bool [N], true = in-distribution. */
+export const VERDICT_OUTPUT = 'fsta/verdict';
+const ONNX_FLOAT = 1;
+const ONNX_BOOL = 9;
 const CONV_OPS = new Set(['Conv', 'ConvInteger', 'QLinearConv', 'ConvTranspose']);
 
 const staticShape = (s: Shape): number[] => s.map((d) => (typeof d === 'number' ? d : -1));
@@ -82,6 +92,8 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   if (moreTa.length > 0 && o.mode !== 'branch') throw new FstaError('BAD_OPTION', 'several TA settings (moreTa) need mode "branch"', 'use mode: "branch" to score several k in one run');
   if (moreTa.some((t) => t.taStageTensor === null)) throw new FstaError('BAD_OPTION', 'a k (moreTa) was given without a TA stage', 'pass taStageTensor, or { taStageTensor, k }');
   if (o.exposePenultimate && !o.head) throw new FstaError('BAD_OPTION', 'exposePenultimate needs the classifier head', 'pass head: { penultimate, logits }');
+  const threshold = o.threshold ?? null;
+  if (threshold !== null && (typeof threshold !== 'number' || !Number.isFinite(threshold))) throw new FstaError('BAD_OPTION', `threshold must be a finite number or null, got ${String(threshold)}`, 'pass the threshold from `fsta calibrate` (or null for no verdict output)');
   if (o.mode !== 'branch' && o.mode !== 'double-batch') throw new FstaError('BAD_OPTION', `mode "${String(o.mode)}" is not one of branch, double-batch`, 'pass mode: "branch" or "double-batch"');
 
   const stage = (tensor: string, what: string): Shape => {
@@ -107,11 +119,11 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   const ops = graphOps(b);
   const added: OnnxNode[] = [];
   const flush = () => added.push(...b.nodes.splice(0));
-  const outputs: { name: string; shape: Shape }[] = [];
+  const outputs: { name: string; shape: Shape; elemType: number }[] = [];
   const batch = fsShape[0]!;
-  const emit = (name: string, x: GraphTensor, shape: Shape = [batch]) => {
-    b.nodes.push({ opType: 'Identity', input: [x.name], output: [name], name });
-    outputs.push({ name, shape });
+  const emit = (name: string, x: GraphTensor | string, shape: Shape = [batch], elemType = ONNX_FLOAT) => {
+    b.nodes.push({ opType: 'Identity', input: [typeof x === 'string' ? x : x.name], output: [name], name });
+    outputs.push({ name, shape, elemType });
   };
 
   let fsIn = b.tensor(o.fsStageTensor, staticShape(fsShape));
@@ -143,6 +155,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     emit('fsta/fs_ta', scores.fs_ta);
   }
   extraTaIn.forEach((x, i) => emit(`fsta/fs_ta/${i + 1}`, featureSim(ops, x)));
+  const feature = o.featureScore ?? (fsTaIn ? 'fs_ta' : 'fs');
+  if (feature === 'fs_ta' && !fsTaIn) throw new FstaError('BAD_OPTION', 'featureScore is "fs_ta" but no TA stage was given', 'pass taStageTensor, or featureScore: "fs"');
+  // The score the verdict is taken on: core's scoresFromOutputs uses the fused score, else the feature score.
+  let decided = scores[feature]!;
   if (o.head) {
     const ls = shapes.get(o.head.logits);
     if (ls && ls.length !== 2) throw new FstaError('BAD_HEAD', `the logits tensor "${o.head.logits}" has shape [${ls.join(', ')}], expected (N, classes)`, 'pass the classifier output before any softmax or reshape');
@@ -151,10 +167,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     scores.maxlogit = maxLogit(ops, logits);
     scores.energy = energy(ops, logits, o.temperature);
     for (const k of ['msp', 'maxlogit', 'energy']) emit(`fsta/${k}`, scores[k]!);
-    const feature = o.featureScore ?? (fsTaIn ? 'fs_ta' : 'fs');
-    if (feature === 'fs_ta' && !fsTaIn) throw new FstaError('BAD_OPTION', 'featureScore is "fs_ta" but no TA stage was given', 'pass taStageTensor, or featureScore: "fs"');
-    emit('fsta/score', o.classifier ? fusedInGraph(ops, scores[feature]!, scores[o.classifier]!, o.classifier, o.lambda) : scores[feature]!);
+    decided = o.classifier ? fusedInGraph(ops, scores[feature]!, scores[o.classifier]!, o.classifier, o.lambda) : scores[feature]!;
+    emit('fsta/score', decided);
   }
+  if (threshold !== null) emit(VERDICT_OUTPUT, verdictInGraph(b, decided.name, threshold), [batch], ONNX_BOOL);
   if (o.exposeStages) {
     emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
     if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
@@ -169,7 +185,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   // Double-batch rewires existing nodes to read tensors made at the end: restore topological order.
   if (o.mode === 'double-batch' && ta !== null && ta !== o.fsStageTensor) g.node = new GraphIndex(g).order.map((i) => g.node![i]!);
   g.initializer = [...(g.initializer ?? []), ...b.initializers];
-  g.output = [...(g.output ?? []), ...outputs.map(({ name, shape }) => valueInfo(name, shape))];
+  g.output = [...(g.output ?? []), ...outputs.map(({ name, shape, elemType }) => valueInfo(name, shape, elemType))];
   return { model, outputs: outputs.map((x) => x.name), stageShapes: { fs: fsShape, ta: taShape }, taNodes: between.length };
 }
 
@@ -179,9 +195,29 @@ function fusedInGraph<T>(ops: TensorOps<T>, feature: T, cls: T, classifier: stri
   return fuseTensor(ops, feature, cls, l);
 }
 
-const valueInfo = (name: string, shape: Shape): OnnxValueInfo => ({
+/** The smallest float32 ≥ x. */
+function float32AtLeast(x: number): number {
+  const f = Math.fround(x);
+  if (f >= x) return f;
+  if (f === 0) return 2 ** -149;
+  const bits = new Int32Array(new Float32Array([f]).buffer);
+  bits[0]! += f > 0 ? 1 : -1;
+  return new Float32Array(bits.buffer)[0]!;
+}
+
+/**
+ * score ≥ threshold on float32 scores, exactly as core's `verdictOf` decides on the same
+ * float32 values: the constant is the smallest float32 ≥ threshold (the nearest float32 could
+ * be below it and call a score just under the threshold ID). NaN gives false, as in verdictOf.
+ * GreaterOrEqual is opset 12; GraphBuilder only emits for opset ≥ 13.
+ */
+export function verdictInGraph(b: GraphBuilder, score: string, threshold: number): string {
+  return b.node('GreaterOrEqual', [score, b.floatConst([float32AtLeast(threshold)], [])])[0]!;
+}
+
+const valueInfo = (name: string, shape: Shape, elemType = ONNX_FLOAT): OnnxValueInfo => ({
   name,
-  type: { tensorType: { elemType: 1, shape: { dim: shape.map((d) => (typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: typeof d === 'string' && d !== '?' ? d : 'N' })) } } },
+  type: { tensorType: { elemType, shape: { dim: shape.map((d) => (typeof d === 'number' && d >= 0 ? { dimValue: d } : { dimParam: typeof d === 'string' && d !== '?' ? d : 'N' })) } } },
 });
 
 /**

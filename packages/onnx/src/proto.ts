@@ -3,6 +3,7 @@ import Long from 'long';
 import { FstaError } from '@fsta/core';
 import { onnxProtoJson } from './onnx-proto.generated.js';
 import type { Int64, OnnxModel } from './types.js';
+import { validateModel, type ModelLimits } from './validate.js';
 
 // Set Long explicitly: protobufjs finds it with a dynamic require, which bundlers and
 // browsers do not have; without it int64 values (Slice's INT64_MAX ends) lose bits.
@@ -10,7 +11,8 @@ protobuf.util.Long = Long as unknown as typeof protobuf.util.Long;
 protobuf.configure();
 
 const root = protobuf.Root.fromJSON(onnxProtoJson as protobuf.INamespace);
-const ModelProto = root.lookupType('onnx.ModelProto');
+/** The message type; tests use it to decode records that decodeModel refuses (not in the package index). */
+export const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** An int64 field value as a JS number (exact up to 2^53; INT64_MAX becomes ~9.22e18). */
 export function toNumber(v: Int64 | undefined | null): number {
@@ -30,10 +32,11 @@ export function defaultOpset(model: OnnxModel): number {
 
 /**
  * Decodes ONNX bytes. Protobuf decoding of arbitrary bytes can "succeed", so the
- * result is checked for a graph, nodes, an opset and sane tensor records; models
- * whose weights live in external files are refused.
+ * result is checked for a graph, nodes, an opset and sane tensor records, then by
+ * `validateModel`: models that onnxruntime would reject, read files for, or allocate
+ * more than `limits.maxTensorBytes` for are refused with an FstaError.
  */
-export function decodeModel(bytes: Uint8Array): OnnxModel {
+export function decodeModel(bytes: Uint8Array, limits: ModelLimits = {}): OnnxModel {
   if (!(bytes instanceof Uint8Array)) throw new FstaError('BAD_INPUT', `decodeModel needs a Uint8Array, got ${Object.prototype.toString.call(bytes)}`, 'read the file as bytes (fs.readFileSync or fetch(...).arrayBuffer())');
   if (bytes.length === 0) throw corrupt('the file is empty');
   let model: OnnxModel;
@@ -46,6 +49,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
     throw corrupt(`protobuf decoding failed (${(e as Error).message}); the file is truncated or not ONNX`);
   }
   validate(model);
+  validateModel(model, limits);
   return model;
 }
 
@@ -62,19 +66,6 @@ function validate(model: OnnxModel): void {
   for (const [i, n] of g.node.entries()) {
     if (!n.opType) throw corrupt(`node ${i} has no op_type`);
     if (!n.output || n.output.length === 0) throw corrupt(`node ${i} (${n.opType}) has no outputs`);
-  }
-  for (const t of g.initializer ?? []) {
-    if (t.dataLocation === 1 || (t.externalData && t.externalData.length > 0)) {
-      const loc = t.externalData?.find((e) => e.key === 'location')?.value;
-      throw new FstaError(
-        'EXTERNAL_DATA',
-        `initializer "${t.name}" stores its data in an external file${loc ? ` ("${loc}")` : ''}, which fsta does not read`,
-        'load the model with its data in Python and re-save it as one file: onnx.save(onnx.load(path), out_path, save_as_external_data=False) (only possible under 2 GB)',
-        { tensor: t.name },
-      );
-    }
-    const n = (t.dims ?? []).reduce((p: number, d) => p * toNumber(d), 1);
-    if (!Number.isFinite(n) || n < 0) throw corrupt(`initializer "${t.name}" has dims [${(t.dims ?? []).map(toNumber).join(', ')}]`);
   }
 }
 

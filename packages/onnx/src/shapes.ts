@@ -353,7 +353,8 @@ function inferNode(node: OnnxNode, opset: number, shapeOf: Get<Shape>, valueOf: 
       const s = valueOf(ins[0]);
       if (s && allNum(s) && s.reduce((a, b) => a * b, 1) <= 64) {
         const t = attrTensor(node, 'value');
-        setValue(out0, Array(s.reduce((a, b) => a * b, 1)).fill(t ? tensorToNumbers(t)[0] ?? 0 : 0));
+        // Only the first value is used: a (hostile) large value tensor is not read whole.
+        if (!t || tensorDims(t).reduce((a, b) => a * b, 1) <= 64) setValue(out0, Array(s.reduce((a, b) => a * b, 1)).fill(t ? tensorToNumbers(t)[0] ?? 0 : 0));
       }
       return [s ? [...s] : undefined];
     }

@@ -6,8 +6,13 @@ import { DataType, type OnnxTensor } from './types.js';
 export const tensorDims = (t: OnnxTensor): number[] => (t.dims ?? []).map(toNumber);
 const sizeOf = (t: OnnxTensor) => tensorDims(t).reduce((a, b) => a * b, 1);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** Larger than any weight tensor fsta reads (2 GiB of float32 would not fit a ModelProto). */
-const MAX_ELEMENTS = 2 ** 29;
+/** More values than a ModelProto (under 2 GiB) can store: such dims are corrupt. */
+const MAX_STORABLE = 2 ** 31;
+/**
+ * The most values fsta reads from one tensor as numbers (8 bytes each in a JS array):
+ * 512 MB, far above any classifier head (a 21k-class head on 2048 features is 43M).
+ */
+export const MAX_READ_ELEMENTS = 2 ** 26;
 
 function rawView(t: OnnxTensor): DataView {
   const r = t.rawData!;
@@ -32,29 +37,34 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
   const n = sizeOf(t);
   const dt = t.dataType ?? DataType.UNDEFINED;
   // Checked before allocating: a corrupt dims field can claim 2^53 elements.
-  if (!dims.every((d) => Number.isInteger(d) && d >= 0) || n > MAX_ELEMENTS) {
+  if (!dims.every((d) => Number.isInteger(d) && d >= 0) || n > MAX_STORABLE) {
     throw new FstaError('CORRUPT_MODEL', `tensor "${t.name}" has dims [${dims.join(', ')}], which is not a readable tensor size`, 're-export the model; the file is damaged');
   }
+  if (n > MAX_READ_ELEMENTS) {
+    throw new FstaError('TENSOR_TOO_LARGE', `tensor "${t.name}" has ${n} values (dims [${dims.join(', ')}]); fsta reads at most ${MAX_READ_ELEMENTS} values of one tensor as numbers`, 'check that the manifest points at the right tensor (a classifier head weight, not a feature map or an embedding table)');
+  }
   const hasRaw = t.rawData !== undefined && t.rawData.length > 0;
-  const out = new Array<number>(n);
-  const need = (bytesPer: number) => {
+  // Allocated only once the stored data is known to match the dims.
+  let out: number[];
+  const need = (bytesPer: number): number[] => {
     if (t.rawData!.length !== n * bytesPer) throw new FstaError('CORRUPT_MODEL', `tensor "${t.name}" has ${t.rawData!.length} raw bytes but dims [${tensorDims(t).join(', ')}] of type ${dt} need ${n * bytesPer}`, 're-export the model');
+    return new Array<number>(n);
   };
   if (hasRaw) {
     const v = rawView(t);
     switch (dt) {
-      case DataType.FLOAT: need(4); for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true); return out;
-      case DataType.DOUBLE: need(8); for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true); return out;
-      case DataType.FLOAT16: need(2); for (let i = 0; i < n; i++) out[i] = halfToFloat(v.getUint16(i * 2, true)); return out;
-      case DataType.BFLOAT16: need(2); for (let i = 0; i < n; i++) { const b = new DataView(new ArrayBuffer(4)); b.setUint16(0, v.getUint16(i * 2, true), false); out[i] = b.getFloat32(0, false); } return out;
-      case DataType.INT8: need(1); for (let i = 0; i < n; i++) out[i] = v.getInt8(i); return out;
-      case DataType.UINT8: case DataType.BOOL: need(1); for (let i = 0; i < n; i++) out[i] = v.getUint8(i); return out;
-      case DataType.INT16: need(2); for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true); return out;
-      case DataType.UINT16: need(2); for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true); return out;
-      case DataType.INT32: need(4); for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true); return out;
-      case DataType.UINT32: need(4); for (let i = 0; i < n; i++) out[i] = v.getUint32(i * 4, true); return out;
-      case DataType.INT64: need(8); for (let i = 0; i < n; i++) out[i] = Number(v.getBigInt64(i * 8, true)); return out;
-      case DataType.UINT64: need(8); for (let i = 0; i < n; i++) out[i] = Number(v.getBigUint64(i * 8, true)); return out;
+      case DataType.FLOAT: out = need(4); for (let i = 0; i < n; i++) out[i] = v.getFloat32(i * 4, true); return out;
+      case DataType.DOUBLE: out = need(8); for (let i = 0; i < n; i++) out[i] = v.getFloat64(i * 8, true); return out;
+      case DataType.FLOAT16: out = need(2); for (let i = 0; i < n; i++) out[i] = halfToFloat(v.getUint16(i * 2, true)); return out;
+      case DataType.BFLOAT16: out = need(2); for (let i = 0; i < n; i++) { const b = new DataView(new ArrayBuffer(4)); b.setUint16(0, v.getUint16(i * 2, true), false); out[i] = b.getFloat32(0, false); } return out;
+      case DataType.INT8: out = need(1); for (let i = 0; i < n; i++) out[i] = v.getInt8(i); return out;
+      case DataType.UINT8: case DataType.BOOL: out = need(1); for (let i = 0; i < n; i++) out[i] = v.getUint8(i); return out;
+      case DataType.INT16: out = need(2); for (let i = 0; i < n; i++) out[i] = v.getInt16(i * 2, true); return out;
+      case DataType.UINT16: out = need(2); for (let i = 0; i < n; i++) out[i] = v.getUint16(i * 2, true); return out;
+      case DataType.INT32: out = need(4); for (let i = 0; i < n; i++) out[i] = v.getInt32(i * 4, true); return out;
+      case DataType.UINT32: out = need(4); for (let i = 0; i < n; i++) out[i] = v.getUint32(i * 4, true); return out;
+      case DataType.INT64: out = need(8); for (let i = 0; i < n; i++) out[i] = Number(v.getBigInt64(i * 8, true)); return out;
+      case DataType.UINT64: out = need(8); for (let i = 0; i < n; i++) out[i] = Number(v.getBigUint64(i * 8, true)); return out;
     }
   } else {
     let src: ArrayLike<number> | undefined;
@@ -71,6 +81,7 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
     if (src !== undefined || n === 0) {
       const s = src ?? [];
       if (s.length !== n) throw new FstaError('CORRUPT_MODEL', `tensor "${t.name}" has ${s.length} values but dims [${tensorDims(t).join(', ')}] need ${n}`, 're-export the model');
+      out = new Array<number>(n);
       for (let i = 0; i < n; i++) out[i] = s[i]!;
       return out;
     }
@@ -81,7 +92,7 @@ export function tensorToNumbers(t: OnnxTensor): number[] {
 /** A tensor record's values as float32 (any numeric type, raw or typed fields). */
 export function tensorToFloat32(t: OnnxTensor): Float32Array {
   if (littleEndian && t.dataType === DataType.FLOAT && t.rawData && t.rawData.length > 0) {
-    if (t.rawData.length !== sizeOf(t) * 4) tensorToNumbers(t); // throws the size error
+    if (t.rawData.length !== sizeOf(t) * 4 || sizeOf(t) > MAX_READ_ELEMENTS) tensorToNumbers(t); // throws the size error
     return new Float32Array(t.rawData.buffer.slice(t.rawData.byteOffset, t.rawData.byteOffset + t.rawData.byteLength));
   }
   return Float32Array.from(tensorToNumbers(t));

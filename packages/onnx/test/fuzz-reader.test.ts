@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FstaError } from '@fsta/core';
-import { decodeModel, encodeModel, float32Initializer, GraphIndex, int64Initializer, tensorToFloat32, tensorToNumbers, type OnnxModel, type OnnxTensor } from '../src/index.js';
+import { decodeModel, encodeModel, float32Initializer, forEachTensor, GraphIndex, int64Initializer, type OnnxGraph, tensorToFloat32, tensorToNumbers, type OnnxModel, type OnnxTensor } from '../src/index.js';
 import { MODELS } from './helpers.js';
+import { ModelProto } from '../src/proto.js';
 import { mutate, Outcomes, protobufLengths, protobufVarints, rng, type LengthField } from './fuzz.js';
 
 /**
@@ -12,7 +13,7 @@ import { mutate, Outcomes, protobufLengths, protobufVarints, rng, type LengthFie
  */
 
 const SEED = 0x5eed_0f57;
-const CASES_PER_SOURCE = { resnet20: 1200, tiny: 600, subgraph: 600 };
+const CASES_PER_SOURCE = { resnet20: 1200, tiny: 600, subgraph: 600, attributeTensors: 1200 };
 /**
  * A decode of the ~1 MB model takes milliseconds (up to ~0.5 s when GC runs); the bound
  * is loose because CI shares 2 cores with other jobs: it catches hangs, not slowness.
@@ -76,6 +77,42 @@ function subgraphModel(): OnnxModel {
   };
 }
 
+/**
+ * Tensors everywhere but the graph's initializer list (issue #12): Constant values
+ * (raw and typed), a TENSORS attribute, a sparse_value, a sparse initializer, and If
+ * branches, one nested, with their own initializers and Constants.
+ */
+function attributeTensorModel(): OnnxModel {
+  const inner = (name: string, v: number): OnnxGraph => ({
+    name,
+    initializer: [float32Initializer(`${name}_w`, [v, v + 1], [2])],
+    node: [
+      { opType: 'Constant', name: `${name}_c`, output: [`${name}_c`], attribute: [{ name: 'value', type: 4, t: int64Initializer(`${name}_ct`, [1, 2]) }] },
+      { opType: 'Add', name: `${name}_add`, input: [`${name}_w`, 'outer'], output: [`${name}_out`] },
+    ],
+    output: [vi(`${name}_out`, [2])],
+  });
+  const ifOf = (name: string, out: string, thenG: OnnxGraph, elseG: OnnxGraph) => ({ opType: 'If', name, input: ['cond'], output: [out], attribute: [{ name: 'then_branch', type: 5, g: thenG }, { name: 'else_branch', type: 5, g: elseG }] });
+  const nested: OnnxGraph = { name: 'nested', node: [ifOf('inner_if', 'nested_out', inner('deep_then', 3), inner('deep_else', 4))], output: [vi('nested_out', [2])] };
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'attribute-tensors',
+      node: [
+        { opType: 'Constant', name: 'outer', output: ['outer'], attribute: [{ name: 'value', type: 4, t: float32Initializer('outer_t', [0.5, -0.5], [2]) }] },
+        { opType: 'Constant', name: 'typed', output: ['typed'], attribute: [{ name: 'value', type: 4, t: { name: 'typed_t', dataType: 1, dims: [2, 2], floatData: [1, 2, 3, 4] } }] },
+        { opType: 'Constant', name: 'sparse', output: ['sparse'], attribute: [{ name: 'sparse_value', type: 11, sparseTensor: { values: float32Initializer('sv', [7], [1]), indices: int64Initializer('si', [2]), dims: [4] } }] },
+        { opType: 'Identity', name: 'tagged', input: ['outer'], output: ['tagged'], attribute: [{ name: 'extra', type: 9, tensors: [float32Initializer('e0', [1, 2, 3], [3]), int64Initializer('e1', [9])] }] },
+        ifOf('if', 'y', inner('then', 1), nested),
+      ],
+      initializer: [{ name: 'cond', dataType: 9, dims: [], int32Data: [1] }],
+      sparseInitializer: [{ values: float32Initializer('spi', [1, 2], [2]), indices: int64Initializer('spi_idx', [0, 3]), dims: [4] }],
+      output: [vi('y', [2]), vi('typed', [2, 2])],
+    },
+  };
+}
+
 function classify(e: unknown): string {
   if (e instanceof FstaError) return `FstaError:${e.code}`;
   return `CRASH:${(e as Error)?.constructor?.name ?? typeof e}`;
@@ -86,6 +123,12 @@ function useModel(m: OnnxModel): void {
   const g = m.graph!;
   new GraphIndex(g);
   encodeModel(m);
+  // Every tensor anywhere (attributes, subgraphs, sparse) reads as numbers or is refused,
+  // and none that decodeModel accepted points at an external file.
+  forEachTensor(m, (t, where) => {
+    if (t.dataLocation === 1 || (t.externalData?.length ?? 0) > 0) throw new Error(`decodeModel accepted external data in ${where}`);
+    if (t.dataType !== 8) tensorToNumbers(t);
+  });
   for (const t of g.initializer ?? []) {
     if (t.dataType === 1) tensorToFloat32(t);
     else if (t.dataType === 7 || t.dataType === 6) tensorToNumbers(t);
@@ -133,9 +176,13 @@ function fuzz(source: string, bytes: Uint8Array, cases: number, decodeOutcomes: 
 describe('fuzzing the ONNX reader (decodeModel) with mutated and truncated models', () => {
   const sources: [string, Uint8Array, number][] = [
     ['cifar10-resnet20.onnx', new Uint8Array(readFileSync(`${MODELS}cifar10-resnet20.onnx`)), CASES_PER_SOURCE.resnet20],
-    ['tiny-conv-gemm', encodeModel(tinyModel()), CASES_PER_SOURCE.tiny],
-    ['if-subgraphs', encodeModel(subgraphModel()), CASES_PER_SOURCE.subgraph],
+    // Plain copies: encodeModel returns a Node Buffer, whose slice() is a view, and the
+    // mutator must never write into its source.
+    ['tiny-conv-gemm', new Uint8Array(encodeModel(tinyModel())), CASES_PER_SOURCE.tiny],
+    ['if-subgraphs', new Uint8Array(encodeModel(subgraphModel())), CASES_PER_SOURCE.subgraph],
+    ['attribute-tensors', new Uint8Array(encodeModel(attributeTensorModel())), CASES_PER_SOURCE.attributeTensors],
   ];
+  const pristine = sources.map(([, b]) => Uint8Array.from(b));
 
   it('the unmutated sources decode and are usable (so the fuzzer starts from valid models)', () => {
     for (const [, bytes] of sources) {
@@ -184,6 +231,36 @@ describe('fuzzing the ONNX reader (decodeModel) with mutated and truncated model
     expect(used.total).toBe(decoded.counts.get('valid'));
   });
 
+  it('the fuzzer never wrote into its sources (mutants are copies)', () => {
+    run();
+    sources.forEach(([name, b], i) => expect(Buffer.compare(Buffer.from(b), Buffer.from(pristine[i]!)), name).toBe(0));
+  });
+
+  it('every tensor of every source, each in turn marked external, is refused with EXTERNAL_DATA naming where it is', () => {
+    let cases = 0;
+    const wheres = new Set<string>();
+    for (const [name, bytes] of sources) {
+      let count = 0;
+      forEachTensor(decodeModel(bytes), () => { count++; });
+      for (let k = 0; k < count; k++) {
+        const m = decodeModel(bytes);
+        let i = 0;
+        forEachTensor(m, (t) => { if (i++ === k) { t.dataLocation = 1; t.externalData = [{ key: 'location', value: `../../${name}-${k}.bin` }]; } });
+        let err: unknown;
+        try { decodeModel(encodeModel(m)); } catch (e) { err = e; }
+        expect(err, `${name} tensor ${k}`).toBeInstanceOf(FstaError);
+        expect((err as FstaError).code).toBe('EXTERNAL_DATA');
+        expect((err as Error).message).toContain(`${name}-${k}.bin`);
+        wheres.add(String((err as FstaError).details.where).replace(/"[^"]*"/g, '"…"'));
+        cases++;
+      }
+    }
+    console.log(`external-data injection: ${cases} tensors across ${sources.length} sources, each refused; ${wheres.size} kinds of location: ${[...wheres].join('; ')}`);
+    expect(cases).toBeGreaterThan(90);
+    expect([...wheres].some((w) => w.includes('in subgraph'))).toBe(true);
+    expect([...wheres].some((w) => w.startsWith('sparse'))).toBe(true);
+  });
+
   it('a length prefix claiming 4 GB or 2^53 bytes is refused without allocating it', () => {
     const bytes = sources[0]![1];
     const graphField = protobufLengths(bytes).find((f) => f.size >= 3)!;
@@ -217,7 +294,11 @@ describe('tensor records whose dims claim more elements than any array can hold'
           output: [{ name: 'y' }],
         },
       };
-      for (const t of decodeModel(encodeModel(m)).graph!.initializer!) {
+      // decodeModel itself refuses such records now (dims disagree with the stored data);
+      // the readers must refuse them too, for records that reach them some other way.
+      expect(() => decodeModel(encodeModel(m))).toThrow(/has dims \[\d+\] \(\d+ values\) but stores 1/);
+      const records = ModelProto.toObject(ModelProto.decode(encodeModel(m)), {}) as OnnxModel;
+      for (const t of records.graph!.initializer!) {
         for (const read of [tensorToFloat32, tensorToNumbers]) {
           let err: unknown;
           try { read(t); } catch (e) { err = e; }

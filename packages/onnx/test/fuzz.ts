@@ -74,13 +74,13 @@ export function mutate(src: Uint8Array, r: Rand, opts: { hot?: readonly [number,
   if (choice === 6 && !(opts.lengths && opts.lengths.length > 0)) choice = 7;
   switch (choice) {
     case 0: {
-      const out = src.slice();
+      const out = new Uint8Array(src); // a copy: a Node Buffer's slice() is a view
       const flips = 1 + int(r, 8);
       for (let i = 0; i < flips; i++) { const p = pos(); out[p]! ^= 1 << int(r, 8); }
       return { bytes: out, kind: 'bit-flip' };
     }
     case 1: {
-      const out = src.slice();
+      const out = new Uint8Array(src); // a copy: a Node Buffer's slice() is a view
       const n = 1 + int(r, 4);
       const specials = [0x00, 0xff, 0x7f, 0x80, 0x01];
       for (let i = 0; i < n; i++) out[pos()] = r() < 0.5 ? specials[int(r, specials.length)]! : int(r, 256);

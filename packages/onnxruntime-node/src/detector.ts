@@ -28,7 +28,7 @@ export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, P
   colorManagement?: ColorManagement;
   /** Where transparent pixels are composited; default white. */
   background?: PixelOptions['background'];
-  /** Receives the one line about provider fallback; default console.warn. */
+  /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
   logger?: (line: string) => void;
 }
 
@@ -57,7 +57,9 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Onnx
   const { manifest, config, ...rest } = options;
   const parsed = await readManifest(manifest);
   const prepared = prepareDetectorModel(bytes, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], options.logger ?? ((l) => console.warn(l)));
+  const log = options.logger ?? ((l: string) => console.warn(l));
+  for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log);
   const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({

@@ -18,7 +18,7 @@ export interface WebDetectorOptions extends DetectorSettings, Pick<DetectorModel
   preprocess?: PreprocessSpec;
   /** Where transparent pixels are composited; default white (the same as @fsta/onnxruntime-node). */
   background?: PixelOptions['background'];
-  /** Receives the one line about provider fallback; default console.warn. */
+  /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
   logger?: (line: string) => void;
 }
 
@@ -34,7 +34,9 @@ async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Arra
 export async function createDetector(options: WebDetectorOptions): Promise<OnnxDetector> {
   const { manifest, ...rest } = options;
   const prepared = prepareDetectorModel(await modelBytes(options.model), { ...rest, ...(manifest !== undefined ? { manifest: parseUserManifest(manifest) } : {}) });
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), options.logger ?? ((l) => console.warn(l)));
+  const log = options.logger ?? ((l: string) => console.warn(l));
+  for (const w of prepared.warnings) log(`@fsta/onnxruntime-web: ${w}`);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? defaultProviders(), log);
   return ortDetector({
     prepared,
     session,

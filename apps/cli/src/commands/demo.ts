@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parse } from '../args.js';
@@ -20,6 +20,7 @@ export const demoHelp = `Usage: fsta demo [--out DIR] [--force]
 
 Runs fsta on the bundled demo: a small ResNet trained on Fashion-MNIST
 (tools/train_demo_model.py), 300 Fashion-MNIST test images as ID and MNIST digits,
+<<<<<<< HEAD
 Gaussian and uniform noise as OOD. First calibrates on the ID images and
 synthetic OOD alone (no OOD test data), then evaluates with that config: the
 "calibrated" row is what a user would deploy, "FS+TA (paper)" the paper's fixed
@@ -27,6 +28,13 @@ setting beside it. Writes into DIR (default: the current folder):
   fsta-demo-report.html    the HTML report (summary ending in the calibrated
                            threshold, ROC and PR curves, histograms, worst
                            failures, sample feature maps and GMM fits)
+=======
+Gaussian and uniform noise as OOD. Prints the eval table, then what calibration
+picks from the ID images and noise alone, and writes into DIR (default:
+fsta-demo/ in the current folder, created if missing):
+  fsta-demo-report.html    the HTML report (ROC curves, score histograms,
+                           sample feature maps and GMM fits)
+>>>>>>> main
   fsta-demo-results.json   the eval results (schema: docs/cli.md)
   fsta-demo.config.json    the calibrated config
 Existing files are not overwritten: a numbered name is used instead, unless --force.`;
@@ -44,7 +52,9 @@ export function freshName(dir: string, base: string, ext: string, force: boolean
 export async function demoCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('demo', argv, { out: { type: 'string', short: 'o' }, force: { type: 'boolean' }, limit: { type: 'string' } });
   if (v.help) { io.out(demoHelp + '\n'); return 0; }
-  const dir = resolve(io.cwd, typeof v.out === 'string' ? v.out : '.');
+  // The default folder keeps the demo's files out of the way (the repository ignores it); a folder given with --out must exist.
+  const dir = resolve(io.cwd, typeof v.out === 'string' ? v.out : 'fsta-demo');
+  if (typeof v.out !== 'string') mkdirSync(dir, { recursive: true });
   const force = Boolean(v.force);
   const json = freshName(dir, 'fsta-demo-results', '.json', force);
   const config = freshName(dir, 'fsta-demo.config', '.json', force);

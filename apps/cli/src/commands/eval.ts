@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, thresholdAtTpr, topkAccuracy } from '@fsta/core';
 import type { OodIntervals } from '@fsta/core';
-import { requireStage } from '@fsta/backbones';
+import { taFor } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
 import { parse, parseOod, positiveInt, numberFlag, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -15,6 +15,7 @@ import { defaultK, percentileKs, percentileList } from '../k-choice.js';
 import type { KSetting } from '../k-choice.js';
 import { openEngine } from '../engine/open-detector.js';
 import type { Engine } from '../engine/open-detector.js';
+import { checkConfigFile } from '../config-model.js';
 import { collect } from '../engine/collect.js';
 import type { Collected } from '../engine/collect.js';
 import { NO_FITS, defaultMethodSettings, fitsFromId, fusionLambdas, methodScores, parseMethods } from '../methods.js';
@@ -53,6 +54,7 @@ TA threshold k (see also --k above):
                          200 ID images; a comma list scores several
   --config FILE          a config from \`fsta calibrate\`: its stages and k are the
                          defaults (--fs-stage, --ta-stage, --k override them)
+  --force-config         use a config calibrated on another model (refused otherwise)
   Without --k, --k-percentile and --config, k is the backbone's default; the
   header says where k came from. With several k (--k 0.2,0.5, or --k and
   --k-percentile together) FS+TA and its fusions get one column per k, named
@@ -90,6 +92,7 @@ export const evalOptions = {
   seed: { type: 'string' },
   'k-percentile': { type: 'string' },
   config: { type: 'string' },
+  'force-config': { type: 'boolean' },
   json: { type: 'string' },
   report: { type: 'string' },
   csv: { type: 'string' },
@@ -142,6 +145,7 @@ export function evalInputs(v: Record<string, unknown>, command = 'eval'): EvalIn
   const kPercentiles = percentileList(v['k-percentile'], command);
   const config = typeof v.config === 'string' ? { path: v.config, cfg: loadConfig(v.config) } : null;
   const choice = modelChoice(config ? { ...v, 'fs-stage': v['fs-stage'] ?? config.cfg.fsStage, 'ta-stage': v['ta-stage'] ?? config.cfg.taStage ?? 'none' } : v, command);
+  if (config) checkConfigFile(config.cfg, choice.spec, Boolean(v['force-config']));
   return {
     choice, id, labels: labels as LabelMode, ood: oodSets, methods: undefined, methodList: v.methods as string | undefined,
     odinTemperature: numberFlag(v['odin-temperature'], '--odin-temperature', command, (n) => n > 0, 'a number > 0') ?? 1000,
@@ -180,8 +184,8 @@ export async function taSamples(choice: ModelChoice, stages: readonly string[], 
   }
 }
 
-/** The tensor of a stage of this model, as createDetector resolves it. */
-const stageTensorOf = (choice: ModelChoice, stage: string): string => requireStage(choice.spec.resolution, stage).tensor;
+/** The tensor TA is applied to at a stage of this model, as createDetector resolves it (its k percentiles are of that tensor). */
+const stageTensorOf = (choice: ModelChoice, stage: string): string => taFor(choice.spec.resolution, stage).tensor;
 
 /** FS+TA and its fusions once per k, named `FS+TA@k=0.5` when there are several k. */
 function expandTa(methods: readonly string[], ks: readonly KSetting[]): string[] {

@@ -1,6 +1,6 @@
 import { FstaError } from '@fsta/core';
 import { imageInput } from '@fsta/backbones';
-import { decodeModel, toGraphView, toNumber } from '@fsta/onnx';
+import { decodeModel, describePatchMetadata, readPatchMetadata, toGraphView, toNumber } from '@fsta/onnx';
 import { measureTensorShapes } from '@fsta/onnxruntime-node';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -15,6 +15,9 @@ export const inspectHelp = `Usage: fsta inspect IN.onnx [--backbone NAME|auto | 
 Prints the backbone manifest that matched (or the user manifest, or that the stages
 were detected automatically), each stage with its tensor, producing node and shape
 (measured by running the model once on a blank image), and the classifier head.
+On a model \`fsta patch\` wrote, first what the patch recorded in the model's
+metadata_props: fsta version, stages, k, classifier, λ, threshold, target TPR,
+preprocessing and the calibration's provenance.
 
   --write-manifest OUT   writes what was found as a manifest JSON that eval, score,
                          calibrate, patch (--manifest) and createDetector({ manifest })
@@ -62,6 +65,11 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   const inputName = imageInput(toGraphView(model)) ?? (model.graph!.input ?? [])[0]?.name ?? 'input';
   const spec = resolution.preprocess ? { preprocess: resolution.preprocess } : null;
   io.out(`${printable(path)}\n`);
+  const patchedBy = readPatchMetadata(model);
+  if (patchedBy) {
+    io.out(`patched by fsta ${patchedBy.version}: outputs ${patchedBy.outputs.join(', ')}\n`);
+    for (const line of describePatchMetadata(model)) io.out(`  ${printable(line)}\n`);
+  }
   io.out(`backbone: ${resolution.manifest ? `${resolution.manifest.name} (${resolution.manifest.description})` : resolution.userManifest ? `from ${found.source}` : 'no manifest matched; stages detected automatically'}\n`);
   const stages = Object.entries(resolution.stages).filter(([, s]) => s);
   // Static shapes are rarely in exported graphs: measure them with one run on a blank image.
@@ -88,6 +96,8 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   }
   const d = resolution.defaults;
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
+  if (resolution.ta?.note) io.out(`TA: ${printable(resolution.ta.note)}\n`);
+  for (const w of resolution.warnings) io.out(`warning: ${printable(w)}\n`);
   const h = resolution.head;
   io.out(h ? `head: ${printable(h.weight)} [${h.weightShape.join(', ')}] on ${printable(h.penultimate)} -> ${printable(h.logits)}\n` : 'head: none found\n');
   if (writeTo) {

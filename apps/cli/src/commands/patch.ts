@@ -1,20 +1,32 @@
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { FstaError, defaultConfig, parseConfig } from '@fsta/core';
 import type { ClassifierScoreName, FstaConfig } from '@fsta/core';
-import { decodeModel, encodeModel, patchForConfig } from '@fsta/onnx';
+import { decodeModel, encodeModel, patchForConfig, tritonConfig } from '@fsta/onnx';
 import { numberFlag, parse, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
 import { readManifestFile } from '../engine/model.js';
 import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 
-export const patchHelp = `Usage: fsta patch IN.onnx -o OUT.onnx [options]
+export const patchHelp = `Usage: fsta patch IN.onnx (-o OUT.onnx | --triton DIR) [options]
 
 Writes a copy of the model with FS, FS+TA, MSP/MaxLogit/Energy and the fused score
 as extra [N] outputs (fsta/fs, fsta/fs_ta, fsta/msp, fsta/maxlogit, fsta/energy,
 fsta/score); the model's own outputs are unchanged (bit for bit in branch mode).
+With a config that has a threshold, also fsta/verdict: bool [N], true where
+fsta/score >= threshold (in-distribution). The settings (stages, k, classifier, λ,
+threshold, preprocessing, provenance) go into the model's metadata_props (fsta.*):
+\`fsta inspect\` prints them and createDetector runs the file with no config.
+See docs/deploy.md.
 
   -o, --out OUT.onnx     where to write (never the input; an existing file only with --force)
+  --triton DIR           also (or instead) write a Triton model repository entry:
+                         DIR/NAME/1/model.onnx and DIR/NAME/config.pbtxt
+  --name NAME            the Triton model name (default: the input file's name)
+  --max-batch N          Triton max_batch_size where the model has a dynamic batch
+                         axis (default 32)
   --backbone NAME|auto   backbone manifest (@fsta/backbones; default auto)
   --config FILE          a config from \`fsta calibrate\`; the flags below override it
   --fs-stage S           FS stage (default: the backbone's, C5)
@@ -29,17 +41,24 @@ fsta/score); the model's own outputs are unchanged (bit for bit in branch mode).
                          outputs then agree within float rounding, not bit for bit
   --manifest FILE        stages and head by tensor name (the format eval and score
                          take; \`fsta inspect\` lists the tensors); replaces --backbone
+  --force-config         use a config calibrated on another model (refused otherwise)
   --force                overwrite an existing OUT`;
 
 export async function patchCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse('patch', argv, {
     out: { type: 'string', short: 'o' }, backbone: { type: 'string' }, config: { type: 'string' }, 'fs-stage': { type: 'string' }, 'ta-stage': { type: 'string' },
-    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, mode: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' },
+    k: { type: 'string' }, classifier: { type: 'string' }, lambda: { type: 'string' }, mode: { type: 'string' }, manifest: { type: 'string' }, force: { type: 'boolean' }, 'force-config': { type: 'boolean' },
+    triton: { type: 'string' }, name: { type: 'string' }, 'max-batch': { type: 'string' },
   }, true);
   if (v.help) { io.out(patchHelp + '\n'); return 0; }
   if (positionals.length !== 1) throw usageError('give exactly one input model', 'patch');
   const input = positionals[0]!;
-  const out = requireString(v.out, '-o', 'patch');
+  const triton = typeof v.triton === 'string' ? v.triton : null;
+  const out = triton !== null && v.out === undefined ? null : requireString(v.out, '-o', 'patch');
+  const maxBatch = numberFlag(v['max-batch'], '--max-batch', 'patch', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1');
+  if (triton === null && (v.name !== undefined || maxBatch !== undefined)) throw usageError('--name and --max-batch go with --triton DIR', 'patch');
+  const tritonName = typeof v.name === 'string' ? v.name : basename(input).replace(/\.onnx$/i, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  const tritonFiles = triton === null ? null : { model: join(triton, tritonName, '1', 'model.onnx'), config: join(triton, tritonName, 'config.pbtxt') };
   const k = numberFlag(v.k, '--k', 'patch', (n) => n >= 0, 'a number ≥ 0');
   const lambda = numberFlag(v.lambda, '--lambda', 'patch');
   const classifier = v.classifier === undefined ? undefined : v.classifier === 'none' ? null : (v.classifier as string);
@@ -53,7 +72,11 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     if (e instanceof FstaError) throw e;
     throw new FstaError('NOT_FOUND', `cannot read model ${input}`, 'pass the path of an existing .onnx file');
   }
-  checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, input) });
+  if (out !== null) checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, input) });
+  if (tritonFiles) {
+    if (!existsSync(triton!)) throw new FstaError('CANNOT_WRITE', `cannot write the Triton repository ${triton}: the folder does not exist`, 'create the model repository folder first or choose another path');
+    for (const f of Object.values(tritonFiles)) if (existsSync(f) && !v.force) throw new FstaError('OUTPUT_EXISTS', `${f} already exists`, 'pass --force to overwrite it, or choose another --name or --triton folder');
+  }
   let config: FstaConfig | undefined;
   if (typeof v.config === 'string') {
     let text: string;
@@ -74,9 +97,20 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
     ...(lambda !== undefined ? { lambda } : {}),
     ...(classifier !== undefined ? { classifier: classifier as ClassifierScoreName | null } : {}),
     ...(mode ? { mode } : {}),
+    allowForeignConfig: Boolean(v['force-config']),
   });
-  writeFileAtomic(out, encodeModel(prepared.model), { force: Boolean(v.force), inputs: inputFiles(v, input) });
+  const encoded = encodeModel(prepared.model);
+  const triton_ = tritonFiles ? tritonConfig(prepared.model, tritonName, maxBatch !== undefined ? { maxBatchSize: maxBatch } : {}) : null;
+  if (out !== null) writeFileAtomic(out, encoded, { force: Boolean(v.force), inputs: inputFiles(v, input) });
+  if (tritonFiles && triton_) {
+    mkdirSync(join(triton!, tritonName, '1'), { recursive: true });
+    writeFileAtomic(tritonFiles.model, encoded, { force: Boolean(v.force), inputs: inputFiles(v, input), flag: '--triton' });
+    writeFileAtomic(tritonFiles.config, triton_.text, { force: Boolean(v.force), inputs: inputFiles(v, input), flag: '--triton' });
+  }
+  for (const w of prepared.warnings ?? []) io.err(`fsta: warning: ${printable(w)}\n`);
   const c = prepared.config;
-  io.out(`wrote ${printable(out)}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.map(printable).join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}\n`);
+  const written = [out, ...(tritonFiles ? [tritonFiles.model, tritonFiles.config] : [])].filter(Boolean).join(', ');
+  const batching = triton_ ? `; Triton: max_batch_size ${triton_.maxBatchSize}${triton_.maxBatchSize ? ' with dynamic batching' : ' (no dynamic batch axis)'}` : '';
+  io.out(`wrote ${printable(written)}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}${c.threshold !== null ? `, fsta/verdict at threshold ${c.threshold}` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.map(printable).join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}${batching}\n`);
   return 0;
 }

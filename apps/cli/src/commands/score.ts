@@ -9,6 +9,7 @@ import { modelChoice, modelHelp, modelOptions } from '../model-options.js';
 import { loadConfig } from '../config-file.js';
 import { defaultK } from '../k-choice.js';
 import { openEngine } from '../engine/open-detector.js';
+import { checkConfigFile } from '../config-model.js';
 import { collect } from '../engine/collect.js';
 import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 
@@ -22,6 +23,7 @@ A file that cannot be read gets {"file", "error"} and the rest go on.
 ${modelHelp}
   --config FILE          settings from \`fsta calibrate\` (stages, k, λ, threshold);
                          --fs-stage, --ta-stage and --k override it
+  --force-config         use a config calibrated on another model (refused otherwise)
 
 Exit status: 0 all scored, 1 some file failed, 2 usage or fatal error.`;
 
@@ -45,11 +47,12 @@ function expand(paths: readonly string[], skipped: Skipped[]): ({ path: string }
 }
 
 export async function scoreCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse('score', argv, { ...modelOptions, config: { type: 'string' } }, true);
+  const { values: v, positionals } = parse('score', argv, { ...modelOptions, config: { type: 'string' }, 'force-config': { type: 'boolean' } }, true);
   if (v.help) { io.out(scoreHelp + '\n'); return 0; }
   if (positionals.length === 0) throw usageError('give at least one image file or folder', 'score');
   const config = loadConfig(v.config as string | undefined);
   const choice = modelChoice({ ...v, 'fs-stage': v['fs-stage'] ?? config.fsStage, 'ta-stage': v['ta-stage'] ?? config.taStage ?? 'none' }, 'score');
+  if (typeof v.config === 'string') checkConfigFile(config, choice.spec, Boolean(v['force-config']));
   if (choice.ks && choice.ks.length > 1) throw usageError(`fsta score takes one --k, got ${choice.ks.length} (${choice.ks.join(', ')})`, 'score');
   const k = choice.k ?? defaultK(choice, typeof v.config === 'string' ? { path: v.config, cfg: config } : null).k;
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };

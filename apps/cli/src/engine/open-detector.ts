@@ -17,7 +17,8 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-let fallbackLogged = false;
+/** Lines already printed: a calibrate opens several detectors, and each would repeat its provider fallback and stage warnings. */
+const logged = new Set<string>();
 
 /**
  * Opens @fsta/onnxruntime-node's detector on the model, exactly as a library user would,
@@ -38,8 +39,8 @@ export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taS
     // CUDA where onnxruntime-node has it; a CPU-only install is not worth a line per command.
     executionProviders: installedProviders(),
     logger: (line) => {
-      if (!fallbackLogged) log(line);
-      fallbackLogged = true;
+      if (!logged.has(line)) log(line);
+      logged.add(line);
     },
   });
   return {

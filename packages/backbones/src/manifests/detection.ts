@@ -1,6 +1,6 @@
 import type { BackboneManifest } from '../manifest.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../manifest.js';
-import { hasModule } from '../select.js';
+import { firstConvWeightShape, hasModule, sameDims } from '../select.js';
 import { runChecks } from './checks.js';
 import { resnetStages, resnetTrunkChecks } from './resnet.js';
 
@@ -26,6 +26,7 @@ export const fasterrcnnResnet50Fpn: BackboneManifest = {
       ...resnetTrunkChecks('backbone/body', 50),
       ['an FPN under "/backbone/fpn/"', (gg) => hasModule(gg, 'backbone/fpn')],
       ['an RPN under "/rpn/" and RoI heads under "/roi_heads/"', (gg) => hasModule(gg, 'rpn') && hasModule(gg, 'roi_heads')],
+      ['no mask or keypoint head (that is Mask or Keypoint R-CNN)', (gg) => !hasModule(gg, 'roi_heads/mask_head') && !hasModule(gg, 'roi_heads/keypoint_head')],
     ]),
 };
 
@@ -47,7 +48,7 @@ export const fcnResnet50: BackboneManifest = {
   match: (g) =>
     runChecks(g, [
       ...resnetTrunkChecks('backbone', 50),
-      ['an FCN head under "/classifier/"', (gg) => hasModule(gg, 'classifier')],
+      ['an FCN head under "/classifier/" (a 3x3 Conv 2048→512, not DeepLab\'s ASPP)', (gg) => sameDims(firstConvWeightShape(gg, 'classifier'), [512, 2048, 3, 3]) && !hasModule(gg, 'classifier/classifier.0/convs')],
       ['no "/backbone/body/" (that is a detector)', (gg) => !hasModule(gg, 'backbone/body')],
     ]),
 };

@@ -33,6 +33,8 @@ export const resnetTrunkChecks = (root: string, depth: number): Check[] => {
     ...[1, 2, 3, 4].map((i): Check => [`${blocks[i - 1]} blocks under "/${under(root, `layer${i}`)}/"`, (g) => childModules(g, under(root, `layer${i}`)).length === blocks[i - 1]]),
     [`no "/${under(root, 'layer5')}/" module`, (g) => !hasModule(g, under(root, 'layer5'))],
     [bottleneck ? 'bottleneck blocks (a conv3 in layer1.0)' : 'basic blocks (no conv3 in layer1.0)', (g) => hasModule(g, under(root, 'layer1/layer1.0/conv3')) === bottleneck],
+    // Wide ResNet (width 128) and ResNeXt (width 128 in 32 groups: [128, 4, 3, 3]) share the block counts: tell them apart by the 3x3 conv.
+    [`a plain ResNet's 3x3 conv in layer1.0 with weight [64, 64, 3, 3] (not a Wide ResNet or ResNeXt)`, (g) => sameDims(firstConvWeightShape(g, under(root, `layer1/layer1.0/${bottleneck ? 'conv2' : 'conv1'}`)), [64, 64, 3, 3])],
   ];
 };
 

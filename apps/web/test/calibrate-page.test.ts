@@ -1,0 +1,99 @@
+/**
+ * The page's calibration against `fsta calibrate` on the same model and ID images: the
+ * page's code (calibratePage, the page's patch) runs here in Node on onnxruntime-node,
+ * the CLI through its built binary with its own stage runner. Both must compare the
+ * same candidates with the same numbers and write the same config.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDetector } from '@fsta/onnxruntime-node';
+import type { OnnxDetector } from '@fsta/onnx';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, preprocessPixels, stackBatch, type FstaConfig, type PreprocessSpec, type TaCandidateResult } from '@fsta/core';
+import { decodeModel, encodeModel } from '@fsta/onnx';
+import { calibratePage, checkImportedConfig, type Runner, type RunScores } from '../src/calibrate-page.js';
+import type { ModelSpec } from '../src/model-spec.js';
+import { patchKey } from '../src/patched-model.js';
+import { manifestOf } from '../src/ort-engine.js';
+import { listFiles } from '../plugins/serve-dir.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/demo');
+const cli = path.join(repoRoot, 'apps/cli/dist/bin.js');
+
+function demoSpec(): ModelSpec {
+  const meta = JSON.parse(readFileSync(path.join(demoDir, 'demo.json'), 'utf8')) as { name: string; input: string; output: string; preprocess: PreprocessSpec; stages: Record<string, { tensor: string }>; head?: { penultimate: string }; classes: string[] };
+  const stages = Object.fromEntries(Object.entries(meta.stages).map(([k, v]) => [k, v.tensor]));
+  const [h, w] = meta.preprocess.size as [number, number];
+  return {
+    name: meta.name, model: decodeModel(new Uint8Array(readFileSync(path.join(demoDir, 'model.onnx')))), input: meta.input, stages, fsStage: 'C5', taStage: 'C4', defaultK: 0,
+    head: meta.head ? { penultimate: meta.head.penultimate, logits: meta.output } : null, preprocess: meta.preprocess, chw: [3, h, w], classes: meta.classes, tfjs: null,
+    calibrationImages: listFiles(demoDir, (f) => f.startsWith('images/id/') && f.endsWith('.png')), note: null,
+  };
+}
+
+/** The page's detector (the same manifest, config and exposed stages) on onnxruntime-node's adapter instead of onnxruntime-web's. */
+function nodeRunner(spec: ModelSpec): Runner {
+  const detectors = new Map<string, Promise<OnnxDetector>>();
+  const bytes = encodeModel(spec.model);
+  return async (samples, config: FstaConfig, options = {}): Promise<RunScores> => {
+    const stages = Boolean(options.taStage);
+    const key = patchKey(config);
+    if (!detectors.has(key)) detectors.set(key, createDetector({ model: bytes, manifest: manifestOf(spec), config, expose: { stages: true }, executionProviders: ['cpu'], logger: () => {} }));
+    const detector = await detectors.get(key)!;
+    const batch = stackBatch([...samples], spec.chw);
+    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: stages ? ['stages'] : [] });
+    const classifier: RunScores['classifier'] = {};
+    for (const s of scores) for (const [k, v] of Object.entries(s.classifier)) (classifier[k as keyof typeof classifier] ??= []).push(v);
+    return { fs: scores.map((s) => s.fs), fsTa: config.taStage ? scores.map((s) => s.fsTa!) : null, classifier, taStage: stages ? scores.map((s) => s.features!.stages!.ta!.data) : [] };
+  };
+}
+
+describe.skipIf(!existsSync(cli))('page calibration', () => {
+  const spec = demoSpec();
+
+  it('chooses what `fsta calibrate` chooses on the same model and ID images, from the same candidate numbers', async () => {
+    const id = await Promise.all(spec.calibrationImages.map(async (rel) => {
+      const { data, info } = await sharp(path.join(demoDir, rel)).raw().toBuffer({ resolveWithObject: true });
+      return preprocessPixels({ data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3 | 4 }, spec.preprocess);
+    }));
+    expect(id.length).toBeGreaterThan(100);
+    const page = await calibratePage(spec, id, nodeRunner(spec));
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-cal-'));
+    const out = path.join(dir, 'fsta.config.json');
+    execFileSync(process.execPath, [cli, 'calibrate', '--model', path.join(demoDir, 'model.onnx'), '--manifest', path.join(demoDir, 'demo.json'), '--id', path.join(demoDir, 'images/id'), '-o', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const fromCli = parseConfig(readFileSync(out, 'utf8'));
+    rmSync(dir, { recursive: true, force: true });
+
+    // The same candidates, in the same order, with the same separation numbers (two runtimes: float32 noise only).
+    const cliRows = (fromCli.provenance as { ta: { candidates: TaCandidateResult[] } }).ta.candidates;
+    const pageRows = page.choice!.ta.table;
+    expect(pageRows.map((r) => [r.taStage, r.kPercentile ?? null])).toEqual(cliRows.map((r) => [r.taStage, r.kPercentile ?? null]));
+    for (const [i, r] of pageRows.entries()) {
+      const c = cliRows[i]!;
+      expect(r.k, `candidate ${i} k`).toBeCloseTo(c.k, 4);
+      expect(r.sets.map((s) => s.name)).toEqual(c.sets.map((s) => s.name));
+      r.sets.forEach((s, j) => expect(Math.abs(s.auroc - c.sets[j]!.auroc), `candidate ${i} ${s.name} AUROC`).toBeLessThan(2e-3));
+    }
+    // The same choice.
+    const pick = (c: FstaConfig) => ({ taStage: c.taStage, kPercentile: c.kPercentile, featureScore: c.featureScore, classifier: c.classifier, lambda: c.lambda, targetTpr: c.targetTpr });
+    expect(pick(page.config)).toEqual(pick(fromCli));
+    expect(page.config.k).toBeCloseTo(fromCli.k, 4);
+    expect(Math.abs(page.config.threshold! - fromCli.threshold!)).toBeLessThan(1e-3 * Math.max(1, Math.abs(fromCli.threshold!)));
+    // The CLI's config fits the page's model, so the page can load it.
+    expect(checkImportedConfig(fromCli, spec)).toBe(fromCli);
+  }, 900_000);
+
+  it('refuses a config whose stages or fused score do not fit the model, saying which and what to do', () => {
+    const base = parseConfig({ fsStage: 'C5', taStage: 'C4', k: 1 });
+    expect(() => checkImportedConfig({ ...base, fsStage: 'layer4' }, spec)).toThrow(/the config scores FS at stage layer4, which fsta-demo.* does not have.*Fix: use a config calibrated for/);
+    expect(() => checkImportedConfig({ ...base, taStage: 'C2' }, spec)).toThrow(/applies TA at stage C2/);
+    expect(() => checkImportedConfig({ ...base, taStage: 'C5' }, spec)).toThrow(/not before its FS stage C5/);
+    expect(() => checkImportedConfig({ ...base, classifier: 'odin', lambda: 1 }, spec)).toThrow(/"odin", which the page cannot compute/);
+    expect(() => checkImportedConfig({ ...base, classifier: 'msp', lambda: 1 }, { ...spec, head: null })).toThrow(/has no classifier output/);
+  });
+});

@@ -1,0 +1,47 @@
+import { FstaError } from '@fsta/core';
+import type { GraphView } from './graph.js';
+import { hasConvAncestor, indexGraph, isChannelsLast, isUnder, modulePath } from './graph.js';
+import { imageInput, strideOfTensor } from './stages.js';
+
+/** Top-level modules that hold heads in torchvision exports: detection heads, segmentation heads (ASPP included), RPN. */
+const HEAD_MODULES = ['roi_heads', 'rpn', 'head', 'classifier', 'aux_classifier', 'anchor_generator', 'transform'];
+
+const hasModule = (graph: GraphView, prefix: string) => graph.nodes.some((n) => isUnder(n.name, prefix));
+
+/**
+ * Where a torchvision detector's or segmenter's backbone lives, or null for other models:
+ * detectors carry it under `/backbone/body/` (the FPN beside it under `/backbone/fpn/`),
+ * segmenters and SSDs under `/backbone/` with their head under `/classifier/` or `/head/`.
+ */
+export function backboneRoot(graph: GraphView): string | null {
+  if (hasModule(graph, 'backbone/body')) return 'backbone/body';
+  if (hasModule(graph, 'backbone') && (hasModule(graph, 'classifier') || hasModule(graph, 'aux_classifier') || hasModule(graph, 'head'))) return 'backbone';
+  return null;
+}
+
+/** Why `tensor` cannot be a stage, or null when it can. `c5` adds: not at the input's resolution. */
+export function implausibility(graph: GraphView, tensor: string, c5 = false): string | null {
+  const node = indexGraph(graph).producer.get(tensor);
+  if (graph.inputs.includes(tensor)) return 'is a model input';
+  if (!node) return graph.initializerNames.has(tensor) ? 'is a weight (initializer), not an activation' : 'is produced by no node of the model';
+  const shape = graph.shapes.get(tensor);
+  if (shape && shape.length !== 4 && shape.length !== 3) return `has shape [${shape.join(', ')}]: a stage is a feature map (N, C, H, W) or tokens (N, C, L)`;
+  if (!hasConvAncestor(graph, tensor)) return 'is the input or only a preprocessing of it (no convolution between the input and it)';
+  if (shape?.length === 4 && isChannelsLast(graph, tensor)) return 'is channels-last (N, H, W, C), between a Transpose [0, 2, 3, 1] and its inverse';
+  const top = modulePath(node.name)[0];
+  if (top !== undefined && HEAD_MODULES.includes(top)) return `lies inside the model's head (module /${top}/)`;
+  const root = backboneRoot(graph);
+  if (root !== null && !isUnder(node.name, root)) return `lies after the backbone (this model's backbone is under /${root}/)`;
+  if (c5 && strideOfTensor(graph, tensor) === 1) return `is at the input's resolution (stride 1): a last stage is downsampled`;
+  return null;
+}
+
+export const STAGE_FIX = 'name the stage tensor yourself (--fs-stage / --ta-stage TENSOR, fsStage / taStage in the config, or a manifest); `fsta inspect` lists the candidates';
+
+/** Throws IMPLAUSIBLE_STAGE naming the tensor, the reason and the fix. */
+export function assertPlausible(graph: GraphView, tensor: string, what: string, c5 = false): void {
+  const why = implausibility(graph, tensor, c5);
+  if (why === null) return;
+  const node = indexGraph(graph).producer.get(tensor);
+  throw new FstaError('IMPLAUSIBLE_STAGE', `the ${what} "${tensor}"${node ? ` (node ${node.name})` : ''} ${why}`, STAGE_FIX, { tensor, input: imageInput(graph) });
+}

@@ -1,0 +1,77 @@
+import type { GraphView } from './graph.js';
+import { indexGraph, isNonNegative } from './graph.js';
+import { implausibility } from './plausibility.js';
+import { imageInput } from './stages.js';
+import { resolutionKey } from './strides.js';
+import type { ResolvedStage } from './stages.js';
+
+/** Where TA goes for a stage, and what to tell the user about it. */
+export interface TaTarget {
+  /** The stage TA was asked for (C4, or a tensor name). */
+  readonly stage: string;
+  /** The tensor TA applies to: the stage's own when non-negative, else the nearest non-negative tensor of the stage. */
+  readonly tensor: string;
+  readonly node: string;
+  /** Set when `tensor` is not the stage's own tensor: which one was taken and why. */
+  readonly note: string | null;
+  /** Set when TA lands on a signed tensor (no non-negative one in the stage): what TA then means. */
+  readonly warning: string | null;
+}
+
+function ancestors(graph: GraphView, tensor: string): Set<string> {
+  const { producer } = indexGraph(graph);
+  const seen = new Set<string>();
+  const stack = [tensor];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    for (const i of producer.get(t)?.inputs ?? []) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
+  }
+  return seen;
+}
+
+export const SIGNED_TA_MEANING =
+  'TA there is ReLU(f − k) on a signed tensor: it zeroes every response below k, the negative ones included, which is not the paper\'s TA (a threshold on ReLU activations); FS+TA still works as a score, but calibrate k on ID data (`fsta calibrate`) or use FS alone (taStage null)';
+
+/** Non-negative outputs that gate another tensor (SiLU = x·Sigmoid(x), hardswish, attention) rather than carry features. */
+const GATES = new Set(['Sigmoid', 'HardSigmoid', 'Softmax']);
+
+/**
+ * The latest non-negative tensor at `tensor`'s resolution that `tensor` depends on and
+ * that the previous stage (`previous`) does not already contain: the stage's last activation.
+ */
+export function latestNonNegativeInStage(graph: GraphView, tensor: string, previous: string | null): { tensor: string; node: string } | null {
+  const input = imageInput(graph);
+  const want = resolutionKey(graph, input, tensor);
+  const inStage = ancestors(graph, tensor);
+  const before = previous ? ancestors(graph, previous) : new Set<string>();
+  let found: { tensor: string; node: string } | null = null;
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) {
+      if (!inStage.has(o) || before.has(o) || want === null || resolutionKey(graph, input, o) !== want) continue;
+      if (!GATES.has(n.opType) && isNonNegative(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
+    }
+  }
+  return found;
+}
+
+/**
+ * TA belongs on a non-negative tensor (a ReLU, ReLU6 or Clip(min ≥ 0) output). For a
+ * signed stage (SiLU, hardswish, GELU, LayerNorm, a linear block output), take the
+ * latest non-negative tensor of the same resolution inside that stage (an ancestor of the
+ * stage tensor that the previous stage does not already contain), and say so; where there
+ * is none, keep the stage tensor and warn.
+ */
+export function taTarget(graph: GraphView, stage: string, resolved: ResolvedStage, previous: ResolvedStage | null): TaTarget {
+  const base = { stage, tensor: resolved.tensor, node: resolved.node };
+  if (resolved.nonNegative) return { ...base, note: null, warning: null };
+  const found = latestNonNegativeInStage(graph, resolved.tensor, previous?.tensor ?? null);
+  if (found) {
+    return { stage, ...found, note: `${stage} ("${resolved.tensor}") is signed; TA goes on the nearest non-negative tensor of that stage, "${found.tensor}" (node ${found.node})`, warning: null };
+  }
+  return { ...base, note: null, warning: signedTaWarning(stage, resolved.tensor) };
+}
+
+export const signedTaWarning = (stage: string, tensor: string, searched = true): string =>
+  `the TA stage ${stage === tensor ? `tensor "${tensor}"` : `${stage} ("${tensor}")`} is signed${searched ? ' and has no non-negative tensor at its resolution' : ''}: ${SIGNED_TA_MEANING}`;
