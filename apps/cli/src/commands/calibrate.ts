@@ -182,13 +182,8 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     } else fusionNote = `; it beats no fusion by ${describeMargin(m)}`;
   }
   const cfg = best!.cfg;
-<<<<<<< HEAD
-  cfg.provenance = { ...cfg.provenance, fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(wrap(forTerminal(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`)) + '\n');
-=======
   cfg.provenance = { ...cfg.provenance, modelFingerprint: modelFileFingerprint(choice.spec), fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.\n`);
->>>>>>> main
+  io.out(wrap(forTerminal(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`)) + '\n');
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
   io.out(`wrote ${printable(out)}\n`);
   return 0;

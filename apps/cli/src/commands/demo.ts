@@ -20,21 +20,14 @@ export const demoHelp = `Usage: fsta demo [--out DIR] [--force]
 
 Runs fsta on the bundled demo: a small ResNet trained on Fashion-MNIST
 (tools/train_demo_model.py), 300 Fashion-MNIST test images as ID and MNIST digits,
-<<<<<<< HEAD
 Gaussian and uniform noise as OOD. First calibrates on the ID images and
 synthetic OOD alone (no OOD test data), then evaluates with that config: the
 "calibrated" row is what a user would deploy, "FS+TA (paper)" the paper's fixed
-setting beside it. Writes into DIR (default: the current folder):
+setting beside it. Writes into DIR (default: fsta-demo/ in the current folder,
+created if missing):
   fsta-demo-report.html    the HTML report (summary ending in the calibrated
                            threshold, ROC and PR curves, histograms, worst
                            failures, sample feature maps and GMM fits)
-=======
-Gaussian and uniform noise as OOD. Prints the eval table, then what calibration
-picks from the ID images and noise alone, and writes into DIR (default:
-fsta-demo/ in the current folder, created if missing):
-  fsta-demo-report.html    the HTML report (ROC curves, score histograms,
-                           sample feature maps and GMM fits)
->>>>>>> main
   fsta-demo-results.json   the eval results (schema: docs/cli.md)
   fsta-demo.config.json    the calibrated config
 Existing files are not overwritten: a numbered name is used instead, unless --force.`;
