@@ -246,6 +246,8 @@ function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata
     modelOutputs,
     fixedBatch: n > 0 ? n : null,
     ks: meta.config.taStage === null ? [] : [meta.config.k],
+    tails: meta.config.taStage === null ? [] : [{ taStage: meta.config.taStage, k: meta.config.k }],
+    warnings: [...found.warnings],
     info: {
       backbone: found,
       logits: meta.head?.logits ?? null,
