@@ -9,7 +9,7 @@ import { haveShared, modelFiles, readModel, seeded } from './helpers.js';
  * Issue 13: the patched model carries its decision (fsta/verdict, fsta.* metadata) and a
  * Triton config; the verdict is core's verdictOf on the same float32 score, image by image.
  */
-const CONFIG: FstaConfig = parseConfig({ version: 1, backbone: 'auto', fsStage: 'C5', taStage: 'C4', k: 0.7, featureScore: 'fs_ta', classifier: 'energy', lambda: 0.1, threshold: null, targetTpr: 0.95, provenance: { idImages: 'seeded noise', note: 'deploy.test' } });
+const CONFIG: FstaConfig = parseConfig({ version: 1, backbone: 'auto', fsStage: 'C5', taStage: 'C4', k: 0.7, featureScore: 'fs_ta', classifier: 'energy', lambda: 0.1, temperature: 1, threshold: null, targetTpr: 0.95, provenance: { idImages: 'seeded noise', note: 'deploy.test' } });
 const SESSION: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 };
 const N = 12;
 
