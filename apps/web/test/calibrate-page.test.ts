@@ -12,7 +12,7 @@ import { createDetector } from '@fsta/onnxruntime-node';
 import type { OnnxDetector } from '@fsta/onnx';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, preprocessPixels, stackBatch, type FstaConfig, type PreprocessSpec, type TaCandidateResult } from '@fsta/core';
+import { defaultConfig, parseConfig, preprocessPixels, stackBatch, type FstaConfig, type PreprocessSpec, type TaCandidateResult } from '@fsta/core';
 import { decodeModel, encodeModel } from '@fsta/onnx';
 import { calibratePage, checkImportedConfig, type Runner, type RunScores } from '../src/calibrate-page.js';
 import type { ModelSpec } from '../src/model-spec.js';
@@ -89,7 +89,7 @@ describe.skipIf(!existsSync(cli))('page calibration', () => {
   }, 900_000);
 
   it('refuses a config whose stages or fused score do not fit the model, saying which and what to do', () => {
-    const base = parseConfig({ fsStage: 'C5', taStage: 'C4', k: 1 });
+    const base = parseConfig({ ...defaultConfig(), fsStage: 'C5', taStage: 'C4', k: 1 });
     expect(() => checkImportedConfig({ ...base, fsStage: 'layer4' }, spec)).toThrow(/the config scores FS at stage layer4, which fsta-demo.* does not have.*Fix: use a config calibrated for/);
     expect(() => checkImportedConfig({ ...base, taStage: 'C2' }, spec)).toThrow(/applies TA at stage C2/);
     expect(() => checkImportedConfig({ ...base, taStage: 'C5' }, spec)).toThrow(/not before its FS stage C5/);
