@@ -1,3 +1,4 @@
+import { defaultConfig } from '@fsta/core';
 import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +94,7 @@ describe('outputs: never replace what is not a regular file, nor an input (item 
 
   it('eval --json naming its own --manifest or --config is refused with --force, before the run', async () => {
     const manifest = join(tmp, 'm.json'); copyFileSync(join(DEMO, 'demo.json'), manifest);
-    const config = join(tmp, 'c.json'); writeFileSync(config, JSON.stringify({ fsStage: 'C5', taStage: null, featureScore: 'fs', k: 0, lambda: 0, classifier: null }));
+    const config = join(tmp, 'c.json'); writeFileSync(config, JSON.stringify(defaultConfig({ fsStage: 'C5', taStage: null, featureScore: 'fs', k: 0, lambda: 0, classifier: null })));
     const base = ['eval', '--model', model, '--manifest', manifest, '--id', img('id'), '--ood', `mnist=${img('ood/mnist')}`, '--limit', '4', '--force'];
     const before = [readFileSync(manifest), readFileSync(config)];
     let r = await runCli([...base, '--json', manifest]);
