@@ -4,6 +4,8 @@
 // time plus process start. Timed here side by side with the library in this process;
 // the CLI's scores are checked against the library's, file by file.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fstaPipeline } from './end-to-end.mjs';
 import { imageList } from './images.mjs';
@@ -48,7 +50,12 @@ export function parseScoreLines(stdout, files) {
  */
 export async function cliSection({ id, backbone, set, n, path, batch = 16, reps = 3 }) {
   const files = imageList(set, n);
-  const cli = (/** @type {string[]} */ fs) => timedRun([CLI, 'score', '--model', path, '--backbone', backbone, '--batch', String(batch), ...fs]);
+  // The paths go in a list file: a long command line makes onnxruntime-node 1.30 crash (SIGSEGV) creating its session.
+  const list = join(tmpdir(), `fsta-bench-cli-${process.pid}.txt`);
+  const cli = (/** @type {string[]} */ fs) => {
+    writeFileSync(list, fs.join('\n') + '\n');
+    return timedRun([CLI, 'score', '--model', path, '--backbone', backbone, '--batch', String(batch), '--files-from', list]);
+  };
   /** @type {Record<string, () => Promise<void>>} */
   const steps = {};
   /** @type {{ node: number[], libOne: number[], one: number[], all: number[], openSeq: number[], seq: number[], par: number[] }} */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,15 @@ describe('one path from file to score', () => {
     const plain = await runCli(['score', ...demoModel, join(tmp, 'upright.png')]);
     expect(scoreLines(plain.out)[0]!.fs).toBe(b!.fs);
     expect(readFileSync(sideways).length).toBeGreaterThan(0);
+  });
+
+  it('takes paths from a list file (--files-from), the same scores as on the command line', async () => {
+    const list = join(tmp, 'list.txt');
+    writeFileSync(list, files.slice(1).join('\n') + '\n');
+    const a = await runCli(['score', ...demoModel, files[0]!, '--files-from', list]);
+    const b = await runCli(['score', ...demoModel, ...files]);
+    expect(a.code, a.err).toBe(0);
+    expect(scoreLines(a.out)).toEqual(scoreLines(b.out));
   });
 
   it('refuses an image over the pixel cap before decoding it, as the library does', async () => {

@@ -1,3 +1,4 @@
+import { readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { statSync } from 'node:fs';
 import { FstaError, fusedScore, verdictOf } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
@@ -13,7 +14,10 @@ import { checkConfigFile } from '../config-model.js';
 import { collect } from '../engine/collect.js';
 import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
 
-export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] FILES|DIRS...
+/** A list of a million paths fits. */
+const MAX_LIST_BYTES = 256 << 20;
+
+export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--config fsta.config.json] [--files-from LIST] FILES|DIRS...
 
 Writes one JSON line per image to stdout:
   {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"} | null, "score", "verdict"}
@@ -21,6 +25,9 @@ verdict is "ID" (score ≥ threshold), "OOD", or null when the config has no thr
 A file that cannot be read gets {"file", "error"} and the rest go on.
 
 ${modelHelp}
+  --files-from LIST      also score the paths listed in LIST, one per line (for
+                         thousands of files: a long command line crashes
+                         onnxruntime-node 1.30)
   --config FILE          settings from \`fsta calibrate\` (stages, k, λ, threshold);
                          --fs-stage, --ta-stage and --k override it
   --force-config         use a config calibrated on another model (refused otherwise)
@@ -47,7 +54,9 @@ function expand(paths: readonly string[], skipped: Skipped[]): ({ path: string }
 }
 
 export async function scoreCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse('score', argv, { ...modelOptions, config: { type: 'string' }, 'force-config': { type: 'boolean' } }, true);
+  const { values: v, positionals: given } = parse('score', argv, { ...modelOptions, config: { type: 'string' }, 'force-config': { type: 'boolean' }, 'files-from': { type: 'string' } }, true);
+  // Thousands of paths go in a list file: onnxruntime-node 1.30 crashes (SIGSEGV) creating a session when the command line is long (~30 kB).
+  const positionals = [...given, ...(typeof v['files-from'] === 'string' ? readRegularFileSync(v['files-from'], { maxBytes: MAX_LIST_BYTES, what: 'file list' }).toString('utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l !== '') : [])];
   if (v.help) { io.out(scoreHelp + '\n'); return 0; }
   if (positionals.length === 0) throw usageError('give at least one image file or folder', 'score');
   const config = loadConfig(v.config as string | undefined);
