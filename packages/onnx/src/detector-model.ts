@@ -1,7 +1,8 @@
 import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
-import { decodeModel, encodeModel } from './proto.js';
+import { encodeModel } from './proto.js';
+import { asDecodedModel, type DecodedModel } from './decoded-model.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, VERDICT_OUTPUT, type PatchOptions } from './patch.js';
 import { FSTA_VERSION, readPatchMetadata, setPatchMetadata, type PatchMetadata } from './metadata.js';
@@ -169,10 +170,11 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
 
 /**
  * ONNX bytes → patched bytes, written once for every ONNX runtime: `patchForConfig`,
- * plus the image input and preprocessing the adapters feed, then encode.
+ * plus the image input and preprocessing the adapters feed, then encode. Takes the bytes,
+ * or a `decodedModel(bytes)` the caller has already decoded (then nothing is decoded again).
  */
-export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
+export function prepareDetectorModel(source: Uint8Array | DecodedModel, options: DetectorModelOptions): DetectorModel {
+  const { bytes, model } = asDecodedModel(source, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
   const metadata = readPatchMetadata(model);
   if (metadata) return preparePatched(bytes, model, metadata, options);
   const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
