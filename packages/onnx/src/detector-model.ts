@@ -180,24 +180,41 @@ export function prepareDetectorModel(source: Uint8Array | DecodedModel, options:
   const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
   const tails = config.taStage === null ? [] : [{ taStage: config.taStage, k: config.k }, ...(options.ks ?? []).map((t) => (typeof t === 'number' ? { taStage: config.taStage!, k: t } : t))];
-  const { input, n, preprocess } = requireFeed(graph, feedOf(graph, found, options));
+  const feed = requireFeed(graph, feedOf(graph, found, options));
+  return detectorModel({ bytes: encodeModel(patched), model, config, found, logits: found.head?.logits ?? null, feed, modelOutputs, tails, warnings });
+}
+
+/** What both paths (patch now, or run a patched model as it is) hand the adapters. */
+function detectorModel(p: {
+  bytes: Uint8Array;
+  /** The unpatched (or already patched) model, for the head's weights. */
+  model: OnnxModel;
+  config: FstaConfig;
+  found: BackboneResolution;
+  logits: string | null;
+  feed: { input: string; n: number; preprocess: PreprocessSpec };
+  modelOutputs: string[];
+  tails: { taStage: string; k: number }[];
+  warnings: string[];
+}): DetectorModel {
+  const { feed, found } = p;
   return {
-    bytes: encodeModel(patched),
-    config,
-    preprocess,
-    inputName: input,
-    chw: [3, preprocess.size[0], preprocess.size[1]],
-    modelOutputs,
-    fixedBatch: n > 0 ? n : null,
-    ks: tails.map((t) => t.k),
-    tails,
+    bytes: p.bytes,
+    config: p.config,
+    preprocess: feed.preprocess,
+    inputName: feed.input,
+    chw: [3, feed.preprocess.size[0], feed.preprocess.size[1]],
+    modelOutputs: p.modelOutputs,
+    fixedBatch: feed.n > 0 ? feed.n : null,
+    ks: p.tails.map((t) => t.k),
+    tails: p.tails,
     info: {
       backbone: found,
-      logits: found.head?.logits ?? null,
-      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
-      modelOutputs,
+      logits: p.logits,
+      head: found.head?.weightInitializer ? headWeights(p.model, found.head.weightInitializer, found.head.biasInitializer) : null,
+      modelOutputs: p.modelOutputs,
     },
-    warnings,
+    warnings: p.warnings,
   };
 }
 
@@ -237,26 +254,9 @@ function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata
     head: meta.head ? { penultimate: meta.head.penultimate, weight: meta.head.weight, bias: meta.head.bias } : null,
   };
   const found = findBackbone(graph, manifest);
-  const { input, n } = requireFeed(graph, { ...feedOf(graph, found, { manifest }), preprocess });
-  const modelOutputs = graph.outputs.filter((o) => !o.startsWith('fsta/'));
-  return {
-    bytes,
-    config: meta.config,
-    preprocess,
-    inputName: input,
-    chw: [3, preprocess.size[0], preprocess.size[1]],
-    modelOutputs,
-    fixedBatch: n > 0 ? n : null,
-    ks: meta.config.taStage === null ? [] : [meta.config.k],
-    tails: meta.config.taStage === null ? [] : [{ taStage: meta.config.taStage, k: meta.config.k }],
-    warnings: [...found.warnings],
-    info: {
-      backbone: found,
-      logits: meta.head?.logits ?? null,
-      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
-      modelOutputs,
-    },
-  };
+  const feed = requireFeed(graph, { ...feedOf(graph, found, { manifest }), preprocess });
+  const tails = meta.config.taStage === null ? [] : [{ taStage: meta.config.taStage, k: meta.config.k }];
+  return detectorModel({ bytes, model, config: meta.config, found, logits: meta.head?.logits ?? null, feed, modelOutputs: graph.outputs.filter((o) => !o.startsWith('fsta/')), tails, warnings: [...found.warnings] });
 }
 
 const normalizedPreprocess = (p: PreprocessSpec) => ({ size: [...p.size], resizeShorter: p.resizeShorter ?? null, crop: p.crop, mean: [...p.mean], std: [...p.std] });
