@@ -2,7 +2,6 @@ import { FstaError, defaultConfig, kFromPercentile } from '@fsta/core';
 import type { FstaConfig } from '@fsta/core';
 import { usageError } from './args.js';
 import { findBackbone } from '@fsta/backbones';
-import { decodeModel, toGraphView } from '@fsta/onnx';
 import type { ModelChoice } from './model-options.js';
 
 /** One TA threshold to score, with the name its columns get and where it came from. */
@@ -48,7 +47,7 @@ export function defaultK(choice: ModelChoice, config: { path: string; cfg: FstaC
   if (config && config.cfg.taStage !== null) return at(config.cfg.k, `config ${config.path} (calibrated at ${config.cfg.taStage})`);
   if (choice.defaultK) return at(choice.defaultK.k, choice.defaultK.source);
   try {
-    const r = findBackbone(toGraphView(decodeModel(choice.spec.bytes)), 'auto');
+    const r = findBackbone(choice.spec.graph, 'auto');
     return at(r.defaults.k, r.manifest ? `backbone ${r.manifest.name} default (the model matches it)` : 'default for automatically detected stages');
   } catch (e) {
     if (!(e instanceof FstaError)) throw e;

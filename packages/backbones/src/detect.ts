@@ -1,6 +1,6 @@
 import { FstaError } from '@fsta/core';
 import type { GraphNode, GraphView } from './graph.js';
-import { indexGraph, isConv, isNonNegative, isUnder, modulePath } from './graph.js';
+import { ancestors, indexGraph, isConv, isNonNegative, isUnder, modulePath } from './graph.js';
 import { latestNonNegativeInStage } from './ta-sign.js';
 import type { StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
@@ -281,17 +281,10 @@ function dilationRates(graph: GraphView, c5: string, key: (t: string) => string 
   const { producer } = indexGraph(graph);
   const want = key(c5);
   const rates = new Set<number>();
-  const seen = new Set<string>();
-  const stack = [c5];
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
+  for (const t of ancestors(graph, c5)) {
     const n = producer.get(t);
-    if (!n) continue;
-    const d = n.attributes?.['dilations'];
-    if (isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && key(t) === want) rates.add(Math.max(...d));
-    for (const i of n.inputs) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
+    const d = n?.attributes?.['dilations'];
+    if (n && isConv(n.opType) && Array.isArray(d) && d.some((x) => x > 1) && key(t) === want) rates.add(Math.max(...d));
   }
   return rates.size;
 }

@@ -67,6 +67,20 @@ export function indexGraph(graph: GraphView): GraphIndex {
   return index;
 }
 
+/** Every tensor `tensor` is computed from (itself included), through node inputs; initializers are left out. */
+export function ancestors(graph: GraphView, tensor: string): Set<string> {
+  const { producer } = indexGraph(graph);
+  const seen = new Set<string>();
+  const stack = [tensor];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    for (const i of producer.get(t)?.inputs ?? []) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
+  }
+  return seen;
+}
+
 /** Ops that only change a tensor's storage type or pass it through: weights behind them are still initializers. */
 const PASS_THROUGH = new Set(['DequantizeLinear', 'Identity', 'Cast', 'QuantizeLinear']);
 

@@ -1,5 +1,5 @@
 import type { GraphView } from './graph.js';
-import { indexGraph, isNonNegative } from './graph.js';
+import { ancestors, indexGraph, isNonNegative } from './graph.js';
 import { implausibility } from './plausibility.js';
 import { imageInput } from './stages.js';
 import { resolutionKey } from './strides.js';
@@ -16,19 +16,6 @@ export interface TaTarget {
   readonly note: string | null;
   /** Set when TA lands on a signed tensor (no non-negative one in the stage): what TA then means. */
   readonly warning: string | null;
-}
-
-function ancestors(graph: GraphView, tensor: string): Set<string> {
-  const { producer } = indexGraph(graph);
-  const seen = new Set<string>();
-  const stack = [tensor];
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (seen.has(t)) continue;
-    seen.add(t);
-    for (const i of producer.get(t)?.inputs ?? []) if (i !== '' && !graph.initializerNames.has(i)) stack.push(i);
-  }
-  return seen;
 }
 
 export const SIGNED_TA_MEANING =

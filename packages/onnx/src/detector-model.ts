@@ -1,7 +1,8 @@
 import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
-import { decodeModel, encodeModel } from './proto.js';
+import { encodeModel } from './proto.js';
+import { asDecodedModel, type DecodedModel } from './decoded-model.js';
 import { toGraphView } from './graph-view.js';
 import { patchModel, VERDICT_OUTPUT, type PatchOptions } from './patch.js';
 import { FSTA_VERSION, readPatchMetadata, setPatchMetadata, type PatchMetadata } from './metadata.js';
@@ -169,33 +170,51 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
 
 /**
  * ONNX bytes → patched bytes, written once for every ONNX runtime: `patchForConfig`,
- * plus the image input and preprocessing the adapters feed, then encode.
+ * plus the image input and preprocessing the adapters feed, then encode. Takes the bytes,
+ * or a `decodedModel(bytes)` the caller has already decoded (then nothing is decoded again).
  */
-export function prepareDetectorModel(bytes: Uint8Array, options: DetectorModelOptions): DetectorModel {
-  const model = decodeModel(bytes, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
+export function prepareDetectorModel(source: Uint8Array | DecodedModel, options: DetectorModelOptions): DetectorModel {
+  const { bytes, model } = asDecodedModel(source, options.maxTensorBytes !== undefined ? { maxTensorBytes: options.maxTensorBytes } : {});
   const metadata = readPatchMetadata(model);
   if (metadata) return preparePatched(bytes, model, metadata, options);
   const { model: patched, config, backbone: found, modelOutputs, graph, warnings } = patchForConfig(model, options);
   if (options.expose?.penultimate && !found.head) throw new FstaError('NO_HEAD', `penultimate features were asked for, but no classifier head was found in this model (${found.source})`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or do not ask for penultimate features');
   const tails = config.taStage === null ? [] : [{ taStage: config.taStage, k: config.k }, ...(options.ks ?? []).map((t) => (typeof t === 'number' ? { taStage: config.taStage!, k: t } : t))];
-  const { input, n, preprocess } = requireFeed(graph, feedOf(graph, found, options));
+  const feed = requireFeed(graph, feedOf(graph, found, options));
+  return detectorModel({ bytes: encodeModel(patched), model, config, found, logits: found.head?.logits ?? null, feed, modelOutputs, tails, warnings });
+}
+
+/** What both paths (patch now, or run a patched model as it is) hand the adapters. */
+function detectorModel(p: {
+  bytes: Uint8Array;
+  /** The unpatched (or already patched) model, for the head's weights. */
+  model: OnnxModel;
+  config: FstaConfig;
+  found: BackboneResolution;
+  logits: string | null;
+  feed: { input: string; n: number; preprocess: PreprocessSpec };
+  modelOutputs: string[];
+  tails: { taStage: string; k: number }[];
+  warnings: string[];
+}): DetectorModel {
+  const { feed, found } = p;
   return {
-    bytes: encodeModel(patched),
-    config,
-    preprocess,
-    inputName: input,
-    chw: [3, preprocess.size[0], preprocess.size[1]],
-    modelOutputs,
-    fixedBatch: n > 0 ? n : null,
-    ks: tails.map((t) => t.k),
-    tails,
+    bytes: p.bytes,
+    config: p.config,
+    preprocess: feed.preprocess,
+    inputName: feed.input,
+    chw: [3, feed.preprocess.size[0], feed.preprocess.size[1]],
+    modelOutputs: p.modelOutputs,
+    fixedBatch: feed.n > 0 ? feed.n : null,
+    ks: p.tails.map((t) => t.k),
+    tails: p.tails,
     info: {
       backbone: found,
-      logits: found.head?.logits ?? null,
-      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
-      modelOutputs,
+      logits: p.logits,
+      head: found.head?.weightInitializer ? headWeights(p.model, found.head.weightInitializer, found.head.biasInitializer) : null,
+      modelOutputs: p.modelOutputs,
     },
-    warnings,
+    warnings: p.warnings,
   };
 }
 
@@ -235,26 +254,9 @@ function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata
     head: meta.head ? { penultimate: meta.head.penultimate, weight: meta.head.weight, bias: meta.head.bias } : null,
   };
   const found = findBackbone(graph, manifest);
-  const { input, n } = requireFeed(graph, { ...feedOf(graph, found, { manifest }), preprocess });
-  const modelOutputs = graph.outputs.filter((o) => !o.startsWith('fsta/'));
-  return {
-    bytes,
-    config: meta.config,
-    preprocess,
-    inputName: input,
-    chw: [3, preprocess.size[0], preprocess.size[1]],
-    modelOutputs,
-    fixedBatch: n > 0 ? n : null,
-    ks: meta.config.taStage === null ? [] : [meta.config.k],
-    tails: meta.config.taStage === null ? [] : [{ taStage: meta.config.taStage, k: meta.config.k }],
-    warnings: [...found.warnings],
-    info: {
-      backbone: found,
-      logits: meta.head?.logits ?? null,
-      head: found.head?.weightInitializer ? headWeights(model, found.head.weightInitializer, found.head.biasInitializer) : null,
-      modelOutputs,
-    },
-  };
+  const feed = requireFeed(graph, { ...feedOf(graph, found, { manifest }), preprocess });
+  const tails = meta.config.taStage === null ? [] : [{ taStage: meta.config.taStage, k: meta.config.k }];
+  return detectorModel({ bytes, model, config: meta.config, found, logits: meta.head?.logits ?? null, feed, modelOutputs: graph.outputs.filter((o) => !o.startsWith('fsta/')), tails, warnings: [...found.warnings] });
 }
 
 const normalizedPreprocess = (p: PreprocessSpec) => ({ size: [...p.size], resizeShorter: p.resizeShorter ?? null, crop: p.crop, mean: [...p.mean], std: [...p.std] });

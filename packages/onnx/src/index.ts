@@ -10,6 +10,7 @@ export { patch, type PatchByStageOptions, type PatchByStageResult } from './patc
 export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';
 export { patchForConfig, prepareDetectorModel, ortDetector, type ConfigPatchOptions, type ConfiguredPatch, type DetectorModel, type DetectorModelOptions, type DetectorModelInfo, type OnnxDetector, type OrtSessionLike, type OrtDetectorParts } from './detector-model.js';
+export { decodedModel, isDecodedModel, type DecodedModel } from './decoded-model.js';
 export { openFirstSession, type ProviderFallback } from './open-session.js';
 export { headWeights } from './head-weights.js';
 export { validateModel, DEFAULT_MAX_TENSOR_BYTES, MIN_OPSET, MAX_OPSET, type ModelLimits } from './validate.js';

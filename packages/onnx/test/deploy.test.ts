@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { FstaError, parseConfig, verdictOf, type FstaConfig } from '@fsta/core';
-import { FSTA_VERSION, GraphBuilder, decodeModel, encodeModel, patchForConfig, prepareDetectorModel, readPatchMetadata, tritonConfig, verdictInGraph, type OnnxModel } from '../src/index.js';
+import { FSTA_VERSION, GraphBuilder, decodeModel, encodeModel, patchForConfig, prepareDetectorModel, readPatchMetadata, tritonConfig, verdictInGraph } from '../src/index.js';
 import { haveShared, modelFiles, readModel, seeded } from './helpers.js';
+import { onnxModel, valueInfo } from './build-model.js';
 
 /**
  * Issue 13: the patched model carries its decision (fsta/verdict, fsta.* metadata) and a
@@ -57,14 +58,7 @@ describe.skipIf(!haveShared)('fsta/verdict on the CIFAR ResNet-20', () => {
     for (const threshold of [0, -0, 1e-50, -1e-50, 0.1, -0.1, 1 / 3, 3.4e38]) {
       const b = new GraphBuilder(13, 'fsta/');
       const out = verdictInGraph(b, 'score', threshold);
-      const m: OnnxModel = {
-        irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
-        graph: {
-          name: 'verdict', node: b.nodes, initializer: b.initializers,
-          input: [{ name: 'score', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }] } } } }],
-          output: [{ name: out, type: { tensorType: { elemType: 9, shape: { dim: [{ dimParam: 'N' }] } } } }],
-        },
-      };
+      const m = onnxModel({ name: 'verdict', node: b.nodes, initializer: b.initializers, input: [valueInfo('score', ['N'])], output: [valueInfo(out, ['N'], 9)] });
       const f = Math.fround(threshold);
       const xs = new Float32Array([NaN, Infinity, -Infinity, 0, -0, f, f32Neighbour(f, 1), f32Neighbour(f, -1), 1, -1]);
       const s = await ort.InferenceSession.create(encodeModel(m), SESSION);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '@fsta/core';
-import { decodeModel, ortDetector, prepareDetectorModel } from '../src/index.js';
+import { decodeModel, decodedModel, encodeModel, modelFingerprint, ortDetector, prepareDetectorModel } from '../src/index.js';
 
 const resnet = readFileSync(new URL('../../../../shared/models/cifar10-resnet20.onnx', import.meta.url));
 
@@ -21,6 +21,30 @@ describe('prepareDetectorModel', () => {
     expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ fsStage: 'C2' }) })).toThrow(/stage "C2" does not exist.*Fix: use one of C3, C4, C5/);
     expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ classifier: 'odin', lambda: 1 }) })).toThrow(/"odin" cannot be computed inside the ONNX graph/);
     expect(() => prepareDetectorModel(resnet, { preprocess: { size: [64, 64], crop: 'none', mean: [0, 0, 0], std: [1, 1, 1] } })).toThrow(/makes \[3, 64, 64\] images but the model input is \[3, -1, -1\]|makes \[3, 64, 64\] images but the model input is \[3, 32, 32\]/);
+  });
+});
+
+describe('decodedModel', () => {
+  it('is taken in place of the bytes and patches to the same bytes', () => {
+    const decoded = decodedModel(resnet);
+    expect(decoded.fingerprint).toBe(modelFingerprint(decodeModel(resnet)));
+    const fromBytes = prepareDetectorModel(resnet, { classifier: 'msp', ks: [0.2] });
+    const fromDecoded = prepareDetectorModel(decoded, { classifier: 'msp', ks: [0.2] });
+    expect(Buffer.from(fromDecoded.bytes).equals(Buffer.from(fromBytes.bytes))).toBe(true);
+    expect(fromDecoded.tails).toEqual(fromBytes.tails);
+    // Patching clones: the decoded model is unchanged and can be patched again.
+    expect(decoded.model.graph!.output!.map((o) => o.name)).toEqual(['logits']);
+  });
+  it('refuses a hand-made { bytes, model } pair, and checks a smaller tensor limit again', () => {
+    const { bytes, model, fingerprint } = decodedModel(resnet);
+    expect(() => prepareDetectorModel({ bytes, model, fingerprint }, {})).toThrow(/neither ONNX bytes nor a decodedModel\(\) result/);
+    // With batch 1 every feature map has a static shape; layer1's [1, 16, 32, 32] floats are 64 KiB.
+    const m = decodeModel(resnet);
+    m.graph!.input![0]!.type!.tensorType!.shape!.dim![0] = { dimValue: 1 };
+    const fixed = encodeModel(m);
+    const decoded = decodedModel(fixed);
+    for (const source of [fixed, decoded]) expect(() => prepareDetectorModel(source, { maxTensorBytes: 2 ** 15 })).toThrow(/TENSOR_TOO_LARGE|over the/);
+    expect(() => prepareDetectorModel(decoded, { maxTensorBytes: 2 ** 20 })).not.toThrow();
   });
 });
 

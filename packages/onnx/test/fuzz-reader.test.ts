@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FstaError } from '@fsta/core';
 import { decodeModel, encodeModel, float32Initializer, forEachTensor, GraphIndex, int64Initializer, type OnnxGraph, tensorToFloat32, tensorToNumbers, type OnnxModel, type OnnxTensor } from '../src/index.js';
 import { MODELS } from './helpers.js';
+import { onnxModel, valueInfo as vi } from './build-model.js';
 import { ModelProto } from '../src/proto.js';
 import { mutate, Outcomes, protobufLengths, protobufVarints, rng, type LengthField } from './fuzz.js';
 
@@ -20,36 +21,25 @@ const CASES_PER_SOURCE = { resnet20: 1200, tiny: 600, subgraph: 600, attributeTe
  */
 const MAX_CASE_MS = 10_000;
 
-const vi = (name: string, dims: (number | string)[]) => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
-});
-
 /** Conv → Relu → GlobalAveragePool → Flatten → Gemm, with int and float attributes and value_info. */
 function tinyModel(): OnnxModel {
   const w = float32Initializer('w', Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => (i % 7) / 7 - 0.5), [4, 3, 3, 3]);
   const fc = float32Initializer('fc', Array.from({ length: 2 * 4 }, (_, i) => i / 8), [2, 4]);
   const shape = int64Initializer('shape', [0, -1]);
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    producerName: 'fsta-fuzz',
-    graph: {
-      name: 'tiny',
-      node: [
-        { opType: 'Conv', name: 'conv', input: ['input', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }, { name: 'kernel_shape', type: 7, ints: [3, 3] }] },
-        { opType: 'Relu', name: 'relu', input: ['c'], output: ['r'] },
-        { opType: 'GlobalAveragePool', name: 'gap', input: ['r'], output: ['g'] },
-        { opType: 'Reshape', name: 'flat', input: ['g', 'shape'], output: ['f'] },
-        { opType: 'Gemm', name: 'fc', input: ['f', 'fc'], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }, { name: 'alpha', type: 1, f: 1 }] },
-      ],
-      initializer: [w, fc, shape],
-      input: [vi('input', ['batch', 3, 8, 8])],
-      output: [vi('logits', ['batch', 2])],
-      valueInfo: [vi('r', ['batch', 4, 8, 8])],
-    },
-    metadataProps: [{ key: 'fsta', value: 'fuzz' }],
-  };
+  return onnxModel({
+    name: 'tiny',
+    node: [
+      { opType: 'Conv', name: 'conv', input: ['input', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }, { name: 'kernel_shape', type: 7, ints: [3, 3] }] },
+      { opType: 'Relu', name: 'relu', input: ['c'], output: ['r'] },
+      { opType: 'GlobalAveragePool', name: 'gap', input: ['r'], output: ['g'] },
+      { opType: 'Reshape', name: 'flat', input: ['g', 'shape'], output: ['f'] },
+      { opType: 'Gemm', name: 'fc', input: ['f', 'fc'], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }, { name: 'alpha', type: 1, f: 1 }] },
+    ],
+    initializer: [w, fc, shape],
+    input: [vi('input', ['batch', 3, 8, 8])],
+    output: [vi('logits', ['batch', 2])],
+    valueInfo: [vi('r', ['batch', 4, 8, 8])],
+  }, { producerName: 'fsta-fuzz', metadataProps: [{ key: 'fsta', value: 'fuzz' }] });
 }
 
 /** An If node with two subgraph attributes, float_data/int64_data tensors and string attributes. */
@@ -61,20 +51,16 @@ function subgraphModel(): OnnxModel {
   });
   const cond: OnnxTensor = { name: 'cond', dataType: 9, dims: [], int32Data: [1] };
   const axes: OnnxTensor = { name: 'axes', dataType: 7, dims: [1], int64Data: [0] };
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }, { domain: 'com.example', version: 1 }],
-    graph: {
-      name: 'with-subgraphs',
-      node: [
-        { opType: 'If', name: 'if', input: ['cond'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: branch('then', 1.5) }, { name: 'else_branch', type: 5, g: branch('else', 2.5) }] },
-        { opType: 'ReduceSum', name: 'sum', input: ['y', 'axes'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
-        { opType: 'Identity', name: 'id', domain: '', input: ['s'], output: ['out'], attribute: [{ name: 'note', type: 3, s: new TextEncoder().encode('kept') }, { name: 'tags', type: 8, strings: [new Uint8Array([97]), new Uint8Array([98])] }] },
-      ],
-      initializer: [cond, axes],
-      output: [vi('out', [])],
-    },
-  };
+  return onnxModel({
+    name: 'with-subgraphs',
+    node: [
+      { opType: 'If', name: 'if', input: ['cond'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: branch('then', 1.5) }, { name: 'else_branch', type: 5, g: branch('else', 2.5) }] },
+      { opType: 'ReduceSum', name: 'sum', input: ['y', 'axes'], output: ['s'], attribute: [{ name: 'keepdims', type: 2, i: 0 }] },
+      { opType: 'Identity', name: 'id', domain: '', input: ['s'], output: ['out'], attribute: [{ name: 'note', type: 3, s: new TextEncoder().encode('kept') }, { name: 'tags', type: 8, strings: [new Uint8Array([97]), new Uint8Array([98])] }] },
+    ],
+    initializer: [cond, axes],
+    output: [vi('out', [])],
+  }, { opsetImport: [{ domain: '', version: 13 }, { domain: 'com.example', version: 1 }] });
 }
 
 /**
@@ -94,23 +80,19 @@ function attributeTensorModel(): OnnxModel {
   });
   const ifOf = (name: string, out: string, thenG: OnnxGraph, elseG: OnnxGraph) => ({ opType: 'If', name, input: ['cond'], output: [out], attribute: [{ name: 'then_branch', type: 5, g: thenG }, { name: 'else_branch', type: 5, g: elseG }] });
   const nested: OnnxGraph = { name: 'nested', node: [ifOf('inner_if', 'nested_out', inner('deep_then', 3), inner('deep_else', 4))], output: [vi('nested_out', [2])] };
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'attribute-tensors',
-      node: [
-        { opType: 'Constant', name: 'outer', output: ['outer'], attribute: [{ name: 'value', type: 4, t: float32Initializer('outer_t', [0.5, -0.5], [2]) }] },
-        { opType: 'Constant', name: 'typed', output: ['typed'], attribute: [{ name: 'value', type: 4, t: { name: 'typed_t', dataType: 1, dims: [2, 2], floatData: [1, 2, 3, 4] } }] },
-        { opType: 'Constant', name: 'sparse', output: ['sparse'], attribute: [{ name: 'sparse_value', type: 11, sparseTensor: { values: float32Initializer('sv', [7], [1]), indices: int64Initializer('si', [2]), dims: [4] } }] },
-        { opType: 'Identity', name: 'tagged', input: ['outer'], output: ['tagged'], attribute: [{ name: 'extra', type: 9, tensors: [float32Initializer('e0', [1, 2, 3], [3]), int64Initializer('e1', [9])] }] },
-        ifOf('if', 'y', inner('then', 1), nested),
-      ],
-      initializer: [{ name: 'cond', dataType: 9, dims: [], int32Data: [1] }],
-      sparseInitializer: [{ values: float32Initializer('spi', [1, 2], [2]), indices: int64Initializer('spi_idx', [0, 3]), dims: [4] }],
-      output: [vi('y', [2]), vi('typed', [2, 2])],
-    },
-  };
+  return onnxModel({
+    name: 'attribute-tensors',
+    node: [
+      { opType: 'Constant', name: 'outer', output: ['outer'], attribute: [{ name: 'value', type: 4, t: float32Initializer('outer_t', [0.5, -0.5], [2]) }] },
+      { opType: 'Constant', name: 'typed', output: ['typed'], attribute: [{ name: 'value', type: 4, t: { name: 'typed_t', dataType: 1, dims: [2, 2], floatData: [1, 2, 3, 4] } }] },
+      { opType: 'Constant', name: 'sparse', output: ['sparse'], attribute: [{ name: 'sparse_value', type: 11, sparseTensor: { values: float32Initializer('sv', [7], [1]), indices: int64Initializer('si', [2]), dims: [4] } }] },
+      { opType: 'Identity', name: 'tagged', input: ['outer'], output: ['tagged'], attribute: [{ name: 'extra', type: 9, tensors: [float32Initializer('e0', [1, 2, 3], [3]), int64Initializer('e1', [9])] }] },
+      ifOf('if', 'y', inner('then', 1), nested),
+    ],
+    initializer: [{ name: 'cond', dataType: 9, dims: [], int32Data: [1] }],
+    sparseInitializer: [{ values: float32Initializer('spi', [1, 2], [2]), indices: int64Initializer('spi_idx', [0, 3]), dims: [4] }],
+    output: [vi('y', [2]), vi('typed', [2, 2])],
+  });
 }
 
 function classify(e: unknown): string {
@@ -285,15 +267,11 @@ describe('tensor records whose dims claim more elements than any array can hold'
   // Found by the fuzzer (varint-corrupt on a dims entry of cifar10-resnet20.onnx).
   it('tensorToFloat32 and tensorToNumbers refuse dims of 2^33 and 2^53 elements with CORRUPT_MODEL', () => {
     for (const d of [2 ** 33, 2 ** 53]) {
-      const m: OnnxModel = {
-        irVersion: 8,
-        opsetImport: [{ domain: '', version: 13 }],
-        graph: {
-          node: [{ opType: 'Identity', input: ['w'], output: ['y'] }],
-          initializer: [{ name: 'w', dataType: 1, dims: [d], rawData: new Uint8Array(4) }, { name: 'v', dataType: 1, dims: [d], floatData: [1] }],
-          output: [{ name: 'y' }],
-        },
-      };
+      const m = onnxModel({
+        node: [{ opType: 'Identity', input: ['w'], output: ['y'] }],
+        initializer: [{ name: 'w', dataType: 1, dims: [d], rawData: new Uint8Array(4) }, { name: 'v', dataType: 1, dims: [d], floatData: [1] }],
+        output: [{ name: 'y' }],
+      });
       // decodeModel itself refuses such records now (dims disagree with the stored data);
       // the readers must refuse them too, for records that reach them some other way.
       expect(() => decodeModel(encodeModel(m))).toThrow(/has dims \[\d+\] \(\d+ values\) but stores 1/);

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { FstaError } from '@fsta/core';
 import { decodeModel, encodeModel, float32Initializer, tailModel, withOutputs, type OnnxModel } from '../src/index.js';
+import { onnxModel, valueInfo as vi } from './build-model.js';
 
 const root = new URL('../../../', import.meta.url);
 const fixture = JSON.parse(readFileSync(new URL('tools/bench/flops-fixture.json', root), 'utf8')) as { models: Record<string, { model: string; taTensor: string; fsTensor: string }> };
@@ -34,32 +35,26 @@ describe.each(cases)('tailModel on %s', (name, shape) => {
   });
 });
 
-const vi = (name: string, dims?: number[]) => ({ name, type: { tensorType: { elemType: 1, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } } });
-
 /**
  * x → a = Relu(x) → ta = a·w → c = Relu(ta) → d = c + 0.25 (a Constant node) → fs = d + a.
  * `a` is a long skip around the TA stage; `out` = fs·w is the model's own output.
  */
 function skipModel(): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'skip',
-      node: [
-        { opType: 'Relu', input: ['x'], output: ['a'], name: 'relu_a' },
-        { opType: 'Mul', input: ['a', 'w'], output: ['ta'], name: 'mul' },
-        { opType: 'Relu', input: ['ta'], output: ['c'], name: 'relu_c' },
-        { opType: 'Constant', input: [], output: ['quarter'], name: 'const', attribute: [{ name: 'value', type: 4, t: float32Initializer('q', [0.25], [1]) }] },
-        { opType: 'Add', input: ['c', 'quarter'], output: ['d'], name: 'add_d' },
-        { opType: 'Add', input: ['d', 'a'], output: ['fs'], name: 'add_fs' },
-        { opType: 'Mul', input: ['fs', 'w'], output: ['out'], name: 'mul_out' },
-      ],
-      initializer: [float32Initializer('w', [2, -1, 0.5, 3], [4])],
-      input: [vi('x', [1, 4])],
-      output: [vi('out', [1, 4])],
-    },
-  };
+  return onnxModel({
+    name: 'skip',
+    node: [
+      { opType: 'Relu', input: ['x'], output: ['a'], name: 'relu_a' },
+      { opType: 'Mul', input: ['a', 'w'], output: ['ta'], name: 'mul' },
+      { opType: 'Relu', input: ['ta'], output: ['c'], name: 'relu_c' },
+      { opType: 'Constant', input: [], output: ['quarter'], name: 'const', attribute: [{ name: 'value', type: 4, t: float32Initializer('q', [0.25], [1]) }] },
+      { opType: 'Add', input: ['c', 'quarter'], output: ['d'], name: 'add_d' },
+      { opType: 'Add', input: ['d', 'a'], output: ['fs'], name: 'add_fs' },
+      { opType: 'Mul', input: ['fs', 'w'], output: ['out'], name: 'mul_out' },
+    ],
+    initializer: [float32Initializer('w', [2, -1, 0.5, 3], [4])],
+    input: [vi('x', [1, 4])],
+    output: [vi('out', [1, 4])],
+  });
 }
 
 const fstaCode = (f: () => unknown): string => {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { featureSim, thresholdActivation, referenceOps } from '@fsta/core';
 import { runConformance, type ConformanceEvaluate } from '@fsta/core/conformance';
-import { encodeModel, GraphBuilder, graphOps, type OnnxModel, type OnnxValueInfo } from '../src/index.js';
+import { encodeModel, GraphBuilder, graphOps } from '../src/index.js';
 import { seeded } from './helpers.js';
+import { onnxModel, valueInfo as vi } from './build-model.js';
 
-const vi = (name: string, shape?: readonly number[]): OnnxValueInfo => ({ name, type: { tensorType: { elemType: 1, ...(shape ? { shape: { dim: shape.map((d) => ({ dimValue: d })) } } : {}) } } });
 
 /** Traces `build` into a one-output model at `opset` and runs it in onnxruntime-node. */
 function onnxEvaluator(opset: number): ConformanceEvaluate {
@@ -14,11 +14,7 @@ function onnxEvaluator(opset: number): ConformanceEvaluate {
     const xs = inputs.map((inp, i) => b.tensor(`x${i}`, inp.shape));
     let out = build(graphOps(b), ...xs);
     if (xs.includes(out)) out = b.tensor(b.node('Identity', [out.name])[0]!, out.shape);
-    const model: OnnxModel = {
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: opset }],
-      graph: { name: 'conformance', node: b.nodes, initializer: b.initializers, input: inputs.map((inp, i) => vi(`x${i}`, inp.shape)), output: [vi(out.name)] },
-    };
+    const model = onnxModel({ name: 'conformance', node: b.nodes, initializer: b.initializers, input: inputs.map((inp, i) => vi(`x${i}`, inp.shape)), output: [vi(out.name)] }, {}, opset);
     const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
     const feeds = Object.fromEntries(inputs.map((inp, i) => [`x${i}`, new ort.Tensor('float32', Float32Array.from(inp.data), inp.shape)]));
     const res = (await session.run(feeds))[out.name]!;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { FstaError } from '@fsta/core';
 import { decodeModel, encodeModel, float32Initializer, int64Initializer, tensorToFloat32, tensorToNumbers, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from '../src/index.js';
+import { onnxModel, valueInfo as vi } from './build-model.js';
 
 /**
  * Issue #12 items 1 and 5: models that onnxruntime would read files for, reject with
@@ -9,37 +10,27 @@ import { decodeModel, encodeModel, float32Initializer, int64Initializer, tensorT
  * refused by decodeModel with an FstaError naming the problem and the fix.
  */
 
-const vi = (name: string, dims: (number | string)[], elemType = 1) => ({
-  name,
-  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
-});
-
 /** Conv → Relu → GlobalAveragePool → Flatten → Gemm on a float32 [N, 3, 8, 8] input. */
 function base(extra: { nodes?: OnnxNode[]; initializers?: OnnxTensor[]; graph?: Partial<OnnxGraph>; model?: Partial<OnnxModel> } = {}): OnnxModel {
-  return {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'tiny',
-      node: [
-        { opType: 'Conv', name: 'conv', input: ['input', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }] },
-        { opType: 'Relu', name: 'relu', input: ['c'], output: ['r'] },
-        { opType: 'GlobalAveragePool', name: 'gap', input: ['r'], output: ['g'] },
-        { opType: 'Flatten', name: 'flat', input: ['g'], output: ['f'] },
-        { opType: 'Gemm', name: 'fc', input: ['f', 'fc'], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
-        ...(extra.nodes ?? []),
-      ],
-      initializer: [
-        float32Initializer('w', Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => (i % 7) / 7 - 0.5), [4, 3, 3, 3]),
-        float32Initializer('fc', Array.from({ length: 8 }, (_, i) => i / 8), [2, 4]),
-        ...(extra.initializers ?? []),
-      ],
-      input: [vi('input', ['batch', 3, 8, 8])],
-      output: [vi('logits', ['batch', 2])],
-      ...extra.graph,
-    },
-    ...extra.model,
-  };
+  return onnxModel({
+    name: 'tiny',
+    node: [
+      { opType: 'Conv', name: 'conv', input: ['input', 'w'], output: ['c'], attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }] },
+      { opType: 'Relu', name: 'relu', input: ['c'], output: ['r'] },
+      { opType: 'GlobalAveragePool', name: 'gap', input: ['r'], output: ['g'] },
+      { opType: 'Flatten', name: 'flat', input: ['g'], output: ['f'] },
+      { opType: 'Gemm', name: 'fc', input: ['f', 'fc'], output: ['logits'], attribute: [{ name: 'transB', type: 2, i: 1 }] },
+      ...(extra.nodes ?? []),
+    ],
+    initializer: [
+      float32Initializer('w', Array.from({ length: 4 * 3 * 3 * 3 }, (_, i) => (i % 7) / 7 - 0.5), [4, 3, 3, 3]),
+      float32Initializer('fc', Array.from({ length: 8 }, (_, i) => i / 8), [2, 4]),
+      ...(extra.initializers ?? []),
+    ],
+    input: [vi('input', ['batch', 3, 8, 8])],
+    output: [vi('logits', ['batch', 2])],
+    ...extra.graph,
+  }, extra.model);
 }
 
 /** A tensor whose bytes onnxruntime would read from "secret.bin" in the working directory. */

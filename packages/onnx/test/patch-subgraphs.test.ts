@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeModel, float32Initializer, GraphIndex, patchModel, type OnnxGraph, type OnnxModel, type OnnxNode } from '../src/index.js';
 import { runOrt, seeded } from './helpers.js';
+import { onnxModel, valueInfo as vi } from './build-model.js';
 
 /**
  * Detectors (Faster R-CNN) hold If nodes whose branches read tensors of the main
@@ -11,7 +12,7 @@ import { runOrt, seeded } from './helpers.js';
  * would equal plain fs instead.
  */
 function ifModel(): OnnxModel {
-  const branch = (name: string, src: string): OnnxGraph => ({ name, node: [{ opType: 'Identity', input: [src], output: [`${name}_out`], name: `${name}/Identity` }], output: [{ name: `${name}_out`, type: { tensorType: { elemType: 1 } } }] });
+  const branch = (name: string, src: string): OnnxGraph => ({ name, node: [{ opType: 'Identity', input: [src], output: [`${name}_out`], name: `${name}/Identity` }], output: [vi(`${name}_out`)] });
   const node: OnnxNode[] = [
     { opType: 'Constant', input: [], output: ['cond'], name: 'cond', attribute: [{ name: 'value', type: 4, t: { dims: [], dataType: 9, rawData: new Uint8Array([1]) } }] },
     // Listed before the nodes its branches read: only their implicit inputs order it.
@@ -22,15 +23,12 @@ function ifModel(): OnnxModel {
     { opType: 'Relu', input: ['c2'], output: ['fs'], name: 'relu2' },
     { opType: 'Relu', input: ['z'], output: ['fs2'], name: 'relu3' },
   ];
-  const fm = (name: string, c: number) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: c }, { dimValue: 4 }, { dimValue: 4 }] } } } });
-  return {
-    irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
-    graph: {
-      name: 'if-cnn', node,
-      initializer: [float32Initializer('w1', [...seeded(4, 3)], [4, 1, 1, 1]), float32Initializer('w2', [...seeded(16, 4)], [4, 4, 1, 1])],
-      input: [fm('x', 1)], output: [fm('fs2', 4), fm('z', 4)],
-    },
-  };
+  const fm = (name: string, c: number) => vi(name, ['N', c, 4, 4]);
+  return onnxModel({
+    name: 'if-cnn', node,
+    initializer: [float32Initializer('w1', [...seeded(4, 3)], [4, 1, 1, 1]), float32Initializer('w2', [...seeded(16, 4)], [4, 4, 1, 1])],
+    input: [fm('x', 1)], output: [fm('fs2', 4), fm('z', 4)],
+  });
 }
 
 describe('patching around If nodes that read outer tensors', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FstaError, PAPER_LAMBDA, energy, featureSim, fuse, maxLogit, msp, referenceOps, thresholdActivation } from '@fsta/core';
 import { decodeModel, encodeModel, GraphIndex, inferShapes, patchModel, float32Initializer, tailModel, type OnnxModel, type PatchOptions } from '../src/index.js';
 import { modelFiles, readModel, runOrt } from './helpers.js';
+import { onnxModel } from './build-model.js';
 import { imageBatch } from './images.js';
 
 /**
@@ -99,10 +100,7 @@ describe('patchModel errors', () => {
     expect(code(() => patchModel(m(), { fsStageTensor: st.fs, taStageTensor: st.ta, k: -0.5 }))).toMatch(/^BAD_K: .*-0\.5/);
     expect(code(() => patchModel(m(), { fsStageTensor: st.logits, k: 1 }))).toMatch(/^BAD_STAGE: .*not a feature map/);
     expect(code(() => patchModel(patchModel(m(), { fsStageTensor: st.fs, k: 1 }).model, { fsStageTensor: st.fs, k: 1 }))).toMatch(/^ALREADY_PATCHED/);
-    const mlp: OnnxModel = {
-      irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
-      graph: { name: 'mlp', node: [{ opType: 'Gemm', input: ['x', 'w'], output: ['y'], name: 'fc' }], initializer: [float32Initializer('w', [1, 2, 3, 4], [2, 2])], input: [{ name: 'x' }], output: [{ name: 'y' }] },
-    };
+    const mlp = onnxModel({ name: 'mlp', node: [{ opType: 'Gemm', input: ['x', 'w'], output: ['y'], name: 'fc' }], initializer: [float32Initializer('w', [1, 2, 3, 4], [2, 2])], input: [{ name: 'x' }], output: [{ name: 'y' }] });
     expect(code(() => patchModel(mlp, { fsStageTensor: 'y', k: 1 }))).toMatch(/^NO_CONV_STAGES/);
   });
 });

@@ -1,14 +1,17 @@
 import * as ort from 'onnxruntime-node';
 import { FstaError, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { parseUserManifest } from '@fsta/backbones';
-import { ortDetector, prepareDetectorModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
+import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, type ColorManagement } from './decode-image.js';
 import { openSession, type NodeExecutionProvider } from './session.js';
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
 export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, Pick<DetectorModelOptions, 'ks' | 'expose'> {
-  /** An ONNX model: file path or bytes. */
-  model: string | Uint8Array;
+  /**
+   * An ONNX model: file path, bytes, or what @fsta/onnx `decodedModel(bytes)` returned
+   * (for a caller that decoded the model already, e.g. to find its stages: it is not decoded again).
+   */
+  model: string | Uint8Array | DecodedModel;
   /** Stages, head and preprocessing by tensor name: a manifest object, its JSON text, or the path of its JSON file (format: docs/backbones.md). */
   manifest?: object | string;
   /** A calibrated config: object, JSON text, or path to the JSON file `fsta calibrate` wrote. */
@@ -50,13 +53,14 @@ async function readManifest(m: object | string | undefined) {
 
 /** A detector on onnxruntime-node: one session on the patched model, one run per batch. */
 export async function createDetector(options: NodeDetectorOptions): Promise<OnnxDetector> {
-  let bytes: Uint8Array;
+  let source: Uint8Array | DecodedModel;
   if (typeof options.model === 'string') {
-    try { bytes = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
-  } else bytes = options.model;
+    try { source = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
+  } else if (options.model instanceof Uint8Array || isDecodedModel(options.model)) source = options.model;
+  else throw new FstaError('BAD_MODEL', `model is a ${Object.prototype.toString.call(options.model)}, not a path, bytes or a decoded model`, "pass the .onnx file's path, its bytes (a Buffer/Uint8Array), or decodedModel(bytes) from @fsta/onnx");
   const { manifest, config, ...rest } = options;
   const parsed = await readManifest(manifest);
-  const prepared = prepareDetectorModel(bytes, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
+  const prepared = prepareDetectorModel(source, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
   const log = options.logger ?? ((l: string) => console.warn(l));
   for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FstaError, featureSim, referenceOps, tensor, thresholdActivation, type Detector, type ImageScore } from '@fsta/core';
-import { decodeModel, encodeModel, prepareDetectorModel, tailModel, toGraphView, withOutputs } from '@fsta/onnx';
+import { decodeModel, decodedModel, encodeModel, prepareDetectorModel, tailModel, toGraphView, withOutputs } from '@fsta/onnx';
 import { findBackbone } from '@fsta/backbones';
 import { createDetector } from '../src/index.js';
 import { cifarImages, cifarTensor, maxRelErr, modelPath, pixels, textureImages } from './images.js';
@@ -131,6 +131,18 @@ describe('onnxruntime-node detector on CIFAR ResNet-20 (64 CIFAR-10 + 64 texture
       expect(s.fs).toBe(scores[i]!.fs);
       expect(s.score).toBe(scores[i]!.score);
     });
+  });
+
+  it('takes a model decoded already (decodedModel) and scores exactly as from its path; refuses other objects', async () => {
+    const d2 = await createDetector({ model: decodedModel(resnetBytes), backbone: 'auto', classifier: 'energy', logger: () => {} });
+    const r = await d2.score(paths.slice(0, 16));
+    r.forEach((s, i) => {
+      expect(s.fs).toBe(scores[i]!.fs);
+      expect(s.fsTa).toBe(scores[i]!.fsTa);
+      expect(s.score).toBe(scores[i]!.score);
+    });
+    await d2.dispose();
+    await expect(createDetector({ model: { bytes: resnetBytes } as never })).rejects.toThrow(/not a path, bytes or a decoded model/);
   });
 
   it('refuses bad raw tensors with the input index and the fix', async () => {

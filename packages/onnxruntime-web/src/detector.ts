@@ -1,15 +1,18 @@
 import * as ort from 'onnxruntime-web';
 import { FstaError, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { parseUserManifest } from '@fsta/backbones';
-import { ortDetector, prepareDetectorModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
+import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { decodeImage } from './decode-image.js';
 import { defaultProviders, openSession, type WebExecutionProvider } from './session.js';
 
 export interface WebDetectorOptions extends DetectorSettings, Pick<DetectorModelOptions, 'ks' | 'expose'> {
   /** Stages, head and preprocessing by tensor name: a manifest object or its JSON text (format: docs/backbones.md). */
   manifest?: object | string;
-  /** An ONNX model: bytes, or a URL to fetch (browsers; in Node pass the bytes). */
-  model: Uint8Array | ArrayBuffer | string;
+  /**
+   * An ONNX model: bytes, a URL to fetch (browsers; in Node pass the bytes), or what
+   * @fsta/onnx `decodedModel(bytes)` returned (a model the page decoded already is not decoded again).
+   */
+  model: Uint8Array | ArrayBuffer | string | DecodedModel;
   /** Tried in order; default ['webgpu', 'wasm'] in browsers with WebGPU, ['wasm'] elsewhere. */
   executionProviders?: WebExecutionProvider[];
   /** Images per session run; default 16. */
@@ -22,8 +25,8 @@ export interface WebDetectorOptions extends DetectorSettings, Pick<DetectorModel
   logger?: (line: string) => void;
 }
 
-async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Array> {
-  if (model instanceof Uint8Array) return model;
+async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Array | DecodedModel> {
+  if (model instanceof Uint8Array || isDecodedModel(model)) return model;
   if (model instanceof ArrayBuffer) return new Uint8Array(model);
   const res = await fetch(model).catch((e: Error) => { throw new FstaError('BAD_MODEL', `model ${model} could not be fetched (${e.message})`, 'pass a reachable URL, or the model bytes (in Node: readFileSync(path))'); });
   if (!res.ok) throw new FstaError('BAD_MODEL', `model ${model} could not be fetched (HTTP ${res.status})`, 'pass a reachable URL, or the model bytes');

@@ -1,5 +1,5 @@
-import { FstaError, aurocMargin, calibrate, chooseTa, clearlyBetter, describeMargin, kFromPercentile, separatesBetter, separation } from '@fsta/core';
-import type { ClassifierScoreName, FstaConfig, LinearHead, PairedScores, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
+import { FstaError, chooseConfig, kFromPercentile } from '@fsta/core';
+import type { ClassifierScoreName, ClassifierSetScores, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -62,7 +62,7 @@ function list(v: unknown, fallback: string[]): string[] {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
 }
 
-interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[]; head: LinearHead | null }
+interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[] }
 
 export async function calibrateCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('calibrate', argv, {
@@ -123,7 +123,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   let offset = 0;
   const slice = (c: Collected, from: number, count: number): Collected => ({ ...c, fsTa: c.fsTa.slice(from, from + count) });
   const runs: StageRun[] = perStage.map((r) => {
-    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)), head };
+    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)) };
     offset += r.ks.length;
     return run;
   });
@@ -135,7 +135,26 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     if (r.percentiles[j] !== undefined) c.kPercentile = r.percentiles[j]!;
     candidates.push(c);
   });
-  const ta = chooseTa({ candidates });
+  // The classifier scores come from the model's own logits and penultimate features: a TA setting never changes them.
+  const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
+  const idCls = methodScores(base.id, wanted, head, NO_FITS, defaultMethodSettings);
+  const synthCls = base.synthetic.map((n) => methodScores(n, wanted, head, NO_FITS, defaultMethodSettings));
+  const classifierScores: Partial<Record<ClassifierScoreName, ClassifierSetScores>> = {};
+  for (const name of classifiers) {
+    if (name === 'none') continue;
+    const method = FUSABLE[name]!;
+    classifierScores[name as ClassifierScoreName] = { id: idCls[method]!, sets: synthCls.map((c, i) => ({ name: kinds[i]!, scores: c[method]! })) };
+  }
+  // The choice is core's chooseConfig, as on the web page: TA stage and k, then fusion, λ and threshold.
+  const chosen = chooseConfig({
+    taCandidates: candidates,
+    classifierScores,
+    fusions: classifiers.map((c) => (c === 'none' ? null : (c as ClassifierScoreName))),
+    ...(lambdaRule !== undefined ? { lambda: lambdaRule } : {}),
+    tpr,
+    base: { backbone: typeof v.backbone === 'string' ? v.backbone : 'auto', fsStage: choice.fsStage, provenance: { model: choice.spec.modelPath, stagesFrom: choice.spec.source, synthetic: synthetic!.description, modelFingerprint: modelFileFingerprint(choice.spec) } },
+  });
+  const { ta, fusion, config: cfg } = chosen;
   const pct = (x: number) => (x * 100).toFixed(2).padStart(7);
   const setHead = kinds.map((n) => n.padStart(9)).join('');
   io.out(`TA candidates: AUROC (%) of ID validation vs each synthetic set;\n  ranked by the mean AUROC, then the mean FPR95:\n`);
@@ -144,46 +163,11 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     io.out(`  ${(row.taStage ?? 'none').padEnd(6)} k=${row.k.toPrecision(4).padEnd(10)}${row.kPercentile !== undefined ? `p${row.kPercentile}`.padEnd(5) : '     '}${row.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(row.auroc).padStart(10)}  ${pct(row.fpr95).padStart(10)}\n`);
   }
   io.out(describeTaChoice(ta) + '\n');
-
-  const chosenIdx = candidates.findIndex((c) => c.taStage === ta.choice.taStage && c.k === ta.choice.k);
-  const chosenRun = runs.find((r) => r.stage === ta.choice.taStage) ?? base;
-  const idFeature = candidates[chosenIdx]!.idScores;
-  const synthFeature = candidates[chosenIdx]!.noiseSets!;
-  const settings = defaultMethodSettings;
-  const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
-  const idCls = methodScores(chosenRun.id, wanted, chosenRun.head, NO_FITS, settings);
-  const synthCls = chosenRun.synthetic.map((n) => methodScores(n, wanted, chosenRun.head, NO_FITS, settings));
-  type FusionRow = { cfg: FstaConfig; auroc: number; fpr95: number; name: string; scores: PairedScores };
-  let best: FusionRow | null = null;
-  let none: FusionRow | null = null as FusionRow | null;
   io.out(`Fusion candidates (same data; AUROC (%) per set, mean AUROC, mean FPR@${(tpr * 100).toFixed(0)}):\n`);
-  for (const name of classifiers) {
-    const cls = name === 'none' ? null : (name as ClassifierScoreName);
-    const cfg = calibrate({
-      idFeature, ...(cls ? { idClassifier: idCls[FUSABLE[name]!]!, classifier: cls, ...(lambdaRule !== undefined ? { lambda: lambdaRule } : {}) } : {}),
-      tpr, ta, base: { backbone: typeof v.backbone === 'string' ? v.backbone : 'auto', fsStage: choice.fsStage, provenance: { model: choice.spec.modelPath, stagesFrom: choice.spec.source, synthetic: synthetic!.description } },
-    });
-    const fused = (feat: ArrayLike<number>, c: ArrayLike<number> | null) => (c ? Float64Array.from(feat, (f, i) => f + cfg.lambda * c[i]!) : Float64Array.from(feat));
-    const idS = fused(idFeature, cls ? idCls[FUSABLE[name]!]! : null);
-    const sets = synthFeature.map((set, i) => ({ name: set.name, scores: fused(set.scores, cls ? synthCls[i]![FUSABLE[name]!]! : null) }));
-    const sep = separation(idS, sets, tpr, `fusion ${name}`);
-    io.out(`  ${name.padEnd(9)} λ=${cfg.lambda.toPrecision(4).padEnd(10)}${sep.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(sep.auroc).padStart(10)}  ${pct(sep.fpr95).padStart(10)}\n`);
-    const row = { cfg, auroc: sep.auroc, fpr95: sep.fpr95, name, scores: { idScores: idS, sets } };
-    if (name === 'none') none = row;
-    if (!best || separatesBetter(sep, best)) best = row;
+  for (const row of chosen.fusions) {
+    io.out(`  ${(row.classifier ?? 'none').padEnd(9)} λ=${row.lambda.toPrecision(4).padEnd(10)}${row.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(row.auroc).padStart(10)}  ${pct(row.fpr95).padStart(10)}\n`);
   }
-  // Do no harm: a fusion must beat no fusion by more than the bootstrap interval of the gain.
-  let fusionNote = '';
-  if (none !== null && best!.name !== 'none') {
-    const m = aurocMargin(best!.scores, none.scores);
-    if (!clearlyBetter(m)) {
-      fusionNote = `; fusion ${best!.name} ranked first but beat no fusion by only ${describeMargin(m)}, within the bootstrap interval, so no fusion is kept`;
-      best = none;
-    } else fusionNote = `; it beats no fusion by ${describeMargin(m)}`;
-  }
-  const cfg = best!.cfg;
-  cfg.provenance = { ...cfg.provenance, modelFingerprint: modelFileFingerprint(choice.spec), fusion: `${best!.name} chosen: highest mean AUROC of ID validation vs ${kinds.join(', ')} (${(best!.auroc * 100).toFixed(2)}%) among ${classifiers.join(', ')}` };
-  io.out(wrap(forTerminal(`chose: fusion ${best!.name}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''}${fusionNote}; threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idFeature.length} ID validation images.`)) + '\n');
+  io.out(wrap(forTerminal(`chose: fusion ${fusion.classifier ?? 'none'}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''} (${String(cfg.provenance!.fusion)}); threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${base.id.fs.length} ID validation images.`)) + '\n');
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
   io.out(`wrote ${printable(out)}\n`);
   return 0;

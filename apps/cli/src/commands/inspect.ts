@@ -1,6 +1,6 @@
 import { FstaError } from '@fsta/core';
 import { imageInput } from '@fsta/backbones';
-import { decodeModel, describePatchMetadata, readPatchMetadata, toGraphView, toNumber } from '@fsta/onnx';
+import { describePatchMetadata, readPatchMetadata, toNumber } from '@fsta/onnx';
 import { measureTensorShapes } from '@fsta/onnxruntime-node';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -61,8 +61,8 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   if (writeTo) checkOutput(writeTo, { force: Boolean(v.force), inputs, flag: '--write-manifest' });
   const found = loadModelSpec(path, { ...(typeof v.manifest === 'string' ? { manifestPath: v.manifest } : {}), ...(typeof v.backbone === 'string' ? { backbone: v.backbone } : {}) });
   const resolution = found.resolution;
-  const model = decodeModel(found.bytes);
-  const inputName = imageInput(toGraphView(model)) ?? (model.graph!.input ?? [])[0]?.name ?? 'input';
+  const model = found.decoded.model;
+  const inputName = imageInput(found.graph) ?? (model.graph!.input ?? [])[0]?.name ?? 'input';
   const spec = resolution.preprocess ? { preprocess: resolution.preprocess } : null;
   io.out(`${printable(path)}\n`);
   const patchedBy = readPatchMetadata(model);

@@ -1,18 +1,21 @@
 import { FstaError } from '@fsta/core';
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { findBackbone, parseUserManifest } from '@fsta/backbones';
-import type { BackboneResolution, UserManifest } from '@fsta/backbones';
-import { decodeModel, toGraphView } from '@fsta/onnx';
+import type { BackboneResolution, GraphView, UserManifest } from '@fsta/backbones';
+import { decodedModel, toGraphView } from '@fsta/onnx';
+import type { DecodedModel } from '@fsta/onnx';
 
 /**
- * A model as the CLI found it: its bytes (read once, handed to the adapter), the manifest
- * or backbone its stages come from, and what that resolution says. The adapter's
- * createDetector resolves the same way from the same inputs, so the CLI and a library
- * user get the same stages.
+ * A model as the CLI found it: read and decoded once per command (`decoded`: bytes, model
+ * and fingerprint, handed to the adapter as they are), the manifest or backbone its stages
+ * come from, and what that resolution says. The adapter's createDetector resolves the same
+ * way from the same inputs, so the CLI and a library user get the same stages.
  */
 export interface ModelSpec {
   modelPath: string;
-  bytes: Uint8Array;
+  decoded: DecodedModel;
+  /** The structural view of the model its stages were found on. */
+  graph: GraphView;
   /** The user's manifest (--manifest), or null. */
   manifest: UserManifest | null;
   /** The backbone name asked for (--backbone; 'auto' by default); unused with a manifest. */
@@ -51,10 +54,11 @@ export function loadModelSpec(modelPath: string, options: { manifestPath?: strin
   const bytes = readInput(modelPath, 'model', 'pass --model with the path of an .onnx file');
   const manifest = options.manifestPath !== undefined ? readManifestFile(options.manifestPath) : null;
   const backbone = options.backbone ?? 'auto';
-  const graph = toGraphView(decodeModel(bytes));
+  const decoded = decodedModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const graph = toGraphView(decoded.model);
   const resolution = findBackbone(graph, manifest ?? backbone);
   const stageNames = Object.entries(resolution.stages).filter(([, s]) => s).map(([name]) => name);
   const first = graph.outputs[0];
   const logits = resolution.head?.logits ?? manifest?.output ?? (first !== undefined && graph.shapes.get(first)?.length === 2 ? first : null);
-  return { modelPath, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), manifest, backbone, resolution, stageNames, source: resolution.source, logits };
+  return { modelPath, decoded, graph, manifest, backbone, resolution, stageNames, source: resolution.source, logits };
 }

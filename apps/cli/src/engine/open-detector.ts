@@ -28,7 +28,7 @@ const logged = new Set<string>();
 export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = []): Promise<Engine> {
   const hasHead = spec.resolution.head !== null;
   const detector = await createDetector({
-    model: spec.bytes,
+    model: spec.decoded,
     ...(spec.manifest ? { manifest: spec.manifest } : { backbone: spec.backbone }),
     fsStage: stages.fsStage,
     taStage: stages.taStage,
