@@ -1,7 +1,7 @@
 // Candidate synthetic OOD kinds for issue 17's study, each made from a batch of preprocessed
 // ID validation images [N, C, H, W] (or from nothing: noise). The kinds that prove useful
 // move into @fsta/core next to noiseImages and jigsawImages.
-import { jigsawImages, mulberry32, noiseImages } from '@fsta/core';
+import { jigsawImages, mulberry32, noiseImages, phaseImages, tileImages } from '@fsta/core';
 
 const toPixels = (x, shape, pre) => {
   const [N, C, H, W] = shape, out = new Float32Array(x.length), plane = H * W;
@@ -123,7 +123,10 @@ export const SYNTHETIC_BUILDERS = {
   jigsaw2: (x, shape) => same(jigsawImages(x, shape, { grid: 2, seed: 4 }).data, shape),
   jigsaw8: (x, shape) => same(jigsawImages(x, shape, { grid: 8, seed: 5 }).data, shape),
   blur: (x, shape) => same(blur(x, shape, shape[3] / 32), shape),
-  tile: (x, shape) => same(tile(x, shape, 6), shape),
-  phase: (x, shape) => same(phase(x, shape, 7), shape),
+  // The prototypes first tried; core's tileImages and phaseImages (below) are what calibration ships.
+  tileProto: (x, shape) => same(tile(x, shape, 6), shape),
+  phaseProto: (x, shape) => same(phase(x, shape, 7), shape),
+  tile: (x, shape) => same(tileImages(x, shape, { seed: 1 }).data, shape),
+  phase: (x, shape) => same(phaseImages(x, shape, { seed: 2 }).data, shape),
   channels: (x, shape, pre) => same(channels(x, shape, pre, 8), shape),
 };

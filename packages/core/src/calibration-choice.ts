@@ -1,6 +1,7 @@
 import type { ClassifierScoreName, FstaConfig } from './config.js';
 import { FstaError } from './errors.js';
 import { calibrate, chooseTa, jigsawImages, noiseImages, separatesBetter, separation } from './calibration.js';
+import { phaseImages, tileImages } from './synthetic-textures.js';
 import type { SetSeparation, SyntheticScores, TaCandidate, TaChoice } from './calibration.js';
 import { fuse } from './fusion.js';
 import { aurocMargin, clearlyBetter, describeMargin, type PairedScores } from './do-no-harm.js';
@@ -11,15 +12,21 @@ import { aurocMargin, clearlyBetter, describeMargin, type PairedScores } from '.
  * hand the score arrays here, so they cannot choose differently for the same scores.
  */
 
-/** Synthetic OOD sets calibration ranks candidates by, in this order (their seed is 1 + position). */
-export const SYNTHETIC_SET_KINDS = ['gaussian', 'uniform', 'jigsaw'] as const;
+/** Synthetic OOD sets calibration can rank candidates by (a set's seed is 1 + its position in the list used). */
+export const SYNTHETIC_SET_KINDS = ['gaussian', 'uniform', 'jigsaw', 'tile', 'phase'] as const;
 export type SyntheticSetKind = (typeof SYNTHETIC_SET_KINDS)[number];
 
 /** The defaults of `fsta calibrate`, which the page uses too. */
 export const CALIBRATION_DEFAULTS = Object.freeze({
   /** k candidates as percentiles of ID activations at each TA stage. */
   kPercentiles: Object.freeze([50, 70, 80, 90, 95, 99]) as readonly number[],
-  syntheticSets: SYNTHETIC_SET_KINDS as readonly SyntheticSetKind[],
+  /**
+   * Texture-like sets made from the ID validation images (`tileImages`, `phaseImages`).
+   * Issue 17's study (docs/results.md, "Choosing TA without OOD data") found that they rank
+   * TA candidates as real OOD sets do on CIFAR ResNets and MobileNetV2, where noise ties
+   * every candidate and 4x4 jigsaw ranked MobileNetV2's candidates the wrong way round.
+   */
+  syntheticSets: Object.freeze(['tile', 'phase']) as readonly SyntheticSetKind[],
   /** Images per synthetic set (jigsaw: at most one per ID validation image). */
   syntheticCount: 200,
   /** Patches per side for jigsaw: 4x4 as in the self-supervised jigsaw literature. */
@@ -35,11 +42,18 @@ export function spreadPicks(n: number, count: number): number[] {
   return [...new Set(Array.from({ length: m }, (_, j) => Math.floor(((j + 0.5) * n) / m)))];
 }
 
+const FROM_ID: Record<string, { make: (x: Float32Array, shape: number[], seed: number, grid: number) => { data: Float32Array }; what: (grid: number) => string }> = {
+  jigsaw: { make: (x, shape, seed, grid) => jigsawImages(x, shape, { grid, seed }), what: (grid) => `${grid}x${grid} patches of evenly spread ID validation images, shuffled, core jigsawImages` },
+  tile: { make: (x, shape, seed) => tileImages(x, shape, { seed }), what: () => 'a quarter-side patch of each of evenly spread ID validation images mirror-tiled over the frame, core tileImages' },
+  phase: { make: (x, shape, seed) => phaseImages(x, shape, { seed }), what: () => 'evenly spread ID validation images with their Fourier phase randomized (amplitude spectrum kept), core phaseImages' },
+};
+
 /**
  * One synthetic OOD set as a preprocessed NCHW batch: `noiseImages` for gaussian and
- * uniform, `jigsawImages` of up to `count` evenly spread ID validation images (already
- * preprocessed, CHW each) for jigsaw. `position` is the set's place in the list of sets
- * used, and its seed is 1 + position, so the CLI and the page make the same images.
+ * uniform; `jigsawImages`, `tileImages` or `phaseImages` of up to `count` evenly spread ID
+ * validation images (already preprocessed, CHW each) for jigsaw, tile and phase.
+ * `position` is the set's place in the list of sets used, and its seed is 1 + position,
+ * so the CLI and the page make the same images.
  */
 export function syntheticSet(
   kind: SyntheticSetKind,
@@ -51,17 +65,18 @@ export function syntheticSet(
   grid: number = CALIBRATION_DEFAULTS.jigsawGrid,
 ): { name: SyntheticSetKind; data: Float32Array; n: number; description: string } {
   const seed = 1 + position;
-  if (kind === 'jigsaw') {
+  const fromId = Object.hasOwn(FROM_ID, kind) ? FROM_ID[kind]! : undefined;
+  if (fromId) {
     const picks = spreadPicks(idImages.length, count);
-    if (picks.length === 0) throw new FstaError('EMPTY', 'no ID validation images to make the jigsaw set from', 'pass the preprocessed ID validation images, or leave jigsaw out of the synthetic sets');
+    if (picks.length === 0) throw new FstaError('EMPTY', `no ID validation images to make the ${kind} set from`, `pass the preprocessed ID validation images, or leave ${kind} out of the synthetic sets`);
     const per = chw[0] * chw[1] * chw[2];
     const stacked = new Float32Array(picks.length * per);
     picks.forEach((i, j) => {
       if (idImages[i]!.length !== per) throw new FstaError('SHAPE_MISMATCH', `ID image ${i} has ${idImages[i]!.length} values, not ${chw.join('x')}`, 'pass preprocessed CHW images of the model input shape');
       stacked.set(idImages[i]!, j * per);
     });
-    const { data } = jigsawImages(stacked, [picks.length, ...chw], { grid, seed });
-    return { name: kind, data, n: picks.length, description: `jigsaw x ${picks.length} (${grid}x${grid} patches of evenly spread ID validation images, core jigsawImages seed ${seed})` };
+    const { data } = fromId.make(stacked, [picks.length, ...chw], seed, grid);
+    return { name: kind, data, n: picks.length, description: `${kind} x ${picks.length} (${fromId.what(grid)} seed ${seed})` };
   }
   if (kind !== 'gaussian' && kind !== 'uniform') throw new FstaError('BAD_INPUT', `synthetic set "${String(kind)}" is unknown`, `use one of ${SYNTHETIC_SET_KINDS.join(', ')}`);
   return { name: kind, data: noiseImages(kind, count, chw, { ...normalization, seed }).data, n: count, description: `${kind} x ${count} (core noiseImages seed ${seed})` };

@@ -26,3 +26,5 @@ export * from './fusion.js';
 export * from './detector-options.js';
 export * from './do-no-harm.js';
 export * from './calibration-choice.js';
+export { tileImages, phaseImages } from './synthetic-textures.js';
+export type { TileOptions, PhaseOptions } from './synthetic-textures.js';

@@ -1,4 +1,4 @@
-import { FstaError, chooseConfig, kFromPercentile } from '@fsta/core';
+import { CALIBRATION_DEFAULTS, FstaError, chooseConfig, kFromPercentile } from '@fsta/core';
 import type { ClassifierScoreName, ClassifierSetScores, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -29,15 +29,18 @@ Calibration:
   --id DIR               ID validation images
   --limit N              at most N ID images (deterministic, spread evenly)
   --noise LIST           synthetic OOD sets for the choice, a comma list of
-                         gaussian, uniform (i.i.d. pixel noise) and jigsaw (ID
-                         validation images cut into 4x4 patches, shuffled with a
-                         fixed seed) (default gaussian,uniform,jigsaw). Plain FS
-                         already separates noise from ID at ~100% AUROC, so noise
-                         alone ties every k; jigsaw keeps ID colours and textures
-                         but breaks objects, which is what ranks k. Candidates are
-                         ranked by mean AUROC over the sets, then mean FPR95
-  --noise-count N        images per synthetic set (default 200; jigsaw takes at
-                         most one per ID validation image)
+                         tile (a patch of each ID image mirror-tiled over the
+                         frame), phase (ID images with their Fourier phase
+                         randomized), jigsaw (ID images cut into 4x4 patches,
+                         shuffled), gaussian, uniform (i.i.d. pixel noise)
+                         (default tile,phase: in docs/results.md's study they
+                         rank candidates as real OOD sets do; noise ties every
+                         candidate, and jigsaw misranked MobileNetV2's). All use
+                         fixed seeds. Candidates are ranked by mean AUROC over
+                         the sets, then mean FPR95; TA must beat plain FS by
+                         more than its bootstrap interval to be used
+  --noise-count N        images per synthetic set (default 200; the sets made
+                         from ID images take at most one per ID image)
   --ta-stages LIST       TA stage candidates (default: every stage before the FS stage)
   --k-percentiles LIST   k candidates as percentiles of ID activations at each
                          stage (default 50,70,80,90,95,99); --k adds fixed k
@@ -72,12 +75,12 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   });
   if (v.help) { io.out(calibrateHelp + '\n'); return 0; }
   const out = requireString(v.out, '-o', 'calibrate');
-  const kinds = list(v.noise, [...SYNTHETIC_KINDS]) as SyntheticKind[];
+  const kinds = list(v.noise, [...CALIBRATION_DEFAULTS.syntheticSets]) as SyntheticKind[];
   for (const n of kinds) if (!SYNTHETIC_KINDS.includes(n)) throw usageError(`--noise "${n}" is not one of ${SYNTHETIC_KINDS.join(', ')}`, 'calibrate');
   if (kinds.length === 0) throw usageError(`--noise needs at least one of ${SYNTHETIC_KINDS.join(', ')}`, 'calibrate');
   if (new Set(kinds).size !== kinds.length) throw usageError(`--noise names a set twice ("${String(v.noise)}")`, 'calibrate');
-  const noiseCount = positiveInt(v['noise-count'], '--noise-count', 'calibrate') ?? 200;
-  const percentiles = list(v['k-percentiles'], ['50', '70', '80', '90', '95', '99']).map((p) => numberFlag(p, '--k-percentiles', 'calibrate', (n) => n >= 0 && n <= 100, 'percentiles in [0, 100]')!);
+  const noiseCount = positiveInt(v['noise-count'], '--noise-count', 'calibrate') ?? CALIBRATION_DEFAULTS.syntheticCount;
+  const percentiles = list(v['k-percentiles'], CALIBRATION_DEFAULTS.kPercentiles.map(String)).map((p) => numberFlag(p, '--k-percentiles', 'calibrate', (n) => n >= 0 && n <= 100, 'percentiles in [0, 100]')!);
   const classifiers = list(v.classifiers, ['none', 'msp', 'maxlogit', 'energy']);
   for (const c of classifiers) {
     if (c === 'fdbd') throw usageError('--classifiers fdbd: fDBD needs its fit (the mean ID feature), which a config file cannot carry, so fsta score could not reproduce it; compare FS+TA+fDBD with fsta eval', 'calibrate');
