@@ -87,5 +87,8 @@ const md = renderResults({
   results, calibration: { meta: calMeta, config: calConfig, pctKs },
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
 });
-writeFileSync('docs/results.md', md);
+// The tfjs detectors' section comes from tools/results/detectors.mjs (npm run results:detectors): keep it.
+const previous = existsSync('docs/results.md') ? readFileSync('docs/results.md', 'utf8') : '';
+const detectors = previous.match(/<!-- detectors:begin[\s\S]*?<!-- detectors:end -->/)?.[0];
+writeFileSync('docs/results.md', detectors ? `${md.trimEnd()}\n\n${detectors}\n` : md);
 process.stderr.write(`results: wrote docs/results.md (${results.length + 1} fsta runs, ${(results.reduce((s, r) => s + r.meta.seconds, calMeta.seconds) / 60).toFixed(1)} min of fsta time)\n`);

@@ -174,8 +174,51 @@ function deepestMap(graph: GraphView, reach: ReadonlySet<string>): string | null
   return end;
 }
 
+const UPSAMPLERS = new Set(['Resize', 'Upsample', 'ConvTranspose']);
+/** Ops that merge a block's branches: a residual Add, a dense or CSP Concat. */
+const MERGES = new Set(['Add', 'Sum', 'Concat']);
+const ACTIVATIONS = new Set(['Relu', 'Clip', 'LeakyRelu', 'HardSwish', 'PRelu', 'Elu', 'Selu']);
+
+/**
+ * C5 of a detector or segmenter whose neck upsamples (FPN, PAN, CenterNet's up-sampling
+ * head) and whose modules are not named: the backbone's last block merge before the neck.
+ * From the upsampling of the deepest map, back along its dominator chain to the last
+ * residual or dense merge (an Add or Concat one of whose operands is the block's own
+ * input) at that resolution, then through the activation applied to it (ResNet's ReLU
+ * after the Add). What follows it up to the upsampling are the neck's own convolutions
+ * (a lateral 1x1, CenterNet's extra conv), which no merge with a shortcut ends.
+ * Returns null without an upsampling; throws when the deepest resolution has no such merge.
+ */
+function neckC5(graph: GraphView, input: string, reach: ReadonlySet<string>, idom: ReadonlyMap<string, string>): { tensor: string; rule: string } | null {
+  const strides = structuralStrides(graph, input);
+  let up: { node: GraphNode; from: string; stride: number } | null = null;
+  for (const n of graph.nodes) {
+    if (!UPSAMPLERS.has(n.opType)) continue;
+    const from = n.inputs[0];
+    const s = from === undefined ? undefined : strides.get(from);
+    if (from === undefined || !reach.has(from) || s === undefined || !isMap(graph.shapes.get(from))) continue;
+    if (up === null || s > up.stride) up = { node: n, from, stride: s };
+  }
+  if (up === null) return null;
+  const { producer, consumers } = indexGraph(graph);
+  const key = (t: string) => resolutionKey(graph, input, t);
+  const deepest = key(up.from);
+  const isConst = (t: string) => graph.initializerNames.has(t) || graph.constants?.has(t) === true;
+  for (let t: string | undefined = up.from; t !== undefined && t !== input && key(t) === deepest; t = idom.get(t)) {
+    const n = producer.get(t);
+    if (!n || !MERGES.has(n.opType)) continue;
+    const data = n.inputs.filter((i) => i !== '' && !isConst(i) && reach.has(i));
+    if (data.length < 2 || !data.includes(idom.get(t) ?? '')) continue;
+    let c5 = t;
+    const next = consumers.get(c5) ?? [];
+    if (next.length === 1 && ACTIVATIONS.has(next[0]!.opType) && next[0]!.inputs[0] === c5) c5 = next[0]!.outputs[0]!;
+    return { tensor: c5, rule: `the backbone's last block merge (${n.opType} with a shortcut) before the neck's first upsampling at stride ${up.stride} (${up.node.name})` };
+  }
+  throw new FstaError('AMBIGUOUS_STAGE', `automatic stage detection cannot tell where the backbone ends: the model upsamples its deepest map (node ${up.node.name}, stride ${up.stride}) like a detector's neck, but no residual or dense block merge lies at that resolution on the way to it`, STAGE_FIX, { upsample: up.node.name });
+}
+
 /** Where C5 is and by which rule, for the error messages and `inspect`. */
-function findC5(graph: GraphView, input: string, reach: ReadonlySet<string>): { tensor: string; rule: string } | null {
+function findC5(graph: GraphView, input: string, reach: ReadonlySet<string>, idom: ReadonlyMap<string, string>): { tensor: string; rule: string } | null {
   const ssd = ssdC5(graph, input, reach);
   if (ssd !== null) return { tensor: ssd, rule: 'the last map of the SSD backbone at stride ≤ 32 (VGG\'s fc7, or MobileNet\'s last features)' };
   const root = backboneRoot(graph);
@@ -187,8 +230,10 @@ function findC5(graph: GraphView, input: string, reach: ReadonlySet<string>): { 
   if (pooled !== null && reach.has(pooled.tensor)) {
     return { tensor: pooled.tensor, rule: pooled.convHead ? `the input of the 1x1 conv classifier ${pooled.convHead.name}` : 'the map the classifier head pools' };
   }
+  const neck = neckC5(graph, input, reach, idom);
+  if (neck !== null) return neck;
   const t = deepestMap(graph, reach);
-  return t === null ? null : { tensor: t, rule: 'the map with the most channels (no pooling head or known backbone found)' };
+  return t === null ? null : { tensor: t, rule: 'the map with the most channels (no pooling head, known backbone or upsampling neck found)' };
 }
 
 /**
@@ -212,7 +257,7 @@ export function detectStages(graph: GraphView): StageMap {
   if (!graph.nodes.some((n) => isConv(n.opType))) throw noStages('it has no Conv node');
   const { producer } = indexGraph(graph);
   const { reach, idom } = dominators(graph, input);
-  const c5 = findC5(graph, input, reach);
+  const c5 = findC5(graph, input, reach, idom);
   if (c5 === null) throw noStages('no 4-D feature map with a static size lies on a path from the input');
   const why = implausibility(graph, c5.tensor, true);
   if (why !== null) {

@@ -25,6 +25,21 @@ export const SIGNED_TA_MEANING =
 const GATES = new Set(['Sigmoid', 'HardSigmoid', 'Softmax']);
 
 /**
+ * A tensor that only multiplies another one, directly or after scaling by a constant: a
+ * gate written out of plain ops (TF's hard_swish is x · Relu6(x + 3) / 6), not a feature map.
+ */
+function gatesByUse(graph: GraphView, tensor: string, depth = 0): boolean {
+  const users = indexGraph(graph).consumers.get(tensor) ?? [];
+  const isConst = (t: string) => graph.initializerNames.has(t) || graph.constants?.has(t) === true;
+  return depth < 3 && users.length > 0 && users.every((u) => {
+    if (u.opType !== 'Mul' && u.opType !== 'Div') return false;
+    const others = u.inputs.filter((i) => i !== tensor && i !== '');
+    if (u.opType === 'Mul' && others.some((i) => !isConst(i))) return true;
+    return others.every(isConst) && gatesByUse(graph, u.outputs[0]!, depth + 1);
+  });
+}
+
+/**
  * The latest non-negative tensor at `tensor`'s resolution that `tensor` depends on and
  * that the previous stage (`previous`) does not already contain: the stage's last activation.
  */
@@ -37,7 +52,7 @@ export function latestNonNegativeInStage(graph: GraphView, tensor: string, previ
   for (const n of graph.nodes) {
     for (const o of n.outputs) {
       if (!inStage.has(o) || before.has(o) || want === null || resolutionKey(graph, input, o) !== want) continue;
-      if (!GATES.has(n.opType) && isNonNegative(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
+      if (!GATES.has(n.opType) && isNonNegative(graph, o) && !gatesByUse(graph, o) && implausibility(graph, o) === null) found = { tensor: o, node: n.name };
     }
   }
   return found;

@@ -21,6 +21,8 @@ export interface PreprocessSpec {
   std: readonly number[];
   layout?: 'NCHW';
   range?: readonly [number, number] | number[];
+  /** Channel order the network takes (default RGB); 'BGR' for OpenCV-trained models. `mean` and `std` are in this order. */
+  channelOrder?: 'RGB' | 'BGR';
 }
 
 export interface PixelOptions {
@@ -54,6 +56,7 @@ function checkSpec(spec: PreprocessSpec): void {
   if (!spec.std.every((s) => s > 0) || !spec.mean.every(Number.isFinite)) throw badSpec('has a non-finite mean or a std ≤ 0');
   if (spec.layout !== undefined && spec.layout !== 'NCHW') throw badSpec(`layout ${String(spec.layout)} is not supported (only NCHW)`);
   if (spec.range !== undefined && (spec.range[0] !== 0 || spec.range[1] !== 1)) throw badSpec(`range [${spec.range.join(', ')}] is not supported (only [0, 1])`);
+  if (spec.channelOrder !== undefined && spec.channelOrder !== 'RGB' && spec.channelOrder !== 'BGR') throw badSpec(`channelOrder must be "RGB" or "BGR", got ${String(spec.channelOrder)}`);
 }
 
 /** Python's round(): half to even, which torchvision's CenterCrop offsets use. */
@@ -218,11 +221,12 @@ export function preprocessPixels(input: PixelInput, spec: PreprocessSpec, sample
   const out = new Float32Array(3 * H * W);
   for (let c = 0; c < 3; c++) {
     const m = mean[c]!, s = std[c]!, plane = c * H * W;
+    const src = spec.channelOrder === 'BGR' ? 2 - c : c;
     for (let y = 0; y < H; y++) {
       const sy = y + top;
       for (let x = 0; x < W; x++) {
         const sx = x + left;
-        out[plane + y * W + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero[c]! : f(f(f(px[(sy * w + sx) * 3 + c]! / 255) - m) / s);
+        out[plane + y * W + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero[c]! : f(f(f(px[(sy * w + sx) * 3 + src]! / 255) - m) / s);
       }
     }
   }

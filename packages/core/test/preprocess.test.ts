@@ -57,6 +57,15 @@ describe('resize and geometry, hand-derived', () => {
     const x = preprocessPixels(px, { size: [1, 2], crop: 'none', mean: [0, 0, 0], std: [1, 1, 1] });
     expect(Array.from(x)).toEqual([10, 40, 20, 50, 30, 60].map((v) => Math.fround(v / 255)));
   });
+  it('channelOrder BGR feeds blue first, normalized with the mean and std given in that order; a bad order is refused', () => {
+    const px = { data: new Uint8Array([10, 20, 30, 40, 50, 60]), width: 2, height: 1, channels: 3 as const };
+    const mean = [0.1, 0.2, 0.3], std = [0.5, 0.25, 0.125];
+    const x = preprocessPixels(px, { size: [1, 2], crop: 'none', mean, std, channelOrder: 'BGR' });
+    const f = Math.fround;
+    const want = [[30, 60], [20, 50], [10, 40]].flatMap((vs, c) => vs.map((v) => f(f(f(v / 255) - f(mean[c]!)) / f(std[c]!))));
+    expect(Array.from(x)).toEqual(want);
+    expect(() => preprocessPixels(px, { size: [1, 2], crop: 'none', mean, std, channelOrder: 'GRB' as 'BGR' })).toThrow(/channelOrder/);
+  });
   it('follows torchvision: long side truncated, offsets rounded half to even', () => {
     expect(planPreprocess(341, 256, { size: [224, 224], resizeShorter: 256, crop: 'center', mean: [0, 0, 0], std: [1, 1, 1] })).toEqual({ resize: null, top: 16, left: 58, height: 224, width: 224 });
     // 500x333 -> shorter 256: long = int(256*500/333) = 384; left = round(80) = 80, top = round(16) = 16

@@ -1,8 +1,11 @@
 import * as tfCore from '@tensorflow/tfjs-core';
 import type { Tensor, io } from '@tensorflow/tfjs-core';
+import { requireStage, taFor } from '@fsta/backbones';
 import {
   FstaError,
   PATCHED_OUTPUTS,
+  TENSOR_PREFIX,
+  fsTaOutput,
   collectSamples,
   defaultConfig,
   energy,
@@ -14,7 +17,9 @@ import {
   serialQueue,
   thresholdActivation,
 } from '@fsta/core';
-import type { Detector, FstaConfig, ImageInput, ImageScore, NamedOutput, PixelInput, PreprocessSpec } from '@fsta/core';
+import type { Detector, FstaConfig, ImageInput, ImageScore, NamedOutput, PixelInput, PreprocessSpec, ScoreOptions } from '@fsta/core';
+import { discoverStages } from './discover.js';
+import type { TfjsStages } from './discover.js';
 import { tfjsOps } from './ops.js';
 import type { TfNamespace } from './ops.js';
 import { graphRunner, isGraphModel, isLayersModel, layersRunner } from './runners.js';
@@ -30,6 +35,8 @@ export interface TfjsDetectorOptions {
   k?: number;
   lambda?: number;
   /**
+   * Without `stages`, a GraphModel's stages are found from its model.json topology
+   * (`discoverStages`) and the config's fsStage / taStage (C2…C5, default C5 / C4) name them.
    * GraphModel: node names (as in model.json); LayersModel: layer names. `fs` is the
    * stage FS is taken on, `ta` the stage TA thresholds, `taInput` where the
    * thresholded tensor is fed back (default: `ta` itself). Defaults to the config's
@@ -44,8 +51,12 @@ export interface TfjsDetectorOptions {
   inputSize?: readonly [number, number];
   /** How pixel inputs become the network input; default: resize to the input size, scale to [0, 1]. */
   preprocess?: PreprocessSpec;
-  /** Layout of the model's input and stage tensors. tfjs models are NHWC. */
+  /** Layout of the model's input and named stage tensors (default NHWC); found from the graph when the stages are. */
   layout?: 'NHWC' | 'NCHW';
+  /** More FS+TA scores (`ImageScore.fsTaByK`, after the config's): a k at the config's TA stage, or { taStage, k } (GraphModel). */
+  ks?: readonly (number | { taStage: string; k: number })[];
+  /** Stage maps `score(x, { include: ['stages'] })` returns: FS and TA stages, and `tensorsOf` (stage names; GraphModel). */
+  expose?: { tensorsOf?: readonly string[] };
   batchSize?: number;
   /** The tf namespace the model was loaded with (`@tensorflow/tfjs` or `@tensorflow/tfjs-core`). */
   tf?: TfNamespace;
@@ -102,36 +113,70 @@ function inputChw(runner: StageRunner, o: TfjsDetectorOptions, nhwc: boolean): [
  * the FS stage and the TA stage; a second pass from the thresholded TA stage gives the
  * FS+TA stage. Scores come from core's formulas run with tf ops on the active backend.
  */
-export async function createDetector(options: TfjsDetectorOptions): Promise<Detector> {
+/** A tfjs detector, with the stages it found (null when they were named) and its TA settings. */
+export type TfjsDetector = Detector & {
+  readonly stages: TfjsStages | null;
+  readonly tails: readonly { taStage: string; k: number }[];
+  /** What to know about the TA stage (TA on a signed tensor, TA moved to the stage's activation). */
+  readonly warnings: readonly string[];
+};
+
+export async function createDetector(options: TfjsDetectorOptions): Promise<TfjsDetector> {
   const tf = options.tf ?? tfCore;
   const ops = tfjsOps(tf);
   const config = resolveConfig(options);
   const owned = typeof options.model === 'string' || (!isGraphModel(options.model) && !isLayersModel(options.model));
   const model = owned ? await loadModel(options.model as string | io.IOHandler) : options.model;
-  const names = { fs: config.fsStage, ta: config.taStage, taInput: options.stages?.taInput ?? null, logits: options.logits ?? null };
+  const names: { fs: string; ta: string | null; taInput: string | null; logits: string | null } = { fs: config.fsStage, ta: config.taStage, taInput: options.stages?.taInput ?? null, logits: options.logits ?? null };
   if (config.classifier !== null && config.lambda !== 0 && !names.logits) {
     throw new FstaError('BAD_CONFIG', `the config fuses "${config.classifier}" but no logits node was named`, 'pass logits: "<node or layer name>", or set classifier to null');
   }
+  let found: TfjsStages | null = null;
+  if (isGraphModel(model) && !options.stages) {
+    found = discoverStages(tf, model, { ...(options.inputName ? { inputName: options.inputName } : {}), ...(options.layout ? { layout: options.layout } : {}) });
+    if (options.layout && options.layout !== found.inputLayout) throw new FstaError('BAD_OPTION', `layout ${options.layout} contradicts the graph, whose input "${found.input}" is ${found.inputLayout}`, 'leave layout out');
+  }
+  // Where TA goes for a stage: taFor's tensor for discovered stages, the name itself otherwise.
+  const taTensor = (stage: string) => (found ? taFor(found.resolution, stage).tensor : stage === config.taStage ? (options.stages?.taInput ?? stage) : stage);
+  if (found) {
+    names.fs = requireStage(found.resolution, config.fsStage).tensor;
+    names.ta = config.taStage === null ? null : taTensor(config.taStage);
+  }
+  const taWarnings = found && config.taStage !== null ? [taFor(found.resolution, config.taStage)].flatMap((t) => [t.warning, t.note]).filter((w): w is string => w !== null) : [];
+  const tails = config.taStage === null ? [] : [{ taStage: config.taStage, k: config.k }, ...(options.ks ?? []).map((t) => (typeof t === 'number' ? { taStage: config.taStage!, k: t } : t))];
+  const tailTensors = tails.map((t, j) => (j === 0 ? (names.taInput ?? names.ta!) : taTensor(t.taStage)));
+  const exposed = (options.expose?.tensorsOf ?? []).map((st) => ({ stage: st, tensor: found ? taFor(found.resolution, st).tensor : st }));
+  const more = [...new Set([...tailTensors.slice(1), ...exposed.map((e) => e.tensor)])];
   let runner: StageRunner;
-  if (isGraphModel(model)) runner = graphRunner(model, names, options.inputName);
+  if (isGraphModel(model)) runner = graphRunner(model, { ...names, more }, options.inputName ?? found?.input);
   else if (isLayersModel(model)) runner = layersRunner(model, names);
   else throw new FstaError('BAD_MODEL', 'model is neither a tfjs GraphModel nor a LayersModel', 'pass the result of tf.loadGraphModel / tf.loadLayersModel, or a model.json URL');
 
-  const nhwc = (options.layout ?? 'NHWC') === 'NHWC';
+  const nhwc = (found?.inputLayout ?? options.layout ?? 'NHWC') === 'NHWC';
+  const layoutOf = (tensor: string) => (found ? found.layoutOf(tensor) : (options.layout ?? 'NHWC'));
   const chw = inputChw(runner, options, nhwc);
   const fixedBatch = runner.inputShape[0]!;
   if (fixedBatch > 1) throw new FstaError('BAD_MODEL', `the model input has a fixed batch of ${fixedBatch}`, 'export the model with a dynamic batch (or batch 1)');
   const batchSize = fixedBatch === 1 ? 1 : (options.batchSize ?? 16);
   const preprocess: PreprocessSpec = options.preprocess ?? { size: [chw[1], chw[2]], crop: 'none', mean: [0, 0, 0], std: [1, 1, 1] };
-  const toNchw = (t: Tensor) => (nhwc ? tf.transpose(t, [0, 3, 1, 2]) : t);
+  const toNchw = (t: Tensor, name: string) => (t.rank === 4 && layoutOf(name) === 'NHWC' ? tf.transpose(t, [0, 3, 1, 2]) : t);
 
-  const run = async (data: Float32Array, shape: readonly number[]): Promise<Record<string, NamedOutput>> => {
+  const run = async (data: Float32Array, shape: readonly number[], opts?: ScoreOptions): Promise<Record<string, NamedOutput>> => {
     const tensors = tf.tidy(() => {
       const nchw = tf.tensor(data, [...shape], 'float32');
       const x = nhwc ? tf.transpose(nchw, [0, 2, 3, 1]) : nchw;
       const f = runner.forward(x);
-      const out: Record<string, Tensor> = { ...f.own, [PATCHED_OUTPUTS.fs]: featureSim(ops, toNchw(f.fs)) };
-      if (f.ta) out[PATCHED_OUTPUTS.fsTa] = featureSim(ops, toNchw(runner.tail(thresholdActivation(ops, f.ta, config.k), x)));
+      const out: Record<string, Tensor> = { ...f.own, [PATCHED_OUTPUTS.fs]: featureSim(ops, toNchw(f.fs, names.fs)) };
+      // TA is elementwise, so it applies in the tensor's own layout; only FS needs NCHW.
+      tails.forEach((t, j) => {
+        const ta = j === 0 ? f.ta! : f.more[tailTensors[j]!]!;
+        out[fsTaOutput(j)] = featureSim(ops, toNchw(runner.tail(thresholdActivation(ops, ta, t.k), x, tailTensors[j]), names.fs));
+      });
+      if (opts?.include?.includes('stages')) {
+        out[PATCHED_OUTPUTS.stageFs] = toNchw(f.fs, names.fs);
+        if (f.ta) out[PATCHED_OUTPUTS.stageTa] = toNchw(f.ta, names.ta!);
+        for (const e of exposed) out[TENSOR_PREFIX + e.tensor] = toNchw(f.more[e.tensor]!, e.tensor);
+      }
       if (f.logits) {
         if (f.logits.rank !== 2) throw new FstaError('BAD_RANK', `the logits "${names.logits}" have shape [${f.logits.shape.join(', ')}], not (N, K)`, 'name the node or layer that outputs the classifier logits');
         out[PATCHED_OUTPUTS.msp] = msp(ops, f.logits);
@@ -169,7 +214,10 @@ export async function createDetector(options: TfjsDetectorOptions): Promise<Dete
     get runtime() {
       return `tfjs/${tf.getBackend()}`;
     },
-    ks: config.taStage === null ? [] : [config.k],
+    ks: tails.map((t) => t.k),
+    stages: found,
+    tails,
+    warnings: taWarnings,
     chw,
     preprocess,
     async prepare(input: ImageInput, index = 0): Promise<Float32Array> {
@@ -178,9 +226,10 @@ export async function createDetector(options: TfjsDetectorOptions): Promise<Dete
       if (samples.length !== 1) throw new FstaError('BAD_INPUT', `prepare() was given ${samples.length} images in one tensor`, 'pass one image');
       return samples[0]!;
     },
-    score(inputs: ImageInput | readonly ImageInput[]): Promise<ImageScore[]> {
+    score(inputs: ImageInput | readonly ImageInput[], opts?: ScoreOptions): Promise<ImageScore[]> {
       if (disposed) return Promise.reject(new FstaError('DISPOSED', 'score() was called after dispose()', 'create a new detector'));
-      return queue(async () => scoreSamples(await collectSamples(inputs, { preprocess, chw, decode }), { config, chw, batchSize, run }));
+      if (opts?.include?.includes('penultimate')) return Promise.reject(new FstaError('NOT_SUPPORTED', '@fsta/tfjs does not return penultimate features', "ask for include: ['stages'] only"));
+      return queue(async () => scoreSamples(await collectSamples(inputs, { preprocess, chw, decode }), { config, chw, batchSize, run, extraKs: tails.length - 1 > 0 ? tails.length - 1 : 0 }, opts));
     },
     async dispose() {
       disposed = true;

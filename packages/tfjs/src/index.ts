@@ -3,3 +3,8 @@ export type { TfNamespace } from './ops.js';
 export { createDetector } from './detector.js';
 export type { TfjsDetectorOptions } from './detector.js';
 export type { GraphModelLike, LayersModelLike } from './runners.js';
+export type { TfjsDetector } from './detector.js';
+export { discoverStages } from './discover.js';
+export type { TfjsStages } from './discover.js';
+export { tfjsGraphView } from './graph-view.js';
+export type { Layout, TfGraphView, TfGraphViewOptions, TfNodeDef } from './graph-view.js';

@@ -11,6 +11,7 @@ export interface GraphModelLike {
   readonly inputs: readonly { name: string; shape?: number[] }[];
   readonly outputs: readonly { name: string }[];
   readonly modelVersion: string;
+  readonly weights?: Record<string, Tensor[]>;
   dispose(): void;
 }
 
@@ -47,6 +48,8 @@ export interface StageNames {
   /** Where the thresholded TA tensor is fed back in; the TA stage itself unless given. */
   taInput: string | null;
   logits: string | null;
+  /** More tensors the forward pass returns (more TA stages, exposed stages), graph models only. */
+  more?: readonly string[];
 }
 
 /** One forward pass's tensors, in the model's own layout. */
@@ -55,6 +58,8 @@ export interface Forward {
   fs: Tensor;
   ta: Tensor | null;
   logits: Tensor | null;
+  /** The `more` tensors by name. */
+  more: Record<string, Tensor>;
 }
 
 /** Runs a model so that its stage tensors come out of the same pass as its outputs. */
@@ -62,8 +67,8 @@ export interface StageRunner {
   /** Model input shape, batch first; -1 where dynamic. */
   readonly inputShape: readonly number[];
   forward(x: Tensor): Forward;
-  /** The network again from the TA stage, fed `ta`, up to the FS stage; `x` feeds any branch that bypasses the TA stage. */
-  tail(ta: Tensor, x: Tensor): Tensor;
+  /** The network again from the TA stage (or from tensor `at`), fed `ta`, up to the FS stage; `x` feeds any branch that bypasses it. */
+  tail(ta: Tensor, x: Tensor, at?: string): Tensor;
 }
 
 const asArray = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);
@@ -75,7 +80,7 @@ export function graphRunner(model: GraphModelLike, names: StageNames, inputName?
   const input = model.inputs.find((i) => i.name === (inputName ?? model.inputs[0]!.name));
   if (!input) throw new FstaError('BAD_MODEL', `the graph model has no input "${inputName}" (it has ${model.inputs.map((i) => i.name).join(', ')})`, 'pass one of its input names');
   const ownNames = model.outputs.map((o) => o.name);
-  const wanted = [...new Set([...ownNames, names.fs, ...(names.ta ? [names.ta] : []), ...(names.logits ? [names.logits] : [])])];
+  const wanted = [...new Set([...ownNames, names.fs, ...(names.ta ? [names.ta] : []), ...(names.logits ? [names.logits] : []), ...(names.more ?? [])])];
   const run = (feeds: NamedTensorMap, outs: string[]): Tensor[] => {
     try {
       return asArray(model.execute(feeds, outs));
@@ -93,15 +98,17 @@ export function graphRunner(model: GraphModelLike, names: StageNames, inputName?
         fs: byName.get(names.fs)!,
         ta: names.ta ? byName.get(names.ta)! : null,
         logits: names.logits ? byName.get(names.logits)! : null,
+        more: Object.fromEntries((names.more ?? []).map((n) => [n, byName.get(n)!])),
       };
     },
-    tail(ta, x) {
-      return run({ [input.name]: x, [names.taInput ?? names.ta!]: ta }, [names.fs])[0]!;
+    tail(ta, x, at) {
+      return run({ [input.name]: x, [at ?? names.taInput ?? names.ta!]: ta }, [names.fs])[0]!;
     },
   };
 }
 
 export function layersRunner(model: LayersModelLike, names: StageNames): StageRunner {
+  if (names.more?.length) throw new FstaError('NOT_SUPPORTED', 'more TA stages or exposed stages were asked of a LayersModel', 'use a GraphModel, or one TA stage');
   if (model.inputs.length !== 1) throw new FstaError('BAD_MODEL', `the layers model has ${model.inputs.length} inputs`, 'wrap it in a model with one image input');
   // Node 0 is where the layer was wired into this model; `layer.output` would throw
   // once a layer is reused elsewhere (a second inbound node).
@@ -153,6 +160,7 @@ export function layersRunner(model: LayersModelLike, names: StageNames): StageRu
         fs: fs!,
         ta: taT ? rest.shift()! : null,
         logits: logitsT ? rest.shift()! : null,
+        more: {},
       };
     },
     tail(ta, x) {

@@ -7,6 +7,7 @@ export const shared = `${repo}../shared/`;
 export const resnetOnnx = `${shared}models/cifar10-resnet20.onnx`;
 export const resnetTfjsDir = `${repo}.cache/tfjs/cifar10-resnet20`;
 export const centernetJson = `${shared}models/coco-centernet-tfjs/centernet.json`;
+export const nanodetJson = `${shared}models/coco-nanodet-tfjs/nanodet.json`;
 
 /** The tfjs ResNet-20 rebuilt from the ONNX weights into the git-ignored cache (made on first use). */
 export async function resnetTfjsModelJson(): Promise<string> {
