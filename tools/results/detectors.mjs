@@ -8,8 +8,8 @@
 // validation half calibration sees, odd files the test half. OOD test sets: Textures
 // (odd files of ../shared/data/textures), Gaussian and uniform noise (core noiseImages,
 // the distributions and seeds of tools/results/datasets.mjs, made at the network size).
-// Calibration sees only the validation half and synthetic sets (core's gaussian, uniform,
-// jigsaw, seeds 1..3), never a test image.
+// Calibration sees only the validation half and synthetic sets (core's
+// CALIBRATION_DEFAULTS.syntheticSets, as fsta calibrate makes them), never a test image.
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -179,7 +179,7 @@ function section(results, meta) {
     `ID: ImageNet photos (\`imagenet-val-1k\`), ${COUNTS.id} evenly spread even-numbered files for calibration and ${COUNTS.id} odd-numbered files for test. ` +
     `OOD test: ${COUNTS.textures} odd-numbered Textures files, ${COUNTS.noise} Gaussian (N(0.5, 1) clipped, seed ${NOISE.gaussianSeed}) and ${COUNTS.noise} uniform (seed ${NOISE.uniformSeed}) noise images at the network size. ` +
     `TA grid: stages ${TA_STAGES.join(', ')} × k at the ${PERCENTILES.join('th, ')}th percentiles of that stage's activations on the calibration images. ` +
-    `Calibrated choice: core \`chooseConfig\` (\`chooseTa\` with do-no-harm) on the calibration images and ${COUNTS.synthetic} images each of core's synthetic gaussian, uniform and jigsaw sets; it never sees a test image. ` +
+    `Calibrated choice: core \`chooseConfig\` (\`chooseTa\` with do-no-harm) on the calibration images and ${COUNTS.synthetic} images each of core's synthetic ${CALIBRATION_DEFAULTS.syntheticSets.join(' and ')} sets (\`fsta calibrate\`'s defaults, made from the calibration images); it never sees a test image. ` +
     'AUROC in %, ID positive, with 95% bootstrap intervals (core `evaluateOodSetsWithIntervals`, 1000 resamples). The counts are small (the whole run must fit a few minutes of CPU), so intervals are wide.');
   lines.push('');
   for (const r of results) {

@@ -57,8 +57,8 @@ export function taStagesOf(spec: Pick<ModelSpec, 'stages' | 'fsStage'>): string[
 
 /**
  * Calibration as `fsta calibrate` runs it with its defaults, from ID validation images
- * and synthetic OOD only (never OOD test data): the gaussian, uniform and jigsaw sets of
- * core's `syntheticSet`; k candidates at the default percentiles of ID activations at
+ * and synthetic OOD only (never OOD test data): the default sets of core's `syntheticSet`
+ * (CALIBRATION_DEFAULTS.syntheticSets); k candidates at the default percentiles of ID activations at
  * every stage before the FS stage, plus plain FS; fusion with none, MSP, MaxLogit or
  * Energy; the choice by core's `chooseConfig`, so the page and the CLI choose the same
  * for the same scores.

@@ -1,4 +1,4 @@
-import { FstaError, PAPER_LAMBDA, defaultConfig, parseConfig, preprocessPixels, type FstaConfig } from '@fsta/core';
+import { CALIBRATION_DEFAULTS, FstaError, PAPER_LAMBDA, defaultConfig, parseConfig, preprocessPixels, type FstaConfig } from '@fsta/core';
 import { backboneNames } from '@fsta/backbones';
 import type { Engine, RuntimeChoice } from './engine.js';
 import { calibratePage, checkImportedConfig, idScores, type PageCalibration, type RunScores, type Runner } from './calibrate-page.js';
@@ -103,7 +103,7 @@ async function calibration(spec: ModelSpec): Promise<PageCalibration> {
     });
     return { config, id: { fs: [], fsTa: [], score: [] }, choice: null, source: `${spec.name}'s backbone defaults (no ID images to calibrate on; load a config from fsta calibrate for a threshold)` };
   }
-  const what = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic gaussian, uniform and jigsaw sets`;
+  const what = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic ${CALIBRATION_DEFAULTS.syntheticSets.join(' and ')} sets`;
   ui.status.textContent = `${what}…`;
   const id = await calibrationImages(spec);
   return withWasm(spec, (run) => calibratePage(spec, id, run, (done, total) => { ui.status.textContent = `${what}: ${done} of ${total} settings scored…`; }));
