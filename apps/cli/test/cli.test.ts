@@ -289,10 +289,18 @@ describe('fsta demo', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
     expect(first.out).toContain(`Report: ${join(dir, 'fsta-demo-report.html')}`);
+    // The bundled photos on MobileNetV2, and one line per OOD set saying where FS works and where it does not.
+    expect(first.out).toMatch(/ImageNet MobileNetV2 on photographs/);
+    expect(first.out).toMatch(/\n- textures \(where it works\): AUROC FS \d/);
+    expect(first.out).toMatch(/\n- drawings \(a limit\): AUROC FS \d/);
+    const notes = JSON.parse(readFileSync(join(dir, 'fsta-demo-results.json'), 'utf8')).notes as string[];
+    expect(notes.map((n) => n.split(' ')[0])).toEqual(['textures', 'drawings']);
+    expect(html).toContain('<section id="findings">');
+    expect(html).toContain(notes[1]!.slice(0, 40));
     const second = await runCli(['demo', '--out', dir, '--limit', '20']);
     expect(second.code, second.err).toBe(0);
     expect(existsSync(join(dir, 'fsta-demo-results-2.json'))).toBe(true);
     expect(existsSync(join(dir, 'fsta-demo.config-2.json'))).toBe(true);
     expect(existsSync(join(dir, 'fsta-demo-report-2.html'))).toBe(true);
-  });
+  }, 300_000); // two runs of calibrate + eval on MobileNetV2 at 224 px
 });

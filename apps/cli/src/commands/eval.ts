@@ -402,7 +402,7 @@ export function describeDecision(data: ReportData): string {
 }
 
 /** The JSON file of `--json`; schema in docs/cli.md. */
-export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results, comparisons: r.comparisons }, null, 2) + '\n';
+export const evalJson = (r: EvalResult) => JSON.stringify({ settings: r.data.settings, accuracy: r.data.accuracy, results: r.data.results, comparisons: r.comparisons, ...(r.data.notes ? { notes: r.data.notes } : {}) }, null, 2) + '\n';
 
 export async function evalCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('eval', argv, evalOptions);

@@ -53,4 +53,6 @@ export interface ReportData {
   decision?: Decision;
   /** The config given with --config; `unused` says why its method and threshold could not be applied. */
   config?: { path: string; cfg: FstaConfig; unused?: string };
+  /** Findings worth a line of their own (the demo's: where FS works and where it does not). */
+  notes?: string[];
 }

@@ -133,6 +133,7 @@ export async function renderReport(data: ReportData): Promise<string> {
 <h1>${esc(data.title)}</h1>
 <p class="note">fsta eval report: feature-map OOD detection (FS, FS+TA) and classifier-confidence baselines. Scores are "higher = more in-distribution".</p>
 ${summary(data)}
+${data.notes?.length ? `<section id="findings"><h2>Where it works, and where it does not</h2><ul>${data.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : ''}
 ${calibration(data)}
 ${resultsTable(data)}
 ${await plots(data)}
