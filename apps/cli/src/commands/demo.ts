@@ -71,7 +71,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   // A smaller candidate grid than calibrate's default (stages C2-C4, six percentiles, 200 noise
   // images) keeps the demo near a minute on two cores; on these images it picks the same stage and k.
   // --limit (a quick run) caps the synthetic sets too.
-  const grid = ['--ta-stages', 'C3,C4', '--k-percentiles', '70,80,90', '--noise-count', typeof v.limit === 'string' ? v.limit : '100'];
+  const grid = ['--ta-stages', 'C3,C4', '--k-percentiles', '50,70,90', '--noise-count', typeof v.limit === 'string' ? v.limit : '100'];
   const calCode = await calibrateCommand([...model, '--id', join(images, 'id'), ...grid, ...limit, '-o', config, ...(force ? ['--force'] : [])], io);
   const evalArgs = [...model, '--id', join(images, 'id'), ...DEMO_SETS.map((d) => d.name).flatMap((n) => ['--ood', `${n}=${join(images, 'ood', n)}`]), ...limit];
   checkOutput(report, { force, flag: '--report' });
