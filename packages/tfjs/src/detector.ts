@@ -10,7 +10,7 @@ import {
   maxLogit,
   msp,
   parseConfig,
-  scoreSamples,
+  scoreInputs,
   serialQueue,
   thresholdActivation,
 } from '@fsta/core';
@@ -180,7 +180,7 @@ export async function createDetector(options: TfjsDetectorOptions): Promise<Dete
     },
     score(inputs: ImageInput | readonly ImageInput[]): Promise<ImageScore[]> {
       if (disposed) return Promise.reject(new FstaError('DISPOSED', 'score() was called after dispose()', 'create a new detector'));
-      return queue(async () => scoreSamples(await collectSamples(inputs, { preprocess, chw, decode }), { config, chw, batchSize, run }));
+      return queue(() => scoreInputs(inputs, { preprocess, chw, decode, config, batchSize, run }));
     },
     async dispose() {
       disposed = true;
