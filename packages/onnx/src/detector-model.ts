@@ -1,4 +1,4 @@
-import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreSamples, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreInputs, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { encodeModel } from './proto.js';
@@ -346,7 +346,7 @@ export function ortDetector(parts: OrtDetectorParts): OnnxDetector {
     },
     async score(inputs, options) {
       alive();
-      return scoreSamples(await collectSamples(inputs, scorer), scorer, options);
+      return scoreInputs(inputs, scorer, options);
     },
     async dispose() {
       if (disposed) return;

@@ -40,9 +40,31 @@ export class GraphBuilder {
   }
 
   node(opType: string, inputs: readonly string[], attributes: OnnxAttribute[] = [], outputs = 1): string[] {
+    for (const x of inputs) this.materialize(x);
     const out = Array.from({ length: outputs }, () => this.fresh(opType));
     this.nodes.push({ opType, input: [...inputs], output: out, name: out[0], ...(attributes.length ? { attribute: attributes } : {}) });
     return out;
+  }
+
+  private readonly pending = new Map<string, OnnxTensor>();
+
+  /**
+   * A float constant whose initializer is added only when a node made by `node()` reads
+   * it (or `materialize` is called): a constant an op folds into another form (the TA
+   * threshold in BatchNormalization) leaves no unused initializer, which onnxruntime warns about.
+   */
+  lazyFloatConst(data: Float32Array | readonly number[], shape: readonly number[]): string {
+    const name = this.fresh('const');
+    this.pending.set(name, float32Initializer(name, data, shape));
+    return name;
+  }
+
+  /** Adds a lazy constant's initializer, if `name` is one not added yet. */
+  materialize(name: string): void {
+    const t = this.pending.get(name);
+    if (t === undefined) return;
+    this.initializers.push(t);
+    this.pending.delete(name);
   }
 
   floatConst(data: Float32Array | readonly number[], shape: readonly number[]): string {
@@ -132,13 +154,35 @@ export function graphOps(b: GraphBuilder): TensorOps<GraphTensor> {
   /** (N, C, 1, …, 1) → (N, C). */
   const flatten = (x: GraphTensor) => t(one('Flatten', [x.name], [attr.int('axis', 1)]), x.shape.slice(0, 2));
 
+  /** Values of the one-element constants made here, by name (what subConstant can fold). */
+  const scalars = new Map<string, number>();
+  /**
+   * x − c for a map (N, C, H, W) with C known and a one-element constant c, as
+   * BatchNormalization(scale 1, bias −c, mean 0, var 1, epsilon 0): y = x·1 + (−c), the
+   * same float32 rounding as Sub. onnxruntime's NCHWc transformer turns it into a 1x1
+   * depthwise convolution in the blocked layout the convolutions around it use and fuses
+   * a following Relu into it, where Sub would reorder the whole map out to NCHW and back
+   * (TA = ReLU(f − k) on MobileNetV2's C4, batch 16: four passes over 7 MB instead of one).
+   */
+  const subConstant = (x: GraphTensor, c: number): GraphTensor | null => {
+    const C = x.shape[1] ?? -1;
+    if (x.shape.length !== 4 || !(C > 0)) return null;
+    const fill = (v: number) => b.floatConst(new Float32Array(C).fill(v), [C]);
+    const ones = fill(1);
+    return t(one('BatchNormalization', [x.name, ones, fill(-c), fill(0), ones], [attr.float('epsilon', 0)]), x.shape);
+  };
+
   const ops: TensorOps<GraphTensor> = {
     name: 'onnx-graph',
     shape: (x) => x.shape,
-    constant: (data, shape) => t(b.floatConst(data, shape), shape),
+    constant: (data, shape) => {
+      const c = t(b.lazyFloatConst(data, shape), shape);
+      if (data.length === 1) scalars.set(c.name, Math.fround(data[0]!));
+      return c;
+    },
 
     add: bin('Add'),
-    sub: bin('Sub'),
+    sub: (x, y) => (scalars.has(y.name) && y.shape.length === 0 ? subConstant(x, scalars.get(y.name)!) : null) ?? bin('Sub')(x, y),
     mul: bin('Mul'),
     div: bin('Div'),
     maximum: bin('Max'),

@@ -122,6 +122,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   const outputs: { name: string; shape: Shape; elemType: number }[] = [];
   const batch = fsShape[0]!;
   const emit = (name: string, x: GraphTensor | string, shape: Shape = [batch], elemType = ONNX_FLOAT) => {
+    b.materialize(typeof x === 'string' ? x : x.name);
     b.nodes.push({ opType: 'Identity', input: [typeof x === 'string' ? x : x.name], output: [name], name });
     outputs.push({ name, shape, elemType });
   };

@@ -14,6 +14,7 @@ function onnxEvaluator(opset: number): ConformanceEvaluate {
     const xs = inputs.map((inp, i) => b.tensor(`x${i}`, inp.shape));
     let out = build(graphOps(b), ...xs);
     if (xs.includes(out)) out = b.tensor(b.node('Identity', [out.name])[0]!, out.shape);
+    b.materialize(out.name);
     const model = onnxModel({ name: 'conformance', node: b.nodes, initializer: b.initializers, input: inputs.map((inp, i) => vi(`x${i}`, inp.shape)), output: [vi(out.name)] }, {}, opset);
     const session = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
     const feeds = Object.fromEntries(inputs.map((inp, i) => [`x${i}`, new ort.Tensor('float32', Float32Array.from(inp.data), inp.shape)]));
@@ -61,6 +62,46 @@ describe('FS and TA in the graph', () => {
       expect(gotShape).toEqual(want.shape);
       expect(out.shape).toEqual(want.shape);
       for (let i = 0; i < want.data.length; i++) expect(Math.abs(got[i]! - want.data[i]!), `${shape} ${axes} [${i}]`).toBeLessThan(1e-6 * Math.abs(want.data[i]!));
+    }
+  });
+  it('TA on a map is BatchNormalization (no reorder in onnxruntime\'s NCHWc layout), bit-identical to Sub then Relu', async () => {
+    // A conv in front makes the map NCHWc in onnxruntime, as a real stage is; C = 24 is a whole number of blocks.
+    const shape = [3, 24, 6, 5];
+    const data = Float32Array.from(seeded(3 * 24 * 30, 5, 2));
+    const weight = Float32Array.from(seeded(24 * 24, 9, 1));
+    const build = (useSub: boolean) => {
+      const b = new GraphBuilder(13);
+      const o = graphOps(b);
+      const conv = b.tensor(b.node('Conv', ['x', b.floatConst(weight, [24, 24, 1, 1])], [])[0]!, shape);
+      // k = 0.3 is not a float32: the constant is fround(k) either way.
+      const ta = useSub ? o.relu(b.tensor(b.node('Sub', [conv.name, b.floatConst([0.3], [])])[0]!, shape)) : thresholdActivation(o, conv, 0.3);
+      const out = b.node('Conv', [ta.name, b.floatConst(weight, [24, 24, 1, 1])], [])[0]!;
+      const model = onnxModel({ name: 'ta', node: b.nodes, initializer: b.initializers, input: [vi('x', shape)], output: [vi(ta.name), vi(out)] }, {}, 13);
+      return { model, ops: b.nodes.map((n) => n.opType), names: [ta.name, out] };
+    };
+    const bn = build(false), sub = build(true);
+    expect(bn.ops).toEqual(['Conv', 'BatchNormalization', 'Relu', 'Conv']);
+    expect(bn.model.graph!.node!.find((n) => n.opType === 'BatchNormalization')!.attribute).toEqual([{ name: 'epsilon', type: 1, f: 0 }]);
+    // The threshold's scalar constant, folded into the bias, leaves no unused initializer behind.
+    const read = new Set(bn.model.graph!.node!.flatMap((n) => n.input ?? []));
+    expect(bn.model.graph!.initializer!.filter((i) => !read.has(i.name!))).toEqual([]);
+    for (const level of ['disabled', 'all'] as const) {
+      const run = async ({ model, names }: typeof bn) => {
+        const s = await ort.InferenceSession.create(encodeModel(model), { graphOptimizationLevel: level, intraOpNumThreads: 1 });
+        const r = await s.run({ x: new ort.Tensor('float32', data, shape) });
+        await s.release();
+        return names.map((n) => r[n]!.data as Float32Array);
+      };
+      const [a, b] = [await run(bn), await run(sub)];
+      for (let j = 0; j < 2; j++) expect(Buffer.from(a[j]!.buffer).equals(Buffer.from(b[j]!.buffer)), `${level} output ${j}`).toBe(true);
+      expect(a[0]!.some((v) => v === 0) && a[0]!.some((v) => v > 0)).toBe(true);
+    }
+    // Not a map with known channels, or not a constant: Sub as before.
+    for (const [s, useConst] of [[[3, -1, 6, 5], true], [[3, 24], true], [shape, false]] as const) {
+      const b = new GraphBuilder(13);
+      const o = graphOps(b);
+      o.sub(b.tensor('x', s), useConst ? o.constant([0.3], []) : b.tensor('k', []));
+      expect(b.nodes.map((n) => n.opType)).toEqual(['Sub']);
     }
   });
   it('means that skip a spatial axis or include the batch stay per-axis ReduceMean', () => {

@@ -13,7 +13,7 @@ import {
   maxLogit,
   msp,
   parseConfig,
-  scoreSamples,
+  scoreInputs,
   serialQueue,
   thresholdActivation,
 } from '@fsta/core';
@@ -229,7 +229,7 @@ export async function createDetector(options: TfjsDetectorOptions): Promise<Tfjs
     score(inputs: ImageInput | readonly ImageInput[], opts?: ScoreOptions): Promise<ImageScore[]> {
       if (disposed) return Promise.reject(new FstaError('DISPOSED', 'score() was called after dispose()', 'create a new detector'));
       if (opts?.include?.includes('penultimate')) return Promise.reject(new FstaError('NOT_SUPPORTED', '@fsta/tfjs does not return penultimate features', "ask for include: ['stages'] only"));
-      return queue(async () => scoreSamples(await collectSamples(inputs, { preprocess, chw, decode }), { config, chw, batchSize, run, extraKs: tails.length - 1 > 0 ? tails.length - 1 : 0 }, opts));
+      return queue(() => scoreInputs(inputs, { preprocess, chw, decode, config, batchSize, run, extraKs: tails.length > 1 ? tails.length - 1 : 0 }, opts));
     },
     async dispose() {
       disposed = true;
