@@ -30,7 +30,7 @@ export interface TokenTrunk {
   readonly rule: string;
 }
 
-const cache = new WeakMap<GraphView, TokenTrunk | null>();
+const cache = new WeakMap<GraphView, TokenTrunk | FstaError | null>();
 
 /**
  * The token trunk of a torchvision VisionTransformer (`/conv_proj/` patch embedding, blocks
@@ -40,16 +40,31 @@ const cache = new WeakMap<GraphView, TokenTrunk | null>();
  * not static (the layout and the class token count are read from them).
  */
 export function tokenTrunk(graph: GraphView): TokenTrunk | null {
+  const t = recognise(graph);
+  if (t instanceof FstaError) throw t;
+  return t;
+}
+
+function recognise(graph: GraphView): TokenTrunk | FstaError | null {
   if (cache.has(graph)) return cache.get(graph)!;
-  const t = vitTrunk(graph) ?? swinTrunk(graph);
+  let t: TokenTrunk | FstaError | null;
+  try {
+    t = vitTrunk(graph) ?? swinTrunk(graph);
+  } catch (e) {
+    if (!(e instanceof FstaError)) throw e;
+    t = e;
+  }
   cache.set(graph, t);
   return t;
 }
 
-/** The layout of `tensor` where a token trunk knows it (its block outputs), else null. */
+/**
+ * The layout of `tensor` where a token trunk knows it (its block outputs), else null; null
+ * also where a trunk was recognized without static shapes (its layout is then not known).
+ */
 export function knownTokenLayout(graph: GraphView, tensor: string): { layout: FeatureLayout; prefixTokens: number } | null {
-  const t = tokenTrunk(graph);
-  if (!t || !t.blocks.some((b) => b.tensor === tensor)) return null;
+  const t = recognise(graph);
+  if (!t || t instanceof FstaError || !t.blocks.some((b) => b.tensor === tensor)) return null;
   return { layout: t.layout, prefixTokens: t.prefixTokens };
 }
 
