@@ -136,17 +136,16 @@ function stageOf(graph: GraphView, m: UserManifest, stage: StageName, tensor: st
   const d = describeStage(graph, tensor, node.name);
   const declared = m.layouts?.[stage];
   const known = knownTokenLayout(graph, tensor);
-  const fix = 'set "layout" (and "prefixTokens") of the stage to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)';
   if (declared && known && (declared.layout !== known.layout || declared.prefixTokens !== known.prefixTokens)) {
-    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}") layout "${declared.layout}" with ${declared.prefixTokens} prefix tokens, but it is a block output of a ${known.layout} token trunk with ${known.prefixTokens}`, fix, { source: m.source, stage, tensor });
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}") layout "${declared.layout}" with ${declared.prefixTokens} prefix tokens, but it is a block output of a ${known.layout} token trunk with ${known.prefixTokens}`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
   }
   const rank = d.shape.length;
   if (declared && graph.shapes.has(tensor) && rank !== (declared.layout === 'nchw' || declared.layout === 'nhwc' ? 4 : 3)) {
-    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}", shape [${d.shape.join(', ')}]) layout "${declared.layout}", which has another rank`, fix, { source: m.source, stage, tensor });
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}", shape [${d.shape.join(', ')}]) layout "${declared.layout}", which has another rank`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
   }
   // Never silently wrong: a permuted tensor read as channels first would give another FS.
   if (!declared && !known && ((rank === 4 && isChannelsLast(graph, tensor)) || (rank === 3 && isPermutedTokens(graph, tensor)))) {
-    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} names "${tensor}" as stage ${stage}, but it is ${rank === 4 ? 'channels-last (behind a Transpose [0, 2, 3, 1])' : 'a token tensor behind a Transpose (e.g. (N, L, C))'} and the manifest gives no layout`, fix, { source: m.source, stage, tensor });
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} names "${tensor}" as stage ${stage}, but it is ${rank === 4 ? 'channels-last (behind a Transpose [0, 2, 3, 1])' : 'a token tensor behind a Transpose (e.g. (N, L, C))'} and the manifest gives no layout`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
   }
   return declared ? { ...d, ...declared } : d;
 }
