@@ -140,7 +140,7 @@ function inferNode(node: OnnxNode, opset: number, shapeOf: Get<Shape>, valueOf: 
       if (all.some((s) => !s)) return [undefined];
       const va = valueOf(ins[0]), vb = valueOf(ins[1]);
       const pairs = va && vb && ins.length === 2 && (va.length === vb.length || va.length === 1 || vb.length === 1);
-      if (pairs && allNum(va) && allNum(vb)) {
+      if (pairs && allNum(va) && allNum(vb) && !((op === 'Mod' || op === 'Div') && vb.includes(0))) {
         const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q),
           // Integer Mod (fmod 0): the sign of the divisor, as Python's %, which torch's padding arithmetic (Swin's windows) relies on.
           Mod: (p: number, q: number) => (attrInt(node, 'fmod', 0) === 1 ? p % q : ((p % q) + q) % q), Equal: (p: number, q: number) => (p === q ? 1 : 0) }[op as 'Add'];

@@ -55,7 +55,7 @@ describe.skipIf(!haveShared).each(['vit_tiny', 'swin_tiny'])('createDetector on 
     const fs = out['fsta/fs']!.data as Float32Array, fsTa = out['fsta/fs_ta']!.data as Float32Array;
     scores.forEach((sc, i) => {
       expect(close(sc.fs, fs[i]!), `fs ${i}`).toBe(true);
-      expect(close(sc.fsTa, fsTa[i]!), `fs_ta ${i}`).toBe(true);
+      expect(close(sc.fsTa!, fsTa[i]!), `fs_ta ${i}`).toBe(true);
       const map = sc.features!.stages!.fs;
       expect(map.shape.length).toBe(name === 'vit_tiny' ? 3 : 4);
       expect(map.shape[1]).toBe(name === 'vit_tiny' ? 192 : 256);
@@ -71,7 +71,7 @@ describe.skipIf(!haveShared).each(['vit_tiny', 'swin_tiny'])('createDetector on 
       const s2 = await again.score(files);
       s2.forEach((s, i) => {
         expect(close(s.fs, scores[i]!.fs, 1e-4)).toBe(true);
-        expect(close(s.fsTa, scores[i]!.fsTa, 1e-4)).toBe(true);
+        expect(close(s.fsTa!, scores[i]!.fsTa!, 1e-4)).toBe(true);
       });
     } finally {
       await again.dispose();
