@@ -51,10 +51,10 @@ export function layoutOf(graph: GraphView, tensor: string): { layout: FeatureLay
 }
 
 /** Height of a map in its layout, or -1. */
-function mapHeight(graph: GraphView, tensor: string): number {
+function mapHeight(graph: GraphView, tensor: string, layout: FeatureLayout): number {
   const shape = graph.shapes.get(tensor);
   if (shape?.length !== 4) return -1;
-  return layoutOf(graph, tensor).layout === 'nhwc' ? shape[1]! : shape[2]!;
+  return layout === 'nhwc' ? shape[1]! : shape[2]!;
 }
 
 /** Input height of the image input, or -1 when unknown. */
@@ -68,19 +68,20 @@ export function inputHeight(graph: GraphView): number {
  * when that agrees with input size / map size within a factor 2 (it is exact where unpadded
  * layers make the ratio fractional), else that ratio as a whole number; null when neither is known.
  */
-export function strideOfTensor(graph: GraphView, tensor: string): number | null {
+export function strideOfTensor(graph: GraphView, tensor: string, layout: FeatureLayout = layoutOf(graph, tensor).layout): number | null {
   const input = imageInput(graph);
   const s = input ? structuralStrides(graph, input).get(tensor) : undefined;
   const structural = s !== undefined && Number.isInteger(s) && s >= 1 ? s : null;
   const shape = graph.shapes.get(tensor);
   const inH = inputHeight(graph);
-  const h = shape?.length === 4 ? mapHeight(graph, tensor) : -1;
+  const h = shape?.length === 4 ? mapHeight(graph, tensor, layout) : -1;
   if (!(inH > 0 && h > 0)) return structural;
   // Both known: the layers' own strides are exact unless the sizes say otherwise (a graph without stride attributes).
   return structural !== null && Math.abs(Math.log2(inH / h) - Math.log2(structural)) < 1 ? structural : strideOf(inH, h);
 }
 
-export function describeStage(graph: GraphView, tensor: string, node: string): ResolvedStage {
+/** A stage tensor resolved: in the layout a token trunk knows (`layoutOf`), or in `layout` where a manifest declares one. */
+export function describeStage(graph: GraphView, tensor: string, node: string, layout: { layout: FeatureLayout; prefixTokens: number } = layoutOf(graph, tensor)): ResolvedStage {
   const shape = graph.shapes.get(tensor) ?? [-1, -1, -1, -1];
-  return { tensor, node, shape, ...layoutOf(graph, tensor), stride: strideOfTensor(graph, tensor), nonNegative: isNonNegative(graph, tensor) };
+  return { tensor, node, shape, ...layout, stride: strideOfTensor(graph, tensor, layout.layout), nonNegative: isNonNegative(graph, tensor) };
 }

@@ -147,7 +147,7 @@ function stageOf(graph: GraphView, m: UserManifest, stage: StageName, tensor: st
   if (!declared && !known && ((rank === 4 && isChannelsLast(graph, tensor)) || (rank === 3 && isPermutedTokens(graph, tensor)))) {
     throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} names "${tensor}" as stage ${stage}, but it is ${rank === 4 ? 'channels-last (behind a Transpose [0, 2, 3, 1])' : 'a token tensor behind a Transpose (e.g. (N, L, C))'} and the manifest gives no layout`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
   }
-  return declared ? { ...d, ...declared } : d;
+  return declared ? describeStage(graph, tensor, node.name, declared) : d;
 }
 
 /** The manifest's stages, head and defaults, resolved against one graph. */

@@ -138,5 +138,6 @@ describe.each(CASES)('token model $name', (c) => {
     // Declared, it is taken as declared (the user says what the tensor holds).
     const declared = findBackbone(toGraphView(model), parseUserManifest({ ...base, stages: { C5: { tensor: postNorm, layout: c.layout, prefixTokens: c.prefix } } }));
     expect(declared.stages.C5!.layout).toBe(c.layout);
+    expect(declared.stages.C5!.stride).toBe(c.layout === 'nhwc' ? 32 : 16);
   });
 });
