@@ -16,6 +16,9 @@ const models = {
   densenet121: ['onnx', 'json'],
   fcn_resnet50: ['onnx', 'json'],
   fasterrcnn_resnet50_fpn: ['onnx', 'json'],
+  // Small vision transformers (token stages): the sidecar carries PyTorch's FS on their tokens.
+  vit_tiny: ['onnx', 'json'],
+  swin_tiny: ['onnx', 'json'],
 };
 const dir = join(root, '.cache', 'models');
 const missing = Object.entries(models).filter(([m, exts]) => exts.some((e) => !existsSync(join(dir, `${m}.${e}`)))).map(([m]) => m);

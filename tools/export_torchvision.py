@@ -15,6 +15,15 @@ fixed seed, so the files are reproducible on one machine (random weights are eno
 stage detection and patching depend on the graph, and the tests compare numbers
 against the same model run in onnxruntime).
 
+Token models (small configs, so that CI stays fast): `vit_tiny` (torchvision
+VisionTransformer, 4 blocks, hidden 192) and `swin_tiny` (torchvision SwinTransformer,
+embed 32, depths 2/2/2/2). Their sidecar also records, under `tokens`, PyTorch's FS on
+the probe input taken with forward hooks on the blocks fsta's stage discovery names
+(docs/backbones.md): C5 = the last block's output, C4 = the TA block, FS = mean over C and
+the patch tokens of |t - mean_tokens(t)| (the class token left out, before the final
+norm), and FS+TA with TA = ReLU(t - k) on the C4 block's output. torch 1.13 exports
+torchvision's ViT only with gradients enabled (`export_with_grad`).
+
 Input sizes: classifiers and FCN at 224x224 with a dynamic batch axis. Faster R-CNN
 takes a list of images and resizes them internally, so it is built with
 min_size=max_size=320 and exported for one fixed 1x3x320x320 image (its outputs,
@@ -43,6 +52,65 @@ def probe_input(shape):
     return (((i * 7919) % 1000).to(torch.float32) / 1000.0 - 0.5).reshape(shape)
 
 
+def fs_tokens(t, layout, prefix):
+    """FS of batch item 0 in float64: mean over C and the positions of |f - mean over positions|."""
+    f = t[0].double()
+    if layout == 'nlc':  # (L, C): leave the class token(s) out, positions on axis 0
+        f = f[prefix:]
+        return float((f - f.mean(dim=0, keepdim=True)).abs().mean())
+    # 'nhwc': (H, W, C)
+    return float((f - f.mean(dim=(0, 1), keepdim=True)).abs().mean())
+
+
+def token_reference(model, x, tok):
+    """PyTorch's FS at C5 and FS+TA (TA at C4, k = tok['k']) through forward hooks on the blocks."""
+    c4, c5 = submodule(model, tok['c4']), submodule(model, tok['c5'])
+    got = {}
+    h5 = c5.register_forward_hook(lambda _m, _i, out: got.__setitem__('c5', out.detach().clone()))
+    h4 = c4.register_forward_hook(lambda _m, _i, out: got.__setitem__('c4', out.detach().clone()))
+    with torch.no_grad():
+        model(x)
+    plain = dict(got)
+    h4.remove()
+    h4 = c4.register_forward_hook(lambda _m, _i, out: torch.relu(out - tok['k']))
+    with torch.no_grad():
+        model(x)
+    h4.remove()
+    h5.remove()
+    stat = lambda t: {'shape': list(t.shape), 'sum': float(t.double().sum())}
+    return {
+        'layout': tok['layout'], 'prefix_tokens': tok['prefix'], 'k': tok['k'],
+        'c5_module': tok['c5'], 'c4_module': tok['c4'], 'c5': stat(plain['c5']), 'c4': stat(plain['c4']),
+        'fs': fs_tokens(plain['c5'], tok['layout'], tok['prefix']),
+        'fs_ta': fs_tokens(got['c5'], tok['layout'], tok['prefix']),
+    }
+
+
+def submodule(model, path):
+    m = model
+    for p in path.split('.'):
+        m = m[int(p)] if p.isdigit() else getattr(m, p)
+    return m
+
+
+def with_random_head(model, head):
+    # torchvision zero-initializes the ViT head: random weights make the logits (and msp/energy) informative.
+    torch.nn.init.normal_(submodule(model, head).weight, std=0.02)
+    return model
+
+
+def vit_tiny():
+    from torchvision.models.vision_transformer import VisionTransformer
+    return with_random_head(VisionTransformer(image_size=224, patch_size=16, num_layers=4, num_heads=3, hidden_dim=192,
+                                              mlp_dim=768), 'heads.head')
+
+
+def swin_tiny():
+    from torchvision.models.swin_transformer import SwinTransformer
+    return SwinTransformer(patch_size=[4, 4], embed_dim=32, depths=[2, 2, 2, 2], num_heads=[2, 2, 2, 2],
+                           window_size=[7, 7], stochastic_depth_prob=0.0)
+
+
 def builders():
     m = torchvision.models
     return {
@@ -61,6 +129,12 @@ def builders():
             build=lambda: m.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None,
                                                                min_size=320, max_size=320),
             input=[3, 320, 320], dynamic_batch=False, outputs=['boxes', 'labels', 'scores'], detector=True),
+        # Token models: C5 = last block, C4 (TA) = the middle ViT block / the third Swin stage; k = fsta's auto default 0.5.
+        'vit_tiny': dict(build=vit_tiny, input=[1, 3, 224, 224], dynamic_batch=True, outputs=['logits'], export_with_grad=True,
+                         tokens=dict(layout='nlc', prefix=1, c5='encoder.layers.encoder_layer_3',
+                                     c4='encoder.layers.encoder_layer_1', k=0.5)),
+        'swin_tiny': dict(build=swin_tiny, input=[1, 3, 224, 224], dynamic_batch=True, outputs=['logits'],
+                          tokens=dict(layout='nhwc', prefix=0, c5='features.7', c4='features.5', k=0.5)),
     }
 
 
@@ -80,6 +154,7 @@ def export(name, spec, out_dir, command):
     t0 = time.time()
     with torch.no_grad():
         ref = model(*args)
+    with torch.enable_grad() if spec.get('export_with_grad') else torch.no_grad():
         torch.onnx.export(model, args, tmp_path, opset_version=OPSET, do_constant_folding=True,
                           input_names=['input'], output_names=spec['outputs'], dynamic_axes=dynamic)
     os.replace(tmp_path, onnx_path)
@@ -109,6 +184,7 @@ def export(name, spec, out_dir, command):
             'outputs': {n: {'sum': float(o.double().sum()), 'first': [float(v) for v in o.flatten()[:8]]}
                         for n, o in zip(spec['outputs'], outs)},
         },
+        **({'tokens': token_reference(model, x, spec['tokens'])} if spec.get('tokens') else {}),
         'command': command,
     }
     with open(os.path.join(out_dir, name + '.json'), 'w') as f:

@@ -4,7 +4,8 @@
 // original and the patched model in onnxruntime-node on the probe input, and check
 //   - the stages: shape, whole-number stride, sign (a stage said to be ≥ 0 is ≥ 0 at run time);
 //   - C5 is PyTorch's C5 by definition (tools/family_matrix.py): the same values;
-//   - fsta/fs equals PyTorch's FS on that tensor within 1e-4 (relative to max(1, |FS|));
+//   - fsta/fs equals PyTorch's FS on that tensor within 1e-4 (relative to max(1, |FS|)), on its
+//     layout for vision transformers (tokens without the class token, channels-last maps);
 //   - patching keeps the model's own outputs bit-identical.
 // A model is `right` when all hold, `refused` when fsta throws an FstaError (the message is
 // kept), `wrong` otherwise.
@@ -75,7 +76,7 @@ export async function checkModel(dir, name) {
   const ta = found.ta;
   Object.assign(row, {
     backbone: found.manifest?.name ?? 'auto',
-    stages: stages.map((s) => ({ name: s.name, shape: s.shape, stride: s.stride, nonNegative: s.nonNegative, node: s.node })),
+    stages: stages.map((s) => ({ name: s.name, shape: s.shape, stride: s.stride, nonNegative: s.nonNegative, node: s.node, ...(s.layout === 'nchw' || s.layout === 'ncl' ? {} : { layout: s.layout, prefixTokens: s.prefixTokens }) })),
     ta: ta ? { stage: ta.stage, tensor: ta.tensor, note: ta.note, warning: ta.warning } : null,
     head: found.head ? (found.head.weightInitializer ? 'linear' : 'conv') : null,
   });
@@ -85,7 +86,10 @@ export async function checkModel(dir, name) {
   const strides = stages.map((s) => s.stride ?? 0);
   if (strides.some((s, i) => i > 0 && s < strides[i - 1])) problems.push('strides decrease');
 
-  const patched = patchModel(model, { fsStageTensor: c5.tensor, taStageTensor: ta?.tensor ?? null, k: found.defaults.k });
+  const patched = patchModel(model, {
+    fsStageTensor: c5.tensor, fsLayout: { layout: c5.layout, prefixTokens: c5.prefixTokens },
+    taStageTensor: ta?.tensor ?? null, ...(ta ? { taLayout: { layout: ta.layout, prefixTokens: ta.prefixTokens } } : {}), k: found.defaults.k,
+  });
   const exposed = [...new Set([...stages.map((s) => s.tensor), ...(ta ? [ta.tensor] : [])])];
   const inShape = meta.input.shape;
   const feeds = { [meta.input.name]: new ort.Tensor('float32', probeInput(inShape), inShape) };

@@ -15,7 +15,10 @@ Per model, NAME.onnx and NAME.json: input name/shape, and from PyTorch on the pr
   - `tensors`: the same statistics for every 4-D float tensor any aten op produced, so that
     the node side can find the tensor fsta picked in PyTorch by its values.
 
-C5 by definition: for a classifier, the tensor its head pools (the input of the global
+C5 by definition: for a vision transformer, the last block's output before the final norm
+(ViT: encoder.layers[-1], tokens (N, L, C), FS over the patch tokens, class token left out;
+Swin: features[-1], channels-last (N, H, W, C)); `c5.fs` is then FS on that layout; for a
+classifier, the tensor its head pools (the input of the global
 pooling in front of the classifier; SqueezeNet: the input of its final conv classifier);
 for a detector, the last map of its backbone body (SSD: the VGG trunk's fc7, extra.0;
 SSDlite: the MobileNetV3 features); for a segmenter, the backbone's last output.
@@ -46,9 +49,18 @@ def fs64(t):
     return float((f - f.mean(dim=(1, 2), keepdim=True)).abs().mean())
 
 
-def stats(t):
+def fs_layout(t, layout):
+    """FS of batch item 0 on a token layout, float64: ('nlc', prefix) drops the class token(s); 'nhwc'."""
+    f = t[0].double()
+    if layout[0] == 'nlc':
+        f = f[layout[1]:]
+        return float((f - f.mean(dim=0, keepdim=True)).abs().mean())
+    return float((f - f.mean(dim=(0, 1), keepdim=True)).abs().mean())
+
+
+def stats(t, layout=None):
     return {'shape': list(t.shape), 'sum': float(t.double().sum()), 'abs': float(t.double().abs().sum()),
-            'min': float(t.min()), 'fs': fs64(t)}
+            'min': float(t.min()), 'fs': fs_layout(t, layout) if layout else fs64(t)}
 
 
 class Recorder(TorchDispatchMode):
@@ -89,6 +101,10 @@ def submodule(model, path):
 
 def cls(build, size=CLS, c5=('pre', 'avgpool'), note=''):
     return dict(build=build, kind='classifier', input=[1, 3, size, size], c5=c5, note=note)
+
+
+def tokens(build, c5, layout, size=224, note=''):
+    return dict(build=build, kind='classifier', input=[1, 3, size, size], c5=('out', c5), layout=layout, note=note)
 
 
 def det(build, size=256, c5=('out', 'backbone.body'), note=''):
@@ -137,6 +153,9 @@ def builders():
                             note='299: its unpadded convolutions make smaller inputs look like stride 64'),
         'vgg11_bn': cls(narrow_vgg, size=224, note='224: adaptive pooling to 7x7 exports only from a 7x7 map; classifier narrowed to 256 wide'),
         'mnasnet0_5': cls(lambda: m.mnasnet0_5(weights=None), c5=('out', 'layers')),
+        'vit_b_16': tokens(lambda: m.vit_b_16(weights=None), 'encoder.layers.encoder_layer_11', ('nlc', 1),
+                           note='224: its position embedding fixes the input size; FS on the patch tokens'),
+        'swin_t': tokens(lambda: m.swin_t(weights=None), 'features.7', ('nhwc',), note='224; channels-last stages'),
         'fasterrcnn_resnet50_fpn': det(lambda: d.fasterrcnn_resnet50_fpn(**nb, **few)),
         'fasterrcnn_resnet50_fpn_v2': det(lambda: d.fasterrcnn_resnet50_fpn_v2(**nb, **few)),
         'fasterrcnn_mobilenet_v3_large_fpn': det(
@@ -211,7 +230,8 @@ def export(name, spec, out_dir):
         out_names = ['logits']
     dynamic = None if spec['kind'] == 'detector' else {'input': {0: 'batch'}, **{o: {0: 'batch'} for o in out_names}}
     onnx_path = os.path.join(out_dir, name + '.onnx')
-    with torch.no_grad():
+    # torch 1.13 exports torchvision's ViT only with gradients enabled.
+    with torch.enable_grad() if spec.get('layout') else torch.no_grad():
         torch.onnx.export(model, args, onnx_path + '.tmp', opset_version=OPSET, do_constant_folding=True,
                           input_names=['input'], output_names=out_names, dynamic_axes=dynamic)
     os.replace(onnx_path + '.tmp', onnx_path)
@@ -222,7 +242,7 @@ def export(name, spec, out_dir):
         'opset': OPSET, 'input': {'name': 'input', 'shape': spec['input'], 'dynamic_batch': dynamic is not None},
         'outputs': out_names,
         'c5_definition': f'{spec["c5"][0]} {spec["c5"][1] if isinstance(spec["c5"][1], str) else "relu(features(x))"}',
-        'c5': stats(c5),
+        'c5': stats(c5, spec.get('layout')),
         'tensors': rec.tensors,
     }
     with open(os.path.join(out_dir, name + '.json'), 'w') as f:

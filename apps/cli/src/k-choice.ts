@@ -57,5 +57,9 @@ export function defaultK(choice: ModelChoice, config: { path: string; cfg: FstaC
 
 /** k as percentiles of TA-stage activations on up to 200 evenly spread ID images. */
 export function percentileKs(sample: Float64Array, percentiles: readonly number[], stage: string, images: number): KSetting[] {
-  return percentiles.map((q) => ({ k: kFromPercentile(sample, q), label: `k=p${q}`, source: `${q}th percentile of ${stage} activations on ${images} ID images` }));
+  return percentiles.map((q) => {
+    const k = kFromPercentile(sample, q);
+    if (k < 0) throw new FstaError('BAD_K', `the ${q}th percentile of ${stage} activations on ${images} ID images is ${k.toPrecision(3)}, below 0: ${stage} is signed, and TA needs k ≥ 0`, 'pass a higher --k-percentile, or k itself with --k');
+    return { k, label: `k=p${q}`, source: `${q}th percentile of ${stage} activations on ${images} ID images` };
+  });
 }

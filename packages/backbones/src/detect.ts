@@ -8,6 +8,7 @@ import { backboneRoot, implausibility, STAGE_FIX } from './plausibility.js';
 import type { StageMap } from './stages.js';
 import { describeStage, imageInput, strideOfTensor } from './stages.js';
 import { resolutionKey, structuralStrides } from './strides.js';
+import { tokenTrunk } from './tokens.js';
 
 /** Ops whose outputs describe a tensor's shape, not its values: data does not flow through them. */
 const SHAPE_OPS = new Set(['Shape', 'Size']);
@@ -256,6 +257,14 @@ export function detectStages(graph: GraphView): StageMap {
   }
   if (!graph.nodes.some((n) => isConv(n.opType))) throw noStages('it has no Conv node');
   const { producer } = indexGraph(graph);
+  // A vision transformer: the stages are block outputs of its token trunk, in their own layout.
+  const trunk = tokenTrunk(graph);
+  if (trunk) {
+    const c5 = trunk.stages.C5!;
+    const why = implausibility(graph, c5.tensor, true);
+    if (why !== null) throw new FstaError('IMPLAUSIBLE_STAGE', `automatic stage detection found no plausible C5: ${trunk.rule}, last block "${c5.tensor}" (node ${c5.node}), ${why}`, STAGE_FIX, { tensor: c5.tensor });
+    return Object.fromEntries(STAGE_NAMES.filter((s) => trunk.stages[s]).map((s) => [s, describeStage(graph, trunk.stages[s]!.tensor, trunk.stages[s]!.node)]));
+  }
   const { reach, idom } = dominators(graph, input);
   const c5 = findC5(graph, input, reach, idom);
   if (c5 === null) throw noStages('no 4-D feature map with a static size lies on a path from the input');

@@ -179,6 +179,27 @@ const permOf = (n: GraphNode): readonly number[] | undefined => {
 const isPerm = (p: readonly number[] | undefined, want: readonly number[]) => p !== undefined && p.length === want.length && p.every((d, i) => d === want[i]);
 
 /**
+ * Whether a 3-D tensor went through a Transpose since it was (N, C, L): walking back along
+ * its data inputs (those computed from a convolution first), a Transpose comes before any
+ * convolution or 4-D map. A ViT's tokens (N, L, C) and its attention's (L, N, C) tensors are.
+ */
+export function isPermutedTokens(graph: GraphView, tensor: string): boolean {
+  const { producer } = indexGraph(graph);
+  let t = tensor;
+  for (let hops = 0; hops < 256; hops++) {
+    const p = producer.get(t);
+    if (!p || CONV_OPS.has(p.opType)) return false;
+    if (p.opType === 'Transpose') return true;
+    const data = p.inputs.filter((i) => i !== '' && !graph.initializerNames.has(i) && !graph.constants?.has(i) && hasConvAncestor(graph, i));
+    if (data.some((i) => graph.shapes.get(i)?.length === 4)) return false;
+    const next = data.find((i) => graph.shapes.get(i)?.length === 3);
+    if (next === undefined) return false;
+    t = next;
+  }
+  return true;
+}
+
+/**
  * Whether a 4-D tensor is channels-last (N, H, W, C): walking back along its data inputs,
  * a Transpose with perm [0, 2, 3, 1] comes before any convolution or Transpose back
  * (ConvNeXt's blocks run LayerNorm and their MLP between such transposes).

@@ -1,9 +1,11 @@
 export type { GraphNode, GraphView, GraphIndex } from './graph.js';
-export { modulePath, isUnder, indexGraph, initializerBehind, shapeOf, isNonNegative, hasConvAncestor, isChannelsLast } from './graph.js';
+export { modulePath, isUnder, indexGraph, initializerBehind, shapeOf, isNonNegative, hasConvAncestor, isChannelsLast, isPermutedTokens } from './graph.js';
 export type { StageName, StageSelector, Preprocess, StageDefaults, HeadSelector, MatchResult, BackboneManifest } from './manifest.js';
 export { STAGE_NAMES, IMAGENET_MEAN, IMAGENET_STD } from './manifest.js';
 export type { ResolvedStage, StageMap } from './stages.js';
-export { imageInput, strideOf } from './stages.js';
+export { imageInput, strideOf, layoutOf } from './stages.js';
+export type { TokenTrunk, TokenBlock } from './tokens.js';
+export { tokenTrunk, knownTokenLayout } from './tokens.js';
 export { select, describeSelector } from './select.js';
 export { detectStages, pooledByHead } from './detect.js';
 export { implausibility, assertPlausible, backboneRoot } from './plausibility.js';

@@ -1,6 +1,7 @@
 import { FstaError } from '@fsta/core';
 import type { GraphView } from './graph.js';
-import { hasConvAncestor, indexGraph, isChannelsLast, isUnder, modulePath } from './graph.js';
+import { hasConvAncestor, indexGraph, isChannelsLast, isPermutedTokens, isUnder, modulePath } from './graph.js';
+import { knownTokenLayout } from './tokens.js';
 import { imageInput, strideOfTensor } from './stages.js';
 
 /** Top-level modules that hold heads in torchvision exports: detection heads, segmentation heads (ASPP included), RPN. */
@@ -27,7 +28,10 @@ export function implausibility(graph: GraphView, tensor: string, c5 = false): st
   const shape = graph.shapes.get(tensor);
   if (shape && shape.length !== 4 && shape.length !== 3) return `has shape [${shape.join(', ')}]: a stage is a feature map (N, C, H, W) or tokens (N, C, L)`;
   if (!hasConvAncestor(graph, tensor)) return 'is the input or only a preprocessing of it (no convolution between the input and it)';
-  if (shape?.length === 4 && isChannelsLast(graph, tensor)) return 'is channels-last (N, H, W, C), between a Transpose [0, 2, 3, 1] and its inverse';
+  // Channels-last maps and (N, L, C) tokens are stages only where a token trunk knows their layout (its block outputs).
+  const known = knownTokenLayout(graph, tensor) !== null;
+  if (!known && shape?.length === 4 && isChannelsLast(graph, tensor)) return 'is channels-last (N, H, W, C), between a Transpose [0, 2, 3, 1] and its inverse, and not a block output of a known token trunk (ViT, Swin), so its layout is unknown';
+  if (!known && shape?.length === 3 && isPermutedTokens(graph, tensor)) return 'is a token tensor behind a Transpose (e.g. (N, L, C) tokens), not (N, C, L), and not a block output of a known token trunk (ViT, Swin), so its layout is unknown';
   const top = modulePath(node.name)[0];
   if (top !== undefined && HEAD_MODULES.includes(top)) return `lies inside the model's head (module /${top}/)`;
   const root = backboneRoot(graph);

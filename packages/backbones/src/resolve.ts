@@ -190,7 +190,7 @@ function withTa(graph: GraphView, r: Omit<BackboneResolution, 'ta' | 'warnings' 
 export function taFor(resolution: Pick<BackboneResolution, 'stages' | 'manifest' | 'graph'>, stage: string): TaTarget {
   const resolved = requireStage(resolution, stage);
   const i = (STAGE_NAMES as readonly string[]).indexOf(stage);
-  if (i < 0) return { stage, tensor: resolved.tensor, node: resolved.node, note: null, warning: resolved.nonNegative ? null : signedTaWarning(stage, resolved.tensor, false) };
+  if (i < 0) return { stage, tensor: resolved.tensor, node: resolved.node, layout: resolved.layout, prefixTokens: resolved.prefixTokens, note: null, warning: resolved.nonNegative ? null : signedTaWarning(stage, resolved.tensor, false) };
   const previous = STAGE_NAMES.slice(0, i).reverse().map((s) => resolution.stages[s]).find((s) => s !== undefined) ?? null;
   return taTarget(resolution.graph, stage, resolved, previous);
 }

@@ -1,7 +1,8 @@
 import type { GraphView } from './graph.js';
 import { ancestors, indexGraph, isNonNegative } from './graph.js';
 import { implausibility } from './plausibility.js';
-import { imageInput } from './stages.js';
+import type { FeatureLayout } from '@fsta/core';
+import { imageInput, layoutOf } from './stages.js';
 import { resolutionKey } from './strides.js';
 import type { ResolvedStage } from './stages.js';
 
@@ -12,6 +13,9 @@ export interface TaTarget {
   /** The tensor TA applies to: the stage's own when non-negative, else the nearest non-negative tensor of the stage. */
   readonly tensor: string;
   readonly node: string;
+  /** Layout of `tensor` (see `ResolvedStage.layout`): what the TA pass's stage map is exposed in. */
+  readonly layout: FeatureLayout;
+  readonly prefixTokens: number;
   /** Set when `tensor` is not the stage's own tensor: which one was taken and why. */
   readonly note: string | null;
   /** Set when TA lands on a signed tensor (no non-negative one in the stage): what TA then means. */
@@ -66,11 +70,11 @@ export function latestNonNegativeInStage(graph: GraphView, tensor: string, previ
  * is none, keep the stage tensor and warn.
  */
 export function taTarget(graph: GraphView, stage: string, resolved: ResolvedStage, previous: ResolvedStage | null): TaTarget {
-  const base = { stage, tensor: resolved.tensor, node: resolved.node };
+  const base = { stage, tensor: resolved.tensor, node: resolved.node, layout: resolved.layout, prefixTokens: resolved.prefixTokens };
   if (resolved.nonNegative) return { ...base, note: null, warning: null };
   const found = latestNonNegativeInStage(graph, resolved.tensor, previous?.tensor ?? null);
   if (found) {
-    return { stage, ...found, note: `${stage} ("${resolved.tensor}") is signed; TA goes on the nearest non-negative tensor of that stage, "${found.tensor}" (node ${found.node})`, warning: null };
+    return { stage, ...found, ...layoutOf(graph, found.tensor), note: `${stage} ("${resolved.tensor}") is signed; TA goes on the nearest non-negative tensor of that stage, "${found.tensor}" (node ${found.node})`, warning: null };
   }
   return { ...base, note: null, warning: signedTaWarning(stage, resolved.tensor) };
 }

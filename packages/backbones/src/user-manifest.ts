@@ -1,6 +1,7 @@
-import { FstaError } from '@fsta/core';
+import { FEATURE_LAYOUTS, FstaError, type FeatureLayout } from '@fsta/core';
 import type { GraphView } from './graph.js';
-import { indexGraph, initializerBehind, shapeOf } from './graph.js';
+import { indexGraph, initializerBehind, isChannelsLast, isPermutedTokens, shapeOf } from './graph.js';
+import { knownTokenLayout } from './tokens.js';
 import type { Preprocess, StageDefaults, StageName } from './manifest.js';
 import { STAGE_NAMES } from './manifest.js';
 import type { ResolvedStage, StageMap } from './stages.js';
@@ -21,6 +22,12 @@ export interface UserManifest {
   readonly preprocess: Preprocess;
   /** Stage name → tensor name. */
   readonly stages: Readonly<Partial<Record<StageName, string>>>;
+  /**
+   * Stage name → layout, where the manifest says ("layout": "nhwc" | "nlc" …, "prefixTokens"
+   * for the class tokens of an "nlc" sequence). Without it a stage is channels first, unless a
+   * known token trunk (ViT, Swin) says otherwise; a channels-last tensor of unknown layout is refused.
+   */
+  readonly layouts?: Readonly<Partial<Record<StageName, { readonly layout: FeatureLayout; readonly prefixTokens: number }>>>;
   readonly head: { readonly penultimate: string; readonly weight: string; readonly bias: string | null } | null;
   readonly defaults?: Partial<StageDefaults>;
   readonly classes?: readonly string[];
@@ -75,11 +82,19 @@ export function parseUserManifest(json: unknown, source = 'manifest object'): Us
   if (typeof m.threshold !== 'undefined' && typeof m.fsStage === 'string') throw bad(source, 'is an fsta config (from fsta calibrate), not a manifest; pass it with --config');
   if (!isObject(m.stages)) throw bad(source, 'has no "stages" object');
   const stages: Partial<Record<StageName, string>> = {};
+  const layouts: Partial<Record<StageName, { layout: FeatureLayout; prefixTokens: number }>> = {};
   for (const [name, v] of Object.entries(m.stages)) {
     if (!(STAGE_NAMES as readonly string[]).includes(name)) throw bad(source, `has a stage "${name}"; stage names are ${STAGE_NAMES.join(', ')}`);
     const tensor = typeof v === 'string' ? v : isObject(v) ? v.tensor : undefined;
     if (typeof tensor !== 'string' || tensor === '') throw bad(source, `has stage "${name}" without a tensor name`);
     stages[name as StageName] = tensor;
+    if (isObject(v) && (v.layout !== undefined || v.prefixTokens !== undefined)) {
+      const layout = v.layout ?? 'nlc';
+      if (!FEATURE_LAYOUTS.includes(layout as FeatureLayout)) throw bad(source, `has stage "${name}" with layout ${JSON.stringify(layout)}; expected one of ${FEATURE_LAYOUTS.join(', ')}`);
+      const prefixTokens = v.prefixTokens ?? 0;
+      if (typeof prefixTokens !== 'number' || !Number.isInteger(prefixTokens) || prefixTokens < 0 || (prefixTokens > 0 && layout !== 'nlc')) throw bad(source, `has stage "${name}" with prefixTokens ${JSON.stringify(prefixTokens)}; expected a whole number ≥ 0, above 0 only with layout "nlc"`);
+      layouts[name as StageName] = { layout: layout as FeatureLayout, prefixTokens };
+    }
   }
   if (Object.keys(stages).length === 0) throw bad(source, 'has an empty "stages" object; name at least the FS stage (C5)');
   let head: UserManifest['head'] = null;
@@ -94,6 +109,7 @@ export function parseUserManifest(json: unknown, source = 'manifest object'): Us
     source,
     preprocess: parsePreprocess(m.preprocess, source),
     stages,
+    ...(Object.keys(layouts).length ? { layouts } : {}),
     head,
   };
   if (m.input !== undefined) { if (typeof m.input !== 'string') throw bad(source, 'has an "input" that is not a tensor name'); out.input = m.input; }
@@ -117,7 +133,21 @@ export function parseUserManifest(json: unknown, source = 'manifest object'): Us
 function stageOf(graph: GraphView, m: UserManifest, stage: StageName, tensor: string): ResolvedStage {
   const node = indexGraph(graph).producer.get(tensor);
   if (!node) throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} names "${tensor}" as stage ${stage}, but no node of this model produces it`, 'check that the manifest was written for this model (`fsta inspect MODEL` lists its stage tensors)', { source: m.source, stage, tensor });
-  return describeStage(graph, tensor, node.name);
+  const d = describeStage(graph, tensor, node.name);
+  const declared = m.layouts?.[stage];
+  const known = knownTokenLayout(graph, tensor);
+  if (declared && known && (declared.layout !== known.layout || declared.prefixTokens !== known.prefixTokens)) {
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}") layout "${declared.layout}" with ${declared.prefixTokens} prefix tokens, but it is a block output of a ${known.layout} token trunk with ${known.prefixTokens}`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
+  }
+  const rank = d.shape.length;
+  if (declared && graph.shapes.has(tensor) && rank !== (declared.layout === 'nchw' || declared.layout === 'nhwc' ? 4 : 3)) {
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} gives stage ${stage} ("${tensor}", shape [${d.shape.join(', ')}]) layout "${declared.layout}", which has another rank`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
+  }
+  // Never silently wrong: a permuted tensor read as channels first would give another FS.
+  if (!declared && !known && ((rank === 4 && isChannelsLast(graph, tensor)) || (rank === 3 && isPermutedTokens(graph, tensor)))) {
+    throw new FstaError('BACKBONE_MISMATCH', `manifest ${m.source} names "${tensor}" as stage ${stage}, but it is ${rank === 4 ? 'channels-last (behind a Transpose [0, 2, 3, 1])' : 'a token tensor behind a Transpose (e.g. (N, L, C))'} and the manifest gives no layout`, 'set the stage\'s "layout" (and "prefixTokens") to what the tensor holds, or drop it where fsta knows the layout (`fsta inspect MODEL` prints it)', { source: m.source, stage, tensor });
+  }
+  return declared ? describeStage(graph, tensor, node.name, declared) : d;
 }
 
 /** The manifest's stages, head and defaults, resolved against one graph. */

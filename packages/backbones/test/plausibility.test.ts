@@ -126,7 +126,7 @@ describe('TA on signed stages', () => {
       op('/pool/GlobalAveragePool', 'GlobalAveragePool', ['r3'], 'p'), op('/Flatten', 'Flatten', ['p'], 'f'), op('/fc/Gemm', 'Gemm', ['f', 'w', 'b'], 'logits'),
     ];
     const g = view(['x'], nodes, { x: [1, 3, 32, 32], a1: [1, 8, 16, 16], r1: [1, 8, 16, 16], a2: [1, 16, 8, 8], r2: [1, 16, 8, 8], lin: [1, 8, 8, 8], a3: [1, 32, 4, 4], r3: [1, 32, 4, 4], p: [1, 32, 1, 1], f: [1, 32], logits: [1, 10] }, ['logits']);
-    const manual = { manifest: null, graph: g, stages: { C3: { tensor: 'r1', node: '/r1/Relu', shape: [1, 8, 16, 16], stride: 2, nonNegative: true }, C4: { tensor: 'lin', node: '/proj/Conv', shape: [1, 8, 8, 8], stride: 4, nonNegative: false } } };
+    const manual = { manifest: null, graph: g, stages: { C3: { tensor: 'r1', node: '/r1/Relu', shape: [1, 8, 16, 16], stride: 2, nonNegative: true, layout: 'nchw' as const, prefixTokens: 0 }, C4: { tensor: 'lin', node: '/proj/Conv', shape: [1, 8, 8, 8], stride: 4, nonNegative: false, layout: 'nchw' as const, prefixTokens: 0 } } };
     const t = taFor(manual, 'C4');
     expect(t.tensor).toBe('r2');
     expect(t.note).toBe('C4 ("lin") is signed; TA goes on the nearest non-negative tensor of that stage, "r2" (node /r2/Relu)');

@@ -10,7 +10,7 @@
  */
 import type { EagerOps, TensorOps } from './ops.js';
 import { tidy } from './ops.js';
-import { featureSim, thresholdActivation } from './features.js';
+import { channelsFirst, featureSim, thresholdActivation } from './features.js';
 import { channelMad, featureMedianDev, featureStd, gramStat } from './feature-variants.js';
 import { energy, gradNorm, maxLogit, msp, odinScore } from './classifier-scores.js';
 import { reactScore } from './react.js';
@@ -122,6 +122,8 @@ export const conformanceCases: ConformanceCase[] = [
   c('reshape: [0, 0, 1, −1] adds a unit axis', [x3], (o, x) => o.reshape(x!, [0, 0, 1, -1]), td(iota(12), [2, 3, 1, 2])),
   c('transpose: 2-D', [m23], (o, x) => o.transpose(x!, [1, 0]), td([1, 4, 2, 5, 3, 6], [3, 2])),
   c('transpose: (2,3,2) by [2, 0, 1]', [x3], (o, x) => o.transpose(x!, [2, 0, 1]), td([0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11], [2, 2, 3])),
+  c('slice: tokens 1… of (1, 3, 2) along axis 1', [td(iota(6), [1, 3, 2])], (o, x) => o.slice(x!, 1, 1), td([2, 3, 4, 5], [1, 2, 2])),
+  c('slice: 1…2 of the last axis, negative axis', [x3], (o, x) => o.slice(x!, -1, 1, 2), td([1, 3, 5, 7, 9, 11], [2, 3, 1])),
   c('shape: reports rank and static dimensions', [td(iota(24), [2, 3, 4])], (o, x) => { const s = o.shape(x!); return o.constant([s.length, s[1]!, s[2]!], [3]); }, td([3, 3, 4], [3])),
   c('dispose: disposing an intermediate leaves the result intact', [td([-1, 2], [2])], (o, x) => { const a = o.abs(x!); const b = o.add(a, a); o.dispose(a); return b; }, td([2, 4], [2])),
   c('tidy: keeps the returned tensor', [td([-1, 2], [2])], (o, x) => tidy(o, (t) => t.mul(t.abs(x!), t.constant([3], []))), td([3, 6], [2])),
@@ -130,6 +132,10 @@ export const conformanceCases: ConformanceCase[] = [
   // sample 0: ch0 0,2,4,6 (|dev| mean 2), ch1 constant -> (8 + 0)/8 = 1; sample 1: ch0 constant, ch1 0,0,0,8 (mean 2, |dev| 2,2,2,6) -> 12/8 = 1.5
   c('FS: NCHW, hand-derived', [td([0, 2, 4, 6, 5, 5, 5, 5, 1, 1, 1, 1, 0, 0, 0, 8], [2, 2, 2, 2])], (o, f) => featureSim(o, f!), td([1, 1.5], [2])),
   c('FS: (B, C, L) tokens', [td([1, 3, 0, 0], [1, 2, 2])], (o, f) => featureSim(o, f!), td([0.5], [1])),
+  // The same tokens as (N, L, C) behind a class token (9, 9): dropped, then as above.
+  c('FS: (N, L, C) tokens without the class token', [td([9, 9, 1, 0, 3, 0], [1, 3, 2])], (o, f) => featureSim(o, channelsFirst(o, f!, 'nlc', 1)), td([0.5], [1])),
+  // NHWC (1, 2, 2, 2) of the NCHW sample 1 above: ch0 constant 1, ch1 0, 0, 0, 8 -> 1.5
+  c('FS: NHWC map', [td([1, 0, 1, 0, 1, 0, 1, 8], [1, 2, 2, 2])], (o, f) => featureSim(o, channelsFirst(o, f!, 'nhwc')), td([1.5], [1])),
   c('TA: ReLU(f − 0.5)', [td([0, 0.5, 1, 2], [1, 1, 2, 2])], (o, f) => thresholdActivation(o, f!, 0.5), td([0, 0, 0.5, 1.5], [1, 1, 2, 2])),
   // TA map 0, 0, 0.5, 1.5: mean 0.5, |dev| 0.5, 0.5, 0, 1 -> 0.5
   c('FS of the TA map', [td([0, 0.5, 1, 2], [1, 1, 2, 2])], (o, f) => featureSim(o, thresholdActivation(o, f!, 0.5)), td([0.5], [1])),

@@ -64,6 +64,8 @@ export interface TensorOps<T> {
   /** -1 in `shape` is inferred; 0 copies that dimension from the input (ONNX Reshape semantics). */
   reshape(x: T, shape: readonly number[]): T;
   transpose(x: T, perm: readonly number[]): T;
+  /** Elements start … end − 1 along one axis (end absent: to the end); e.g. the patch tokens after a class token. */
+  slice(x: T, axis: number, start: number, end?: number): T;
 
   dispose(x: T | readonly T[]): void;
 }

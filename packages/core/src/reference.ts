@@ -249,6 +249,17 @@ export const referenceOps: EagerOps<RefTensor> = {
     return new RefTensor(x.data, filled);
   },
   transpose: (x, perm) => transposeRef(x, perm),
+  slice(x, axis, start, end) {
+    const a = normAxes([axis], x.shape.length)[0]!;
+    const n = x.shape[a]!;
+    const e = end ?? n;
+    if (!(Number.isInteger(start) && Number.isInteger(e) && start >= 0 && start <= e && e <= n)) throw new FstaError('BAD_AXIS', `slice ${start}…${e} is outside axis ${a} of length ${n}`, 'pass 0 ≤ start ≤ end ≤ the axis length');
+    const outer = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
+    const inner = x.shape.slice(a + 1).reduce((p, d) => p * d, 1);
+    const out = new Float32Array(outer * (e - start) * inner);
+    for (let o = 0; o < outer; o++) out.set(x.data.subarray((o * n + start) * inner, (o * n + e) * inner), o * (e - start) * inner);
+    return new RefTensor(out, x.shape.map((d, i) => (i === a ? e - start : d)));
+  },
   dispose: () => {},
 };
 

@@ -1,4 +1,4 @@
-import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreInputs, serialQueue, type Detector, type DetectorSettings, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreInputs, serialQueue, type Detector, type DetectorSettings, type FeatureLayout, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { encodeModel } from './proto.js';
@@ -137,6 +137,8 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
   const patched = patchModel(model, {
     fsStageTensor: fs.tensor,
+    fsLayout: { layout: fs.layout, prefixTokens: fs.prefixTokens },
+    ...(ta ? { taLayout: { layout: ta.layout, prefixTokens: ta.prefixTokens } } : {}),
     taStageTensor: ta?.tensor ?? null,
     k: config.k,
     ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits } } : {}),
@@ -156,8 +158,8 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
   const metadata: PatchMetadata = {
     version: FSTA_VERSION,
     config,
-    fsStage: { name: config.fsStage, tensor: fs.tensor },
-    taStage: ta && config.taStage !== null ? { name: config.taStage, tensor: ta.tensor } : null,
+    fsStage: { name: config.fsStage, tensor: fs.tensor, ...layoutEntry(fs) },
+    taStage: ta && config.taStage !== null ? { name: config.taStage, tensor: ta.tensor, ...layoutEntry(ta) } : null,
     head: h ? { penultimate: h.penultimate, logits: h.logits, weight: h.weightInitializer ?? h.weight, bias: h.biasInitializer ?? h.bias ?? null } : null,
     input: feed.input,
     preprocess: feed.preprocess ? { ...feed.preprocess, layout: 'NCHW', range: [0, 1] } : null,
@@ -167,6 +169,9 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
   setPatchMetadata(patched.model, metadata);
   return { model: patched.model, config, backbone: found, modelOutputs: graph.outputs.slice(), graph, metadata, warnings };
 }
+
+/** A stage's layout for the patch metadata: only where it is not channels first. */
+const layoutEntry = (s: { layout: FeatureLayout; prefixTokens: number }) => (s.layout === 'nchw' || s.layout === 'ncl' ? {} : { layout: { layout: s.layout, prefixTokens: s.prefixTokens } });
 
 /**
  * ONNX bytes → patched bytes, written once for every ONNX runtime: `patchForConfig`,
@@ -251,6 +256,7 @@ function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata
     ...(meta.head ? { output: meta.head.logits } : {}),
     preprocess: { layout: 'NCHW', range: [0, 1], ...preprocess } as UserManifest['preprocess'],
     stages: { [meta.fsStage.name]: meta.fsStage.tensor, ...(meta.taStage ? { [meta.taStage.name]: meta.taStage.tensor } : {}) },
+    layouts: { ...(meta.fsStage.layout ? { [meta.fsStage.name]: meta.fsStage.layout } : {}), ...(meta.taStage?.layout ? { [meta.taStage.name]: meta.taStage.layout } : {}) },
     head: meta.head ? { penultimate: meta.head.penultimate, weight: meta.head.weight, bias: meta.head.bias } : null,
   };
   const found = findBackbone(graph, manifest);

@@ -251,6 +251,15 @@ export function graphOps(b: GraphBuilder): TensorOps<GraphTensor> {
       return t(one('Reshape', [x.name, b.intConst(shape)]), out);
     },
     transpose: (x, perm) => t(one('Transpose', [x.name], [attr.ints('perm', perm)]), perm.map((p) => x.shape[p]!)),
+    slice(x, axis0, start, end) {
+      const axis = normAxes([axis0], x.shape.length)[0]!;
+      const n = x.shape[axis]!;
+      if (!(Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start && (n < 0 || end <= n))) && (n < 0 || start <= n))) throw new FstaError('BAD_AXIS', `slice ${start}…${end ?? 'end'} is outside axis ${axis} of length ${n}`, 'pass 0 ≤ start ≤ end ≤ the axis length');
+      // INT64_MAX as ONNX's "to the end" when no end is given (the length may be known only at run time).
+      const e = end ?? Number.MAX_SAFE_INTEGER;
+      const len = end !== undefined ? end - start : n < 0 ? -1 : n - start;
+      return t(one('Slice', [x.name, b.intConst([start]), b.intConst([e]), b.intConst([axis])]), x.shape.map((d, i) => (i === axis ? len : d)));
+    },
     // Graph tensors are names; nothing to free.
     dispose: () => {},
   };

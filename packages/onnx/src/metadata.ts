@@ -1,4 +1,4 @@
-import { FstaError, parseConfig, type FstaConfig, type PreprocessSpec } from '@fsta/core';
+import { FEATURE_LAYOUTS, FstaError, parseConfig, type FeatureLayout, type FstaConfig, type PreprocessSpec } from '@fsta/core';
 import type { OnnxModel } from './types.js';
 
 /**
@@ -14,6 +14,8 @@ const PREFIX = 'fsta.';
 export interface PatchedStage {
   name: string;
   tensor: string;
+  /** Set for a stage that is not channels first (a Swin map 'nhwc', ViT tokens 'nlc'), with the tokens FS left out. */
+  layout?: { layout: FeatureLayout; prefixTokens: number };
 }
 
 /**
@@ -51,6 +53,8 @@ export function metadataEntries(m: PatchMetadata): { key: string; value: string 
     ['fs_tensor', m.fsStage.tensor],
     ['ta_stage', m.taStage?.name ?? 'none'],
     ['ta_tensor', m.taStage?.tensor ?? 'none'],
+    ...(m.fsStage.layout ? [['fs_layout', JSON.stringify(m.fsStage.layout)] as [string, string]] : []),
+    ...(m.taStage?.layout ? [['ta_layout', JSON.stringify(m.taStage.layout)] as [string, string]] : []),
     ['k', String(c.k)],
     ['feature_score', c.featureScore],
     ['classifier', c.classifier ?? 'none'],
@@ -102,8 +106,15 @@ export function readPatchMetadata(model: OnnxModel): PatchMetadata | null {
   }
   const fsTensor = props.get(`${PREFIX}fs_tensor`);
   const taTensor = props.get(`${PREFIX}ta_tensor`);
-  const fsStage = { name: config.fsStage, tensor: fsTensor ?? '' };
-  const taStage = config.taStage === null ? null : { name: config.taStage, tensor: taTensor ?? '' };
+  const layout = (key: string): PatchedStage['layout'] | undefined => {
+    if (!props.has(PREFIX + key)) return undefined;
+    const l = json(props, key) as PatchedStage['layout'];
+    if (typeof l !== 'object' || l === null || !FEATURE_LAYOUTS.includes(l.layout) || !Number.isInteger(l.prefixTokens) || l.prefixTokens < 0) throw bad(`"${PREFIX}${key}" is not {layout, prefixTokens}`);
+    return { layout: l.layout, prefixTokens: l.prefixTokens };
+  };
+  const [fsLayout, taLayout] = [layout('fs_layout'), layout('ta_layout')];
+  const fsStage: PatchedStage = { name: config.fsStage, tensor: fsTensor ?? '', ...(fsLayout ? { layout: fsLayout } : {}) };
+  const taStage: PatchedStage | null = config.taStage === null ? null : { name: config.taStage, tensor: taTensor ?? '', ...(taLayout ? { layout: taLayout } : {}) };
   if (!isStage(fsStage) || !fsStage.tensor || (taStage && !taStage.tensor)) throw bad('does not name the stage tensors');
   const head = props.get(`${PREFIX}head`) === 'none' ? null : (json(props, 'head') as PatchMetadata['head']);
   if (head !== null && (typeof head !== 'object' || typeof head.penultimate !== 'string' || typeof head.logits !== 'string' || typeof head.weight !== 'string')) throw bad(`"${PREFIX}head" is not {penultimate, logits, weight, bias}`);

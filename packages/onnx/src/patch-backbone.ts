@@ -30,9 +30,12 @@ export function patch(model: OnnxModel, options: PatchByStageOptions = {}): Patc
   const ta = taStage === undefined ? found.defaults.taStage : taStage;
   const kk = k ?? found.defaults.k;
   const taT = ta === null ? null : taFor(found, ta);
+  const fsS = requireStage(found, fs);
   const result = patchModel(model, {
     ...rest,
-    fsStageTensor: requireStage(found, fs).tensor,
+    fsStageTensor: fsS.tensor,
+    fsLayout: { layout: fsS.layout, prefixTokens: fsS.prefixTokens },
+    ...(taT ? { taLayout: { layout: taT.layout, prefixTokens: taT.prefixTokens } } : {}),
     taStageTensor: taT?.tensor ?? null,
     k: kk,
     ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits } } : {}),

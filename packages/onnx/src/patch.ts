@@ -1,4 +1,4 @@
-import { FstaError, PAPER_LAMBDA, energy, featureSim, fuseTensor, maxLogit, msp, thresholdActivation, type TensorOps } from '@fsta/core';
+import { FstaError, PAPER_LAMBDA, channelsFirst, energy, featureSim, fuseTensor, maxLogit, msp, thresholdActivation, FEATURE_LAYOUTS, type FeatureLayout, type TensorOps } from '@fsta/core';
 import { cloneModel, defaultOpset } from './proto.js';
 import { GraphIndex } from './graph-index.js';
 import { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
@@ -7,9 +7,24 @@ import { inferShapes, type Shape } from './shapes.js';
 import { renameOuterReferences } from './subgraphs.js';
 import type { OnnxModel, OnnxNode, OnnxValueInfo } from './types.js';
 
+/** How a stage tensor holds its channels (@fsta/backbones' `ResolvedStage.layout` and `prefixTokens`). */
+export interface StageLayoutOption {
+  layout: FeatureLayout;
+  /** Leading tokens of an 'nlc' sequence FS leaves out (a ViT's class token); default 0. */
+  prefixTokens?: number;
+}
+
 export interface PatchOptions {
   /** Tensor whose feature map FS is taken on (e.g. the ResNet layer4 output). */
   fsStageTensor: string;
+  /**
+   * Layout of the FS stage tensor; default channels first ('nchw', or 'ncl' for rank 3). FS is
+   * taken on its channels-first form (NHWC → NCHW; (N, L, C) → (N, C, L) without the prefix
+   * tokens), and the exposed stage maps are that form too.
+   */
+  fsLayout?: StageLayoutOption;
+  /** Layout of the TA stage tensor, for its exposed map ('fsta/stage/ta'); TA itself is elementwise. */
+  taLayout?: StageLayoutOption;
   /** Tensor where TA is applied (upstream of, or equal to, the FS stage); null/absent: no fs_ta. */
   taStageTensor?: string | null;
   /** TA threshold, ≥ 0. */
@@ -106,8 +121,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     return s ?? ['N', -1, -1, -1];
   };
   const fsShape = stage(o.fsStageTensor, 'FS stage');
+  const fsLayout = layoutFor(o.fsLayout, fsShape, 'FS stage');
   const ta = o.taStageTensor ?? null;
   const taShape = ta === null ? null : stage(ta, 'TA stage');
+  const taLayout = taShape === null ? null : layoutFor(o.taLayout, taShape, 'TA stage');
   const between = ta === null ? [] : index.descendants(ta).filter((i) => new Set(index.ancestors([o.fsStageTensor])).has(i));
   if (ta !== null && ta !== o.fsStageTensor && between.length === 0) {
     throw new FstaError('BAD_STAGE_ORDER', `the TA stage "${ta}" is not upstream of the FS stage "${o.fsStageTensor}"`, 'apply TA at an earlier stage than FS (e.g. TA at C4, FS at C5)', { ta, fs: o.fsStageTensor });
@@ -148,6 +165,11 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     if (at === o.fsStageTensor) return taOut;
     return b.tensor(duplicateBranch(index, path, at, taOut.name, o.fsStageTensor, added, `fsta/ta${i + 1}/`), staticShape(fsShape));
   });
+  // FS, and every map exposed, on the channels-first form of the stage (the tensor itself for NCHW).
+  const first = (x: GraphTensor, l: Required<StageLayoutOption>) => channelsFirst(ops, x, l.layout, l.prefixTokens);
+  [fsIn, fsTaIn] = [first(fsIn, fsLayout), fsTaIn && first(fsTaIn, fsLayout)];
+  const extraFsIn = extraTaIn.map((x) => first(x, fsLayout));
+  const fsMapShape = channelsFirstShape(fsShape, fsLayout);
   const scores: Record<string, GraphTensor> = {};
   scores.fs = featureSim(ops, fsIn);
   emit('fsta/fs', scores.fs);
@@ -155,7 +177,7 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     scores.fs_ta = featureSim(ops, fsTaIn);
     emit('fsta/fs_ta', scores.fs_ta);
   }
-  extraTaIn.forEach((x, i) => emit(`fsta/fs_ta/${i + 1}`, featureSim(ops, x)));
+  extraFsIn.forEach((x, i) => emit(`fsta/fs_ta/${i + 1}`, featureSim(ops, x)));
   const feature = o.featureScore ?? (fsTaIn ? 'fs_ta' : 'fs');
   if (feature === 'fs_ta' && !fsTaIn) throw new FstaError('BAD_OPTION', 'featureScore is "fs_ta" but no TA stage was given', 'pass taStageTensor, or featureScore: "fs"');
   // The score the verdict is taken on: core's scoresFromOutputs uses the fused score, else the feature score.
@@ -173,10 +195,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   }
   if (threshold !== null) emit(VERDICT_OUTPUT, verdictInGraph(b, decided.name, threshold), [batch], ONNX_BOOL);
   if (o.exposeStages) {
-    emit('fsta/stage/fs', b.tensor(o.fsStageTensor, []), fsShape);
-    if (ta !== null) emit('fsta/stage/ta', b.tensor(ta, []), taShape!);
-    if (fsTaIn) emit('fsta/stage/fs_ta', fsTaIn, fsShape);
-    extraTaIn.forEach((x, i) => emit(`fsta/stage/fs_ta/${i + 1}`, x, fsShape));
+    emit('fsta/stage/fs', fsLayout.layout === 'nchw' || fsLayout.layout === 'ncl' ? b.tensor(o.fsStageTensor, []) : first(b.tensor(o.fsStageTensor, staticShape(fsShape)), fsLayout), fsMapShape);
+    if (ta !== null) emit('fsta/stage/ta', first(b.tensor(ta, staticShape(taShape!)), taLayout!), channelsFirstShape(taShape!, taLayout!));
+    if (fsTaIn) emit('fsta/stage/fs_ta', fsTaIn, fsMapShape);
+    extraFsIn.forEach((x, i) => emit(`fsta/stage/fs_ta/${i + 1}`, x, fsMapShape));
   }
   for (const t of o.exposeTensors ?? []) emit(`fsta/tensor/${t}`, b.tensor(t, []), stage(t, 'exposed'));
   if (o.exposePenultimate) emit('fsta/penultimate', b.tensor(o.head!.penultimate, []), shapes.get(o.head!.penultimate) ?? [batch, -1]);
@@ -188,6 +210,25 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   g.initializer = [...(g.initializer ?? []), ...b.initializers];
   g.output = [...(g.output ?? []), ...outputs.map(({ name, shape, elemType }) => valueInfo(name, shape, elemType))];
   return { model, outputs: outputs.map((x) => x.name), stageShapes: { fs: fsShape, ta: taShape }, taNodes: between.length };
+}
+
+/** The layout option checked against the stage's rank, defaults filled in. */
+function layoutFor(given: StageLayoutOption | undefined, shape: Shape, what: string): Required<StageLayoutOption> {
+  const l = { layout: given?.layout ?? (shape.length === 3 ? 'ncl' : 'nchw'), prefixTokens: given?.prefixTokens ?? 0 } as Required<StageLayoutOption>;
+  const rank = l.layout === 'nchw' || l.layout === 'nhwc' ? 4 : 3;
+  if (!FEATURE_LAYOUTS.includes(l.layout) || shape.length !== rank) throw new FstaError('BAD_STAGE', `the ${what} tensor has shape [${shape.join(', ')}], which does not fit layout "${String(l.layout)}"`, `pass a layout of its rank (${FEATURE_LAYOUTS.join(', ')}): the one @fsta/backbones resolves for the stage`);
+  const L = shape[1];
+  if (!(Number.isInteger(l.prefixTokens) && l.prefixTokens >= 0) || (l.prefixTokens > 0 && (l.layout !== 'nlc' || (typeof L === 'number' && L >= 0 && l.prefixTokens >= L)))) {
+    throw new FstaError('BAD_STAGE', `the ${what} cannot leave out ${l.prefixTokens} prefix tokens (layout "${l.layout}", shape [${shape.join(', ')}])`, 'prefix tokens exist only in an "nlc" token sequence, and fewer than its length');
+  }
+  return l;
+}
+
+/** The shape of `channelsFirst` of a stage of shape `s`. */
+function channelsFirstShape(s: Shape, l: Required<StageLayoutOption>): Shape {
+  if (l.layout === 'nhwc') return [s[0]!, s[3]!, s[1]!, s[2]!];
+  if (l.layout === 'nlc') return [s[0]!, s[2]!, typeof s[1] === 'number' && s[1] >= 0 ? s[1] - l.prefixTokens : '?'];
+  return s;
 }
 
 function fusedInGraph<T>(ops: TensorOps<T>, feature: T, cls: T, classifier: string, lambda?: number): T {

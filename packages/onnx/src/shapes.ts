@@ -132,15 +132,36 @@ function inferNode(node: OnnxNode, opset: number, shapeOf: Get<Shape>, valueOf: 
     case 'Softmax': case 'LogSoftmax': case 'Softplus': case 'Softsign': case 'Exp': case 'Log': case 'Sqrt': case 'Abs': case 'Neg': case 'Reciprocal': case 'Erf':
     case 'Floor': case 'Ceil': case 'Round': case 'Sign': case 'Not': case 'Gelu': case 'Mish': case 'LRN': case 'BatchNormalization': case 'InstanceNormalization':
     case 'LayerNormalization': case 'DequantizeLinear': case 'QuantizeLinear': case 'IsNaN': case 'IsInf': case 'Sin': case 'Cos': case 'ThresholdedRelu': case 'Shrink':
+    case 'ScatterND': case 'ScatterElements': case 'Scatter':
       return [x];
     case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Pow': case 'Max': case 'Min': case 'Sum': case 'Mean': case 'Equal': case 'Greater': case 'Less':
     case 'GreaterOrEqual': case 'LessOrEqual': case 'And': case 'Or': case 'Xor': case 'Mod': case 'Where': case 'BitShift': {
       const all = ins.map(shapeOf);
       if (all.some((s) => !s)) return [undefined];
       const va = valueOf(ins[0]), vb = valueOf(ins[1]);
-      if (va && vb && allNum(va) && allNum(vb) && ins.length === 2 && (va.length === vb.length || va.length === 1 || vb.length === 1)) {
-        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q) }[op as 'Add'];
+      const pairs = va && vb && ins.length === 2 && (va.length === vb.length || va.length === 1 || vb.length === 1);
+      if (pairs && allNum(va) && allNum(vb) && !((op === 'Mod' || op === 'Div') && vb.includes(0))) {
+        const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => Math.trunc(p / q),
+          // Integer Mod (fmod 0): the sign of the divisor, as Python's %, which torch's padding arithmetic (Swin's windows) relies on.
+          Mod: (p: number, q: number) => (attrInt(node, 'fmod', 0) === 1 ? p % q : ((p % q) + q) % q), Equal: (p: number, q: number) => (p === q ? 1 : 0) }[op as 'Add'];
         if (f) { const n = Math.max(va.length, vb.length); setValue(out0, Array.from({ length: n }, (_, i) => f(va[va.length === 1 ? 0 : i]!, vb[vb.length === 1 ? 0 : i]!))); }
+      } else if (pairs && (op === 'Mul' || op === 'Div')) {
+        // A symbolic dimension times or over a number (attention's bsz * num_heads and back): a symbol of its own.
+        const n = Math.max(va.length, vb.length);
+        const v = Array.from({ length: n }, (_, i) => symbolic(op, va[va.length === 1 ? 0 : i]!, vb[vb.length === 1 ? 0 : i]!));
+        if (v.every((d) => d !== undefined)) setValue(out0, v as Dim[]);
+      } else if (pairs && op === 'Equal') {
+        // A symbolic dimension is ≥ 0: never equal to torch's -1 ("keep this dimension") sentinel, as in expand(n, -1, -1).
+        const n = Math.max(va.length, vb.length);
+        const eq = (p: Dim, q: Dim): number | undefined => (isNum(p) && isNum(q) ? (p === q ? 1 : 0) : (isNum(p) && p < 0) || (isNum(q) && q < 0) ? 0 : undefined);
+        const v = Array.from({ length: n }, (_, i) => eq(va[va.length === 1 ? 0 : i]!, vb[vb.length === 1 ? 0 : i]!));
+        if (v.every((d) => d !== undefined)) setValue(out0, v as number[]);
+      }
+      if (op === 'Where') {
+        const [c, a, b] = [valueOf(ins[0]), valueOf(ins[1]), valueOf(ins[2])];
+        const n = Math.max(c?.length ?? 0, a?.length ?? 0, b?.length ?? 0);
+        const at = (v: Dim[], i: number) => v[v.length === 1 ? 0 : i]!;
+        if (c && a && b && allNum(c) && [c, a, b].every((v) => v.length === n || v.length === 1)) setValue(out0, Array.from({ length: n }, (_, i) => (at(c, i) ? at(a, i) : at(b, i))));
       }
       return [all.reduce<Shape | undefined>((a, b) => (a ? broadcast(a, b!) : undefined), all[0]!)];
     }
@@ -377,6 +398,26 @@ function inferNode(node: OnnxNode, opset: number, shapeOf: Get<Shape>, valueOf: 
     default:
       return [];
   }
+}
+
+/**
+ * `sym * n` and `sym / n` for a symbolic dimension: 'batch' * 3 is the symbol 'batch*3', and
+ * 'batch*3' / 3 is 'batch' again. Undefined for anything else (two symbols, a division that
+ * does not undo a product), so no dimension is guessed.
+ */
+function symbolic(op: 'Mul' | 'Div', a: Dim, b: Dim): Dim | undefined {
+  if (isNum(a) && isNum(b)) return op === 'Mul' ? a * b : Math.trunc(a / b);
+  if (op === 'Mul' && isNum(a) !== isNum(b)) {
+    const [sym, n] = (isNum(a) ? [b, a] : [a, b]) as [string, number];
+    if (sym === UNKNOWN_DIM) return undefined;
+    return n === 1 ? sym : n === 0 ? 0 : `${sym}*${n}`;
+  }
+  if (op === 'Div' && !isNum(a) && isNum(b)) {
+    if (b === 1) return a;
+    const m = /^(.*)\*(\d+)$/.exec(a);
+    return m && Number(m[2]) === b ? m[1]! : undefined;
+  }
+  return undefined;
 }
 
 const stridesOf = (shape: readonly number[]) => shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));

@@ -175,6 +175,14 @@ export function tfjsOps(tf: TfNamespace = tfCore): EagerOps<Tensor> {
       return tf.transpose(x, perm.map((p) => normAxis(p, x.rank)));
     },
 
+    slice(x, axis, start, end) {
+      const a = normAxis(axis, x.rank);
+      const n = x.shape[a]!;
+      const e = end ?? n;
+      if (!(Number.isInteger(start) && Number.isInteger(e) && start >= 0 && start <= e && e <= n)) throw new FstaError('BAD_AXIS', `slice ${start}…${e} is outside axis ${a} of length ${n}`, 'pass 0 ≤ start ≤ end ≤ the axis length');
+      return tf.slice(x, x.shape.map((_, i) => (i === a ? start : 0)), x.shape.map((d, i) => (i === a ? e - start : d)));
+    },
+
     dispose: (x) => tf.dispose(x as Tensor | Tensor[]),
   };
   return ops;

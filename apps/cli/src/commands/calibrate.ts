@@ -102,11 +102,19 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
   const sample = await taSamples(choice, taStages, id.items, io);
   const perStage = taStages.map((stage) => {
-    const ks = percentiles.map((p) => kFromPercentile(sample.values[stage]!, p));
-    const pcts: (number | undefined)[] = [...percentiles];
+    const ks: number[] = [];
+    const pcts: (number | undefined)[] = [];
+    // A signed stage (a transformer's residual stream, a linear block output) has negative low percentiles; TA needs k ≥ 0.
+    const below: string[] = [];
+    for (const p of percentiles) {
+      const k = kFromPercentile(sample.values[stage]!, p);
+      if (k >= 0) { ks.push(k); pcts.push(p); } else below.push(`p${p} = ${k.toPrecision(3)}`);
+    }
+    if (below.length) io.err(`fsta: ${stage} is signed: k candidates ${below.join(', ')} are below 0 (TA needs k ≥ 0), skipped\n`);
     for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
     return { stage, ks, pcts };
-  });
+  }).filter((r) => r.ks.length > 0);
+  if (perStage.length === 0) throw new FstaError('BAD_K', `every k candidate at TA stages ${taStages.join(', ')} is below 0 (percentiles ${percentiles.join(', ')} of signed activations)`, 'pass higher --k-percentiles, k values with --k, or --ta-stages none for FS alone');
   const tails = perStage.flatMap((r) => r.ks.map((k) => ({ taStage: r.stage, k })));
   const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: taStages[0]! }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
   let idC: Collected, synthetic: Awaited<ReturnType<typeof syntheticSets>>;

@@ -35,7 +35,7 @@ function manifestJson(path: string, inputName: string, r: BackboneResolution, hw
     guessed.push('preprocess');
     preprocess = { size: [...hw], resizeShorter: Math.max(hw[0]!, hw[1]!), crop: 'center', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
   }
-  const stages = Object.fromEntries(Object.entries(r.stages).filter(([, s]) => s).map(([name, s]) => [name, { tensor: s!.tensor, node: s!.node }]));
+  const stages = Object.fromEntries(Object.entries(r.stages).filter(([, s]) => s).map(([name, s]) => [name, { tensor: s!.tensor, node: s!.node, ...(s!.layout === 'nchw' || s!.layout === 'ncl' ? {} : { layout: s!.layout, prefixTokens: s!.prefixTokens }) }]));
   const h = r.head;
   return {
     name: path.split('/').pop()!.replace(/\.onnx$/, ''),
@@ -92,7 +92,8 @@ export async function inspectCommand(argv: readonly string[], io: Io): Promise<n
   io.out('stages:\n');
   for (const [name, s] of stages) {
     const shape = measured.get(s!.tensor) ?? s!.shape;
-    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${printable(s!.tensor)}\n      node   ${printable(s!.node)}\n`);
+    const layout = s!.layout === 'nhwc' ? '  layout NHWC (channels last)' : s!.layout === 'nlc' ? `  layout (N, L, C) tokens${s!.prefixTokens ? `, FS leaves out ${s!.prefixTokens} class token${s!.prefixTokens > 1 ? 's' : ''}` : ''}` : '';
+    io.out(`  ${name}  [${shape.join(', ')}]${s!.stride ? `  stride ${s!.stride}` : ''}${layout}${s!.nonNegative ? '  ≥0 (TA applies)' : ''}\n      tensor ${printable(s!.tensor)}\n      node   ${printable(s!.node)}\n`);
   }
   const d = resolution.defaults;
   io.out(`defaults: FS at ${d.fsStage}, TA at ${d.taStage ?? 'none'}, k ${d.k}${d.kPercentile !== undefined ? ` (p${d.kPercentile})` : ''}\n`);
