@@ -20,6 +20,23 @@ export function backboneRoot(graph: GraphView): string | null {
   return null;
 }
 
+/** True when attention (a Softmax feeding a MatMul) lies downstream of `tensor` outside the model's head modules. */
+function attentionFollows(graph: GraphView, tensor: string): boolean {
+  const { consumers } = indexGraph(graph);
+  const seen = new Set<string>([tensor]);
+  const todo = [tensor];
+  while (todo.length) {
+    for (const n of consumers.get(todo.pop()!) ?? []) {
+      const top = modulePath(n.name)[0];
+      if (top !== undefined && HEAD_MODULES.includes(top)) continue;
+      // Attention: softmax weights multiplied into values (a classifier's output softmax feeds nothing).
+      if (n.opType === 'Softmax' && n.outputs.some((o) => (consumers.get(o) ?? []).some((c) => c.opType === 'MatMul' || c.opType === 'Einsum'))) return true;
+      for (const o of n.outputs) if (!seen.has(o)) { seen.add(o); todo.push(o); }
+    }
+  }
+  return false;
+}
+
 /** Why `tensor` cannot be a stage, or null when it can. `c5` adds: not at the input's resolution. */
 export function implausibility(graph: GraphView, tensor: string, c5 = false): string | null {
   const node = indexGraph(graph).producer.get(tensor);
@@ -37,6 +54,7 @@ export function implausibility(graph: GraphView, tensor: string, c5 = false): st
   const root = backboneRoot(graph);
   if (root !== null && !isUnder(node.name, root)) return `lies after the backbone (this model's backbone is under /${root}/)`;
   if (c5 && strideOfTensor(graph, tensor) === 1) return `is at the input's resolution (stride 1): a last stage is downsampled`;
+  if (c5 && !known && attentionFollows(graph, tensor)) return 'is followed by attention (Softmax) blocks, so it is not the last stage: this looks like a token model (ViT/DeiT/Swin style) whose blocks fsta does not recognise (it knows torchvision\'s), and FS there would be taken on an early tensor such as the patch embedding';
   return null;
 }
 

@@ -141,3 +141,15 @@ describe.each(CASES)('token model $name', (c) => {
     expect(declared.stages.C5!.stride).toBe(c.layout === 'nhwc' ? 32 : 16);
   });
 });
+
+describe('a token model whose blocks fsta does not recognise', () => {
+  it('is refused, not scored on the patch embedding: attention follows the stage auto-detection would take as C5', () => {
+    const model = decodeModel(new Uint8Array(readFileSync(`${CACHE}vit_tiny.onnx`)));
+    // timm and DeiT exports name their modules differently (blocks.N, patch_embed): torchvision's names are what tokens.ts knows.
+    const rename = (s: string) => s.replace(/\/encoder\/layers\/encoder_layer_/g, '/blocks/block_').replace(/\/conv_proj\//g, '/patch_embed/');
+    for (const n of model.graph.node) n.name = rename(n.name ?? '');
+    const e = thrown(() => findBackbone(toGraphView(model), 'auto'));
+    expect(e.message).toMatch(/attention|token model/);
+    expect(e.fix).toMatch(/manifest/);
+  });
+});
