@@ -55,8 +55,8 @@ out.push('- **Candidates**: plain FS (no TA), and TA at every stage before the F
 out.push('- **What a rule sees**: the validation half and synthetic sets made from it or from noise (200 images each). Never the test half, never a real OOD set.');
 out.push('- **How a rule is scored**: the mean AUROC over the real OOD sets (CIFAR: Textures, ImageNet-resize, MNIST; ImageNet: Textures) of its choice, on the test half, against the best candidate in hindsight and against plain FS.');
 out.push('- **How the rule was chosen**: nine synthetic kinds and six rules were compared (`node tools/calibration-study/rules.mjs`). A synthetic kind is kept when the order in which it ranks the candidates matches the real OOD sets\' order (Spearman ρ below) on the *other* model family. CIFAR ResNets and MobileNetV2 are the two families; the two MobileNetV2 files share one family. Tile and phase track the real order on both families. Blur, channel shuffles and 4x4 jigsaw do not.');
-out.push('  - Held out MobileNetV2, the CIFAR family\'s top two kinds by ρ are tile and gaussian noise. Their mean-AUROC rule with do-no-harm lands within 0.71 points of MobileNetV2\'s hindsight best.');
-out.push('  - Held out CIFAR, MobileNetV2\'s top two kinds are phase and tile, and the same rule lands within 0.82 points of hindsight on every CIFAR ResNet.');
+out.push('  - Held out MobileNetV2, the CIFAR family\'s top two kinds by ρ are tile and gaussian noise. Their mean-AUROC rule with do-no-harm keeps plain FS, 0.71 points below MobileNetV2\'s hindsight best and never below plain FS.');
+out.push('  - Held out CIFAR, MobileNetV2\'s top two kinds are phase and tile (the shipped rule), which lands on the hindsight best of every CIFAR ResNet.');
 out.push('  - Two families make this a weak test. The tfjs detectors are the next family to add (see docs/results.md).');
 out.push(`- **The shipped rule** (\`CALIBRATION_DEFAULTS.syntheticSets\` = ${CALIBRATION_DEFAULTS.syntheticSets.join(', ')}; core \`chooseTa\`):`);
 out.push('  - rank the candidates by mean AUROC of validation vs the synthetic sets;');
@@ -78,7 +78,9 @@ out.push(`The shipped rule's choice is within 1 point of the best in hindsight o
 out.push('');
 out.push('What the table says plainly:');
 out.push('- On the CIFAR ResNets, TA at the paper\'s stages rarely beats plain FS on these OOD sets. MNIST in particular is a set FS fails on (sparse strokes). The rule keeps plain FS there.');
-out.push('- On MobileNetV2, TA at C3 with a median k is the best in hindsight, by about 0.7 points. The rule keeps plain FS unless the synthetic gain is clear, which costs at most that much.');
+out.push('- On CIFAR ResNet-56, TA at C4 with a median k beats plain FS by 0.8 points, and the rule takes it: its synthetic gain is clear.');
+out.push('- On MobileNetV2, TA at C3 with a median k is the best in hindsight, by about 0.7 points. Its synthetic gain is not clear enough, so the rule keeps plain FS, which costs exactly that much.');
+out.push('- The int8-weight MobileNetV2 gives the same numbers as the float one to two decimals: its logits agree within 3e-5.');
 out.push('- The previous default (noise + 4x4 jigsaw) chose a far worse setting on MobileNetV2. Jigsaw rewards high k at C3 there, while real textures punish it.');
 out.push('');
 out.push('## Why each model chose what it chose');
