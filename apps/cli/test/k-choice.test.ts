@@ -126,7 +126,8 @@ describe('bad k lists', () => {
 });
 
 describe('calibrate with jigsaw', () => {
-  const args = (out: string) => ['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '50,90', '--k', '0.5', '--classifiers', 'none,msp', '-o', out];
+  const base = (out: string) => ['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '50,90', '--k', '0.5', '--classifiers', 'none,msp', '-o', out];
+  const args = (out: string) => [...base(out), '--noise', 'gaussian,uniform,jigsaw'];
   it('ranks candidates per synthetic set, deterministically, from ID images and noise only', async () => {
     const a = await runCli(args(join(tmp, 'a.json')));
     expect(a.code, a.err).toBe(0);
@@ -152,6 +153,16 @@ describe('calibrate with jigsaw', () => {
     expect(r.err).toMatch(/Unknown option '--ood'/);
     r = await runCli([...args(join(tmp, 'c.json')), '--noise', 'gaussian,textures']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--noise "textures" is not one of gaussian, uniform, jigsaw/);
+    expect(r.err).toMatch(/--noise "textures" is not one of gaussian, uniform, jigsaw, tile, phase/);
+  });
+
+  it('ranks by tile and phase by default (core CALIBRATION_DEFAULTS), made from the ID images read', async () => {
+    const r = await runCli(base(join(tmp, 'd.json')));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/stage\s+k\s+pct\s+tile\s+phase\s+mean AUROC/);
+    const cfg = parseConfig(readFileSync(join(tmp, 'd.json'), 'utf8'));
+    const ta = (cfg.provenance as { ta: { candidates: { sets: { name: string }[] }[] } }).ta;
+    for (const c of ta.candidates) expect(c.sets.map((s) => s.name)).toEqual(['tile', 'phase']);
+    expect((cfg.provenance as { synthetic: string }).synthetic).toMatch(/^tile x 20 \(.*core tileImages seed 1\); phase x 20 \(.*core phaseImages seed 2\)$/);
   });
 });
