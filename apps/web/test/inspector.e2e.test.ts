@@ -249,7 +249,7 @@ describe('fsta inspector page (built)', () => {
     expect(await page.locator('table.calibration').nth(0).locator('tbody tr').count()).toBe(13);
     expect(await page.locator('table.calibration').nth(1).locator('tbody tr').count()).toBe(4);
     expect(await page.locator('table.calibration tr.chosen').count()).toBe(2);
-    expect(await page.locator('#config-source').innerText()).toMatch(/calibrated here on 300 ID images and synthetic gaussian, uniform, jigsaw/);
+    expect(await page.locator('#config-source').innerText()).toMatch(/calibrated here on 300 ID images and synthetic tile, phase/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-config').click()]);
     const exported = parseConfig(readFileSync((await download.path())!, 'utf8'));
     expect(download.suggestedFilename()).toBe('fsta.config.json');
