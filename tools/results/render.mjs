@@ -1,6 +1,7 @@
 // Renders docs/results.md from the cached `fsta eval` JSON and `fsta calibrate` output.
 // Every number in the document comes from those files; the verdict sentences are
 // computed from them too, so a re-run with different numbers cannot leave stale claims.
+import { stageLabel } from './plan.mjs';
 
 const f2 = (x) => (x === null || x === undefined ? '—' : x.toFixed(2));
 const row = (cells) => `| ${cells.join(' | ')} |`;
@@ -76,7 +77,7 @@ export function renderResults({ results, calibration, machine }) {
   const accs = new Set(accRuns.map((r) => r.json.accuracy.top1.toFixed(4)));
   const r20 = (st, k) => by(`c-k-resnet20-${st}-${k}`).json;
   const cfg = calibration.config;
-  const calPick = cfg.taStage === null ? 'no TA (plain FS)' : `TA at ${cfg.taStage} with k = ${cfg.k.toPrecision(4)}${cfg.kPercentile !== undefined ? ` (p${cfg.kPercentile})` : ''}`;
+  const calPick = cfg.taStage === null ? 'no TA (plain FS)' : `TA at ${stageLabel(cfg.taStage)} with k = ${cfg.k.toPrecision(4)}${cfg.kPercentile !== undefined ? ` (p${cfg.kPercentile})` : ''}`;
   const calEval = by('d-calibrated-resnet56').json;
   const sweepFs = kRows('ResNet-56', 'C4')[0].json;
   const stageRows = [
@@ -90,7 +91,7 @@ export function renderResults({ results, calibration, machine }) {
   const texA = 'Textures';
   // calibrate's candidates next to the sweep row (real OOD test data) with the same TA stage and k.
   const sweepRows = [...allK, { taStage: 'C3', json: by('c-stage-resnet56-C5-C3').json }];
-  const cands = cfg.provenance.ta.candidates;
+  const cands = cfg.provenance.ta.candidates.map((c) => ({ ...c, taStage: c.taStage === null ? null : stageLabel(c.taStage) }));
   const setNames = cands[0].sets.map((x) => x.name);
   const matched = cands.map((c) => {
     if (c.taStage === null) return { c, real: au(sweepFs, 'FS'), realFpr: fp(sweepFs, 'FS') };
