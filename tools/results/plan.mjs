@@ -56,6 +56,7 @@ export function evalJobs(shared, data, man, pctKs) {
   const sweep = (model, manifest) => ['--model', model, '--manifest', manifest, ...cifarId, ...realOod, '--limit', String(SWEEP_LIMIT)];
   const jobs = [];
   jobs.push({ id: 'a-resnet56', section: 'a', args: ['--model', r56, ...cifarId, ...realOod, '--ood', `Gaussian=${data.gaussian}`, '--ood', `Uniform=${data.uniform}`, '--k', '0.5'] });
+  jobs.push({ id: 'a-resnet20', section: 'a', args: ['--model', r20, ...cifarId, ...realOod, '--ood', `Gaussian=${data.gaussian}`, '--ood', `Uniform=${data.uniform}`, '--k', '0.5'] });
   for (const [id, f] of [['b-mobilenetv2', 'imagenet-mobilenetv2.onnx'], ['b-mobilenetv2-int8w', 'imagenet-mobilenetv2-int8w.onnx']]) {
     jobs.push({ id, section: 'b', args: ['--model', m(f), '--id', `${shared}/data/imagenet-val-1k`, '--labels', 'sorted', '--ood', `Textures=${shared}/data/textures`, '--k', '0.5'] });
   }

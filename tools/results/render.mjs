@@ -14,8 +14,34 @@ function methodTable(r) {
   const names = oodNames(j);
   const lines = [head(['Method', ...names.flatMap((n) => [`${n} FPR95↓`, `${n} AUROC↑`]), 'Avg FPR95↓', 'Avg AUROC↑', 'AUPR-In↑', 'AUPR-Out↑'])];
   for (const [m, res] of Object.entries(j.results)) {
-    lines.push(row([m, ...names.flatMap((n) => [f2(res[n].fpr95), f2(res[n].auroc)]), f2(res.average.fpr95), f2(res.average.auroc), f2(res.average.auprIn), f2(res.average.auprOut)]));
+    lines.push(row([m, ...names.flatMap((n) => [f2(res[n].fpr95), f2(res[n].auroc)]), f2(res.average.fpr95), `${f2(res.average.auroc)}${res.average.ci ? ` ${ci2(res.average.ci.auroc)}` : ''}`, f2(res.average.auprIn), f2(res.average.auprOut)]));
   }
+  return lines.join('\n');
+}
+
+const ci2 = (c) => `[${f2(c[0])}, ${f2(c[1])}]`;
+const SINGLE = ['MSP', 'MaxLogit', 'Energy', 'ODIN', 'GradNorm', 'ReAct', 'ASH', 'SCALE', 'fDBD', 'FS', 'FS+TA'];
+
+/**
+ * Issue 15's statement for one eval: each FS+TA+X against X (paired bootstrap difference of
+ * the mean AUROC over the OOD sets, from the eval JSON's comparisons), and the best fusion
+ * against the best single method, judged by whether their intervals overlap.
+ */
+function fusionVerdict(j, setsLabel) {
+  const avg = (m) => j.results[m].average;
+  const singles = SINGLE.filter((m) => j.results[m]);
+  const fused = Object.keys(j.results).filter((m) => m.startsWith('FS+TA+'));
+  if (!fused.length || !j.comparisons) return '';
+  const best = (ms) => ms.reduce((b, m) => (avg(m).auroc > avg(b).auroc ? m : b));
+  const bs = best(singles), bf = best(fused);
+  const lines = [`Fusions against their classifier score (${setsLabel}; AUROC difference, 95% paired bootstrap interval, 1000 resamples; "clear" when the interval excludes 0):`, ''];
+  for (const c of j.comparisons.filter((c) => !c.b.startsWith('FS+TA'))) {
+    const d = c.average.difference.auroc, lo = c.average.ci.auroc[0], hi = c.average.ci.auroc[1];
+    lines.push(`- ${c.a} vs ${c.b}: ${d >= 0 ? '+' : ''}${f2(d)} ${ci2([lo, hi])}, ${lo > 0 ? 'clearly better' : hi < 0 ? 'clearly worse' : 'no clear difference'}`);
+  }
+  const [fl, fh] = avg(bf).ci.auroc, [sl, sh] = avg(bs).ci.auroc;
+  lines.push('', `Best single method: **${bs}** ${f2(avg(bs).auroc)} ${ci2([sl, sh])}; best FS+TA fusion: **${bf}** ${f2(avg(bf).auroc)} ${ci2([fl, fh])}: ` +
+    (fl > sh ? `${bf} beats the best single method, the intervals do not overlap.` : fh < sl ? `${bf} is below the best single method, the intervals do not overlap.` : `the intervals overlap, so the difference is not clear at these counts.`));
   return lines.join('\n');
 }
 
@@ -157,6 +183,16 @@ CIFAR ResNets; note that this default was itself set from measurements on these 
 
 ${methodTable(by('a-resnet56'))}
 
+${fusionVerdict(a, 'mean over the five OOD sets')}
+
+### CIFAR-10 ResNet-20, the same sets and settings
+
+${runLine(by('a-resnet20'))}
+
+${methodTable(by('a-resnet20'))}
+
+${fusionVerdict(by('a-resnet20').json, 'mean over the five OOD sets')}
+
 ## (b) ImageNet MobileNetV2, float and int8 weights, against Textures (the paper's Table 2 layout)
 
 Float: ${runLine(by('b-mobilenetv2'))}
@@ -168,6 +204,10 @@ FS at C5 (features.18, 1280×7×7), TA at C4 = the ReLU expansion output of feat
 ${head(['Method', 'float FPR95↓', 'float AUROC↑', 'int8w FPR95↓', 'int8w AUROC↑', 'abs Δ AUROC'])}
 ${Object.keys(bF.results).map((m) => row([m, f2(fp(bF, m, texA)), f2(au(bF, m, texA)), f2(fp(bQ, m, texA)), f2(au(bQ, m, texA)), f2(Math.abs(au(bF, m, texA) - au(bQ, m, texA)))])).join('\n')}
 
+Float weights. ${fusionVerdict(bF, 'Textures')}
+
+Int8 weights. ${fusionVerdict(bQ, 'Textures')}
+
 TA on a linear block output: ${runLine(by('b-mobilenetv2-ta-linear'))}, TA at \`features.13\`'s residual \`Add\` output
 (signed, no activation), k = 0.5: FS AUROC ${f2(au(bL, 'FS', texA))}, FS+TA AUROC ${f2(au(bL, 'FS+TA', texA))}
 (FPR95 ${f2(fp(bL, 'FS', texA))} → ${f2(fp(bL, 'FS+TA', texA))}).
@@ -177,8 +217,8 @@ TA on a linear block output: ${runLine(by('b-mobilenetv2-ta-linear'))}, TA at \`
 Sweeps use \`--limit ${sweepFs.settings.limit}\` (the first ${sweepFs.settings.limit / 10} images of each CIFAR-10 class, and ${sweepFs.settings.limit} evenly
 spread images of each OOD set) against the three real OOD sets; each row is one \`fsta eval\` run
 (e.g. ${runLine(bestC4)}). Stage names \`C5.b0\` and \`C5.mid\` are TA *inside* the last stage, after
-its first and its middle residual block; they come from a manifest (\`.cache/results/manifests/\`, written by
-\`tools/results/plan.mjs\`), since the built-in backbone names only stage boundaries. Percentile k values are the
+its first and its middle residual block; the runs pass their tensor names to \`--ta-stage\` (\`tools/results/plan.mjs\`),
+since a manifest names only the stage boundaries C2…C5. Percentile k values are the
 C4 percentiles of ID activations that \`fsta calibrate\` measured on the validation split.
 
 **ID accuracy is unchanged by TA**: the top-1 column is the same in every row (${[...accs].length === 1 ? `${[...accs][0]}% in all ${accRuns.length} ResNet-56 runs on these ${kRows('ResNet-56', 'C4')[0].json.settings.limit} images` : `values seen: ${[...accs].join(', ')} — NOT constant, investigate`}), because the classifier reads the original
