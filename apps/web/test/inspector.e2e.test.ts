@@ -103,13 +103,15 @@ async function dropSamples(page: Page, files: string[]): Promise<Shown[]> {
 }
 
 /** Checks what one runtime showed against PyTorch's reference scores. */
-function expectLikePyTorch(shown: Shown[], samples: string[], ref: (file: string) => Reference['images'][number], runtime: string): void {
+function expectLikePyTorch(shown: Shown[], samples: string[], ref: (file: string) => Reference['images'][number], runtime: string, hasTa: boolean): void {
   expect(shown.map((s) => s.file)).toEqual(samples.map((f) => path.basename(f)));
   for (const [i, s] of shown.entries()) {
     const r = ref(samples[i]!);
     expect(Math.abs(s.fs - r.fs), `${s.file} FS`).toBeLessThan(1e-3);
     expect(Math.abs(s.msp - r.msp), `${s.file} MSP`).toBeLessThan(1e-3);
-    expect(Number.isFinite(s.fsTa) && Number.isFinite(s.score)).toBe(true);
+    // FS+TA is shown exactly when the page's calibrated config uses TA (calibration may keep plain FS).
+    expect(Number.isFinite(s.fsTa), `${s.file} FS+TA shown`).toBe(hasTa);
+    expect(Number.isFinite(s.score)).toBe(true);
     expect(s.verdict).toMatch(/^(ID|OOD):/);
     expect(s.top).toMatch(/^Top classes: /);
     expect(s.runtime).toBe(runtime);
@@ -163,9 +165,10 @@ describe('fsta inspector page (built)', () => {
       const samples = samplesFor(choice);
       const shown = await dropSamples(page, samples);
       configByRuntime[choice] = JSON.parse(await page.locator('#config-json').textContent() as string);
-      expectLikePyTorch(shown, samples, ref, expected);
-      // Both C5 maps (without and with TA) on the ONNX runtimes; tfjs shows scores only.
-      for (const s of shown) expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : 2);
+      const hasTa = configByRuntime[choice]!.taStage !== null;
+      expectLikePyTorch(shown, samples, ref, expected, hasTa);
+      // The C5 maps (without TA, and with TA when the config uses it) on the ONNX runtimes; tfjs shows scores only.
+      for (const s of shown) expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : hasTa ? 2 : 1);
       // The first image on a fresh runtime pays its warm-up, and says so.
       expect(shown.map((s) => s.warmUp)).toEqual(shown.map((_, i) => i === 0));
       // Its results sit under that runtime's heading.
@@ -191,7 +194,8 @@ describe('fsta inspector page (built)', () => {
       for (const [i, s] of shown.entries()) {
         const c = cli[SAMPLES.indexOf(given[i]!)]!;
         expect(Math.abs(s.fs - c.fs), `${runtime} ${s.file} FS`).toBeLessThan(1e-3);
-        expect(Math.abs(s.fsTa - c.fsTa!), `${runtime} ${s.file} FS+TA`).toBeLessThan(1e-3);
+        if (c.fsTa === null) expect(Number.isNaN(s.fsTa), `${runtime} ${s.file} FS+TA`).toBe(true);
+        else expect(Math.abs(s.fsTa - c.fsTa), `${runtime} ${s.file} FS+TA`).toBeLessThan(1e-3);
         expect(Math.abs(s.score - c.score), `${runtime} ${s.file} fused`).toBeLessThan(1e-3);
         expect(s.verdict.slice(0, s.verdict.indexOf(':')), `${runtime} ${s.file} verdict`).toBe(c.verdict);
       }
@@ -365,8 +369,8 @@ describe('fsta inspector page (vite dev server, as `npm run web` serves it)', ()
       const runtime = await useRuntime(page, 'ort-wasm');
       expect(runtime).toBe('onnxruntime-web/wasm');
       const shown = await dropSamples(page, SAMPLES);
-      expectLikePyTorch(shown, SAMPLES, ref, 'onnxruntime-web/wasm');
       const config = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
+      expectLikePyTorch(shown, SAMPLES, ref, 'onnxruntime-web/wasm', config.taStage !== null);
       if (builtConfig) expect(config).toEqual(builtConfig);
       // The histograms have a labelled y-axis.
       expect(await page.locator('#batch svg').first().innerHTML()).toContain('share of images');
