@@ -100,6 +100,18 @@ export function noiseImages(kind: 'gaussian' | 'uniform', n: number, chw: readon
   return { data, shape: [n, C, H, W], layout: 'NCHW' };
 }
 
+/** [N, C, H, W] of a batch a synthetic-OOD maker transforms, or a SHAPE_MISMATCH naming `what`. */
+export function checkImageBatch(images: ArrayLike<number>, shape: readonly number[], what: string, example: readonly number[]): [number, number, number, number] {
+  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new FstaError('SHAPE_MISMATCH', `${what} image shape [${shape.join(', ')}] is not [N, C, H, W] with positive integers`, `pass the NCHW shape of the ID validation batch, e.g. [${example.join(', ')}]`);
+  }
+  const [N, C, H, W] = shape as [number, number, number, number];
+  if (images.length !== N * C * H * W) {
+    throw new FstaError('SHAPE_MISMATCH', `${what} input has ${images.length} values but shape [${shape.join(', ')}] needs ${N * C * H * W}`, 'pass the image data and its own shape');
+  }
+  return [N, C, H, W];
+}
+
 export interface JigsawOptions {
   /** Patches per side: the image is cut into grid × grid patches. Default 4. */
   grid?: number;
@@ -118,13 +130,7 @@ export interface JigsawOptions {
  * permuting before or after it gives the same tensor.
  */
 export function jigsawImages(images: ArrayLike<number>, shape: readonly number[], options: JigsawOptions = {}): NoiseImages {
-  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new FstaError('SHAPE_MISMATCH', `jigsaw image shape [${shape.join(', ')}] is not [N, C, H, W] with positive integers`, 'pass the NCHW shape of the ID validation batch, e.g. [200, 3, 32, 32]');
-  }
-  const [N, C, H, W] = shape as [number, number, number, number];
-  if (images.length !== N * C * H * W) {
-    throw new FstaError('SHAPE_MISMATCH', `jigsaw input has ${images.length} values but shape [${shape.join(', ')}] needs ${N * C * H * W}`, 'pass the image data and its own shape');
-  }
+  const [N, C, H, W] = checkImageBatch(images, shape, 'jigsaw', [200, 3, 32, 32]);
   const { grid = 4, seed = 0 } = options;
   if (!Number.isInteger(grid) || grid < 2 || grid > Math.min(H, W)) {
     throw new FstaError('BAD_INPUT', `jigsaw grid ${String(grid)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, 'pass grid ≥ 2 and at most the image side, e.g. 4');

@@ -1,5 +1,5 @@
 import { FstaError } from './errors.js';
-import { mulberry32 } from './calibration.js';
+import { checkImageBatch, mulberry32 } from './calibration.js';
 import type { NoiseImages } from './calibration.js';
 import { fft2 } from './fft.js';
 
@@ -10,17 +10,6 @@ import { fft2 } from './fft.js';
  * MobileNetV2, 0.71–0.98 and 0.37–0.88 on CIFAR ResNets), where 4x4 jigsaw pointed the
  * other way on MobileNetV2 (ρ −0.01).
  */
-
-function checkBatch(images: ArrayLike<number>, shape: readonly number[], what: string): [number, number, number, number] {
-  if (shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new FstaError('SHAPE_MISMATCH', `${what} image shape [${shape.join(', ')}] is not [N, C, H, W] with positive integers`, 'pass the NCHW shape of the ID validation batch, e.g. [200, 3, 224, 224]');
-  }
-  const [N, C, H, W] = shape as [number, number, number, number];
-  if (images.length !== N * C * H * W) {
-    throw new FstaError('SHAPE_MISMATCH', `${what} input has ${images.length} values but shape [${shape.join(', ')}] needs ${N * C * H * W}`, 'pass the image data and its own shape');
-  }
-  return [N, C, H, W];
-}
 
 export interface TileOptions {
   /** The patch is 1/divisions of each side. Default 4. */
@@ -34,7 +23,7 @@ export interface TileOptions {
  * channel. Colours and local texture are ID's; objects and layout are gone.
  */
 export function tileImages(images: ArrayLike<number>, shape: readonly number[], options: TileOptions = {}): NoiseImages {
-  const [N, C, H, W] = checkBatch(images, shape, 'tile');
+  const [N, C, H, W] = checkImageBatch(images, shape, 'tile', [200, 3, 224, 224]);
   const { divisions = 4, seed = 0 } = options;
   if (!Number.isInteger(divisions) || divisions < 2 || divisions > Math.min(H, W)) {
     throw new FstaError('BAD_INPUT', `tile divisions ${String(divisions)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, 'pass divisions ≥ 2 and at most the image side, e.g. 4');
@@ -85,7 +74,7 @@ export interface PhaseOptions {
  * the DC term carries.
  */
 export function phaseImages(images: ArrayLike<number>, shape: readonly number[], options: PhaseOptions = {}): NoiseImages {
-  const [N, C, H, W] = checkBatch(images, shape, 'phase');
+  const [N, C, H, W] = checkImageBatch(images, shape, 'phase', [200, 3, 224, 224]);
   const { seed = 0 } = options;
   if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `phase seed ${String(seed)} is not an integer`, 'pass an integer seed');
   const P = H * W, rand = mulberry32(seed), data = new Float32Array(images.length);

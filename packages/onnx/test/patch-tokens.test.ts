@@ -147,7 +147,7 @@ describe('a token model whose blocks fsta does not recognise', () => {
     const model = decodeModel(new Uint8Array(readFileSync(`${CACHE}vit_tiny.onnx`)));
     // timm and DeiT exports name their modules differently (blocks.N, patch_embed): torchvision's names are what tokens.ts knows.
     const rename = (s: string) => s.replace(/\/encoder\/layers\/encoder_layer_/g, '/blocks/block_').replace(/\/conv_proj\//g, '/patch_embed/');
-    for (const n of model.graph.node) n.name = rename(n.name ?? '');
+    for (const n of model.graph!.node!) n.name = rename(n.name ?? '');
     const e = thrown(() => findBackbone(toGraphView(model), 'auto'));
     expect(e.message).toMatch(/attention|token model/);
     expect(e.fix).toMatch(/manifest/);
