@@ -7,6 +7,7 @@
 //   npm run study        (collect what is not cached, then this)
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SYNTHETIC_BUILDERS } from './synthetic.mjs';
 import { CALIBRATION_DEFAULTS, auroc, chooseTa, compareOodSetsWithIntervals, evaluateOodSetsWithIntervals } from '@fsta/core';
 
 const PREVIOUS = ['gaussian', 'uniform', 'jigsaw'];
@@ -91,9 +92,9 @@ for (const r of rows) {
 out.push('');
 out.push('## How each synthetic kind ranks the candidates: Spearman ρ with the real OOD sets');
 out.push('');
-out.push('Over all candidates of a model: the ρ between the validation-vs-synthetic AUROC and the test-vs-real-OOD mean AUROC. 1 means the synthetic set orders the candidates exactly as the real sets do. The `*Proto` kinds are the study\'s first implementations of tile and phase. `tile` and `phase` are core\'s `tileImages` and `phaseImages`, which calibration uses.');
+out.push('Over all candidates of a model: the ρ between the validation-vs-synthetic AUROC and the test-vs-real-OOD mean AUROC. 1 means the synthetic set orders the candidates exactly as the real sets do. `tile` and `phase` are core\'s `tileImages` and `phaseImages`, which calibration uses.');
 out.push('');
-const kinds = Object.keys(rows[0].rhos);
+const kinds = Object.keys(SYNTHETIC_BUILDERS);
 out.push(`| model | ${kinds.join(' | ')} |`);
 out.push(`|---|${kinds.map(() => '---').join('|')}|`);
 for (const r of rows) out.push(`| ${r.s.model} | ${kinds.map((k) => (r.rhos[k] === undefined ? '–' : r.rhos[k].toFixed(2))).join(' | ')} |`);
