@@ -180,7 +180,8 @@ function section(results, meta) {
     `OOD test: ${COUNTS.textures} odd-numbered Textures files, ${COUNTS.noise} Gaussian (N(0.5, 1) clipped, seed ${NOISE.gaussianSeed}) and ${COUNTS.noise} uniform (seed ${NOISE.uniformSeed}) noise images at the network size. ` +
     `TA grid: stages ${TA_STAGES.join(', ')} × k at the ${PERCENTILES.join('th, ')}th percentiles of that stage's activations on the calibration images. ` +
     `Calibrated choice: core \`chooseConfig\` (\`chooseTa\` with do-no-harm) on the calibration images and ${COUNTS.synthetic} images each of core's synthetic ${CALIBRATION_DEFAULTS.syntheticSets.join(' and ')} sets (\`fsta calibrate\`'s defaults, made from the calibration images); it never sees a test image. ` +
-    'AUROC in %, ID positive, with 95% bootstrap intervals (core `evaluateOodSetsWithIntervals`, 1000 resamples). The counts are small (the whole run must fit a few minutes of CPU), so intervals are wide.');
+    'AUROC in %, ID positive, with 95% bootstrap intervals (core `evaluateOodSetsWithIntervals`, 1000 resamples). The counts are small (the whole run must fit a few minutes of CPU), so intervals are wide. ' +
+    'Only FS and FS+TA are reported: a detector has no image-level classifier head, so MSP, Energy, ASH, SCALE, fDBD and the FS+TA+X fusions of the classifier tables have nothing to be computed from.');
   lines.push('');
   for (const r of results) {
     lines.push(`### ${r.name}`);
