@@ -1,4 +1,4 @@
-import { FstaError, PAPER_LAMBDA, ashScore, energy, fdbdScore, fitFdbd, fitReact, fuse, gradNorm, maxLogit, msp, odinScore, reactScore, referenceOps, resolveLambda, scaleScore } from '@fsta/core';
+import { ASH_DEFAULTS, FstaError, PAPER_LAMBDA, SCALE_DEFAULT_PERCENTILE, ashScore, energy, fdbdScore, fitFdbd, fitReact, fuse, gradNorm, maxLogit, msp, odinScore, reactScore, referenceOps, resolveLambda, scaleScore } from '@fsta/core';
 import type { FdbdFit, LinearHead, ReactFit, RefTensor } from '@fsta/core';
 import type { Collected } from './engine/collect.js';
 
@@ -22,7 +22,14 @@ export interface MethodSettings {
   scalePercentile: number;
 }
 
-export const defaultMethodSettings: MethodSettings = { odinTemperature: 1000, reactPercentile: 90, ashVariant: 's', ashPercentile: 90, scalePercentile: 85 };
+/** ASH and SCALE at core's defaults, which a config without `ash` / `scale` settings also runs (in the graph). */
+export const defaultMethodSettings: MethodSettings = { odinTemperature: 1000, reactPercentile: 90, ashVariant: ASH_DEFAULTS.variant, ashPercentile: ASH_DEFAULTS.percentile, scalePercentile: SCALE_DEFAULT_PERCENTILE };
+
+/** The config fields that make a detector's in-graph ASH / SCALE the one these settings score. */
+export const classifierSettingsOf = (s: MethodSettings): { ash: { variant: 'p' | 'b' | 's'; percentile: number }; scale: { percentile: number } } => ({
+  ash: { variant: s.ashVariant, percentile: s.ashPercentile },
+  scale: { percentile: s.scalePercentile },
+});
 
 /** What methods fitted on ID data need (null where no requested method needs it). */
 export interface MethodFits {

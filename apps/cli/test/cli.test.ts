@@ -2,7 +2,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { auroc, parseConfig } from '@fsta/core';
+import { auroc, parseConfig, type FstaConfig } from '@fsta/core';
+import { createDetector } from '@fsta/onnxruntime-node';
 import { DEMO, demoModel, runCli } from './helpers.js';
 import { intervalDigits } from '../src/table.js';
 
@@ -217,7 +218,7 @@ describe('fsta calibrate', () => {
     expect(rows.every((x) => x.verdict === 'ID' || x.verdict === 'OOD')).toBe(true);
   });
 
-  it('fuses ASH or SCALE when asked (spread λ), and fsta score computes the fused score from the head', async () => {
+  it('fuses ASH or SCALE when asked (spread λ), records its setting, and fsta score, fsta patch and createDetector run it in the graph alike', async () => {
     const cfgPath = join(tmp, 'ash.config.json');
     const r = await runCli(['calibrate', ...demoModel, '--id', img('id'), '--limit', '40', '--noise-count', '20', '--k-percentiles', '90', '--classifiers', 'ash,scale', '-o', cfgPath]);
     expect(r.code, r.err).toBe(0);
@@ -226,14 +227,44 @@ describe('fsta calibrate', () => {
     const cfg = parseConfig(readFileSync(cfgPath, 'utf8'));
     expect(['ash', 'scale']).toContain(cfg.classifier);
     expect((cfg.provenance!.lambda as { rule: string }).rule).toBe('spread');
-    const s = await runCli(['score', ...demoModel, '--config', cfgPath, join(img('id'), readdirSync(img('id'))[0]!)]);
+    // The setting fsta eval and calibrate scored (ASH-S p90, SCALE p85) is written, so the config reproduces it.
+    const which = cfg.classifier as 'ash' | 'scale';
+    expect(which === 'ash' ? cfg.ash : cfg.scale).toEqual(which === 'ash' ? { variant: 's', percentile: 90 } : { percentile: 85 });
+    const files = ['id/0-t-shirt/000.png', 'id/7-sneaker/003.png', 'ood/mnist/3-01.png', 'ood/uniform/004.png'].map((f) => join(DEMO, 'images', f));
+    const s = await runCli(['score', ...demoModel, '--config', cfgPath, ...files]);
     expect(s.code, s.err).toBe(0);
     const rows = s.out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(rows.length).toBeGreaterThan(0);
-    for (const x of rows) {
-      expect(Number.isFinite(x.score)).toBe(true);
-      expect(x.score).not.toBe(x.fsTa);
+    expect(rows.length).toBe(files.length);
+    const det = await createDetector({ model: join(DEMO, 'model.onnx'), manifest: join(DEMO, 'demo.json'), config: cfgPath, executionProviders: ['cpu'] });
+    const patched = join(tmp, 'ash-patched.onnx');
+    const p = await runCli(['patch', join(DEMO, 'model.onnx'), '--manifest', join(DEMO, 'demo.json'), '--config', cfgPath, '-o', patched]);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(which === 'ash' ? /fused with ash \(ASH-S p90, λ=/ : /fused with scale \(p85, λ=/);
+    const fromFile = await createDetector({ model: patched, executionProviders: ['cpu'] });
+    try {
+      const lib = await det.score(files);
+      const lib2 = await fromFile.score(files);
+      rows.forEach((x, i) => {
+        expect(Number.isFinite(x.score)).toBe(true);
+        expect(x.score).not.toBe(x.fsTa);
+        expect(x.classifier[which]).toBeCloseTo(lib[i]!.classifier[which]!, 5);
+        expect(x.score).toBeCloseTo(lib[i]!.score, 5);
+        expect(x.verdict).toBe(lib[i]!.verdict);
+        expect(lib2[i]!.score).toBe(lib[i]!.score);
+      });
+      // Another setting than the patched model's is refused, not ignored.
+      const other: FstaConfig = which === 'ash' ? { ...cfg, ash: { variant: 'p', percentile: 80 } } : { ...cfg, scale: { percentile: 60 } };
+      await expect(createDetector({ model: patched, config: other, executionProviders: ['cpu'] })).rejects.toThrow(new RegExp(`other ${which} settings`));
+    } finally {
+      await det.dispose();
+      await fromFile.dispose();
     }
+  });
+
+  it('fsta patch refuses a classifier the graph cannot compute, naming fsta eval', async () => {
+    const r = await runCli(['patch', join(DEMO, 'model.onnx'), '--manifest', join(DEMO, 'demo.json'), '--classifier', 'fdbd', '--lambda', '1', '-o', join(tmp, 'fdbd.onnx')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--classifier must be msp, maxlogit, energy, ash, scale or none, got "fdbd" \(it cannot be computed inside the graph; compare FS\+TA with it using fsta eval\)/);
   });
 
   it('refuses fdbd as a calibration candidate, saying why', async () => {

@@ -12,11 +12,18 @@
 import type { TensorOps } from './ops.js';
 import { tidy } from './ops.js';
 import { FstaError } from './errors.js';
-import { type LinearHead, checkPercentile, checkTemperature, rank2, roundHalfEven } from './host.js';
+import { checkPercentile, checkTemperature, rank2, roundHalfEven } from './host.js';
 import { energy } from './classifier-scores.js';
-import { applyHead } from './head.js';
+import { applyHead, type Head } from './head.js';
 
 export type AshVariant = 'p' | 'b' | 's';
+export const ASH_VARIANTS: readonly AshVariant[] = ['p', 'b', 's'];
+
+/**
+ * The ASH setting `fsta eval` and `fsta calibrate` score, and a config without an `ash`
+ * field runs: ASH-S at the 90th percentile, the authors' ImageNet setting.
+ */
+export const ASH_DEFAULTS = Object.freeze({ variant: 's' as AshVariant, percentile: 90 });
 
 /** How many activations ASH keeps out of d at percentile p. */
 export function ashKeepCount(d: number, percentile: number): number {
@@ -74,8 +81,8 @@ export interface AshOptions {
 }
 
 /** energy(head(ASH(h)), T), higher = more ID. */
-export function ashScore<T>(ops: TensorOps<T>, penultimate: T, head: LinearHead, options: AshOptions): T {
+export function ashScore<T>(ops: TensorOps<T>, penultimate: T, head: Head<T>, options: AshOptions): T {
   const t = options.temperature ?? 1;
   checkTemperature(t);
-  return tidy(ops, (o) => energy(o, applyHead(o, ashShape(o, penultimate, options.variant, options.percentile ?? 90), head), t));
+  return tidy(ops, (o) => energy(o, applyHead(o, ashShape(o, penultimate, options.variant, options.percentile ?? ASH_DEFAULTS.percentile), head), t));
 }

@@ -1,4 +1,6 @@
 import { FstaError } from './errors.js';
+import { ASH_DEFAULTS, ASH_VARIANTS, type AshVariant } from './ash.js';
+import { SCALE_DEFAULT_PERCENTILE } from './scale.js';
 
 /** Classifier scores that can be fused with a feature-map score. */
 export type ClassifierScoreName = 'msp' | 'maxlogit' | 'energy' | 'odin' | 'gradnorm' | 'react' | 'ash' | 'dice' | 'scale' | 'fdbd';
@@ -28,6 +30,13 @@ export interface FstaConfig {
   lambda: number;
   /** Temperature for energy / ODIN-style scaling. */
   temperature: number;
+  /**
+   * ASH's setting, read when classifier is 'ash'; absent: ASH_DEFAULTS (ASH-S at the 90th
+   * percentile), what `fsta eval` scores. `fsta calibrate` writes it for an ASH fusion.
+   */
+  ash?: { variant: AshVariant; percentile: number };
+  /** SCALE's setting, read when classifier is 'scale'; absent: the 85th percentile (the authors'). */
+  scale?: { percentile: number };
   /** Decision threshold on the fused score; null until calibrated. */
   threshold: number | null;
   /** The ID true-positive rate the threshold was set at. */
@@ -113,7 +122,38 @@ export function parseConfig(input: string | unknown): FstaConfig {
   if (c.classifier !== null && !CLASSIFIER_SCORE_NAMES.includes(c.classifier)) throw bad('classifier', `must be null or one of ${CLASSIFIER_SCORE_NAMES.join(', ')} (got ${show(c.classifier)})`);
   if (c.targetTpr !== null && (typeof c.targetTpr !== 'number' || !(c.targetTpr > 0 && c.targetTpr <= 1))) throw bad('targetTpr', 'must be a fraction in (0, 1] or null');
   if (c.kPercentile !== undefined && (typeof c.kPercentile !== 'number' || !(c.kPercentile >= 0 && c.kPercentile <= 100))) throw bad('kPercentile', 'must be a percentile in [0, 100] when present');
+  checkClassifierOptions(c, bad);
   if (c.provenance !== undefined && (c.provenance === null || typeof c.provenance !== 'object' || Array.isArray(c.provenance))) throw bad('provenance', 'must be an object when present');
   if (c.provenance?.modelFingerprint !== undefined && typeof c.provenance.modelFingerprint !== 'string') throw bad('provenance.modelFingerprint', 'must be a string when present');
   return c;
+}
+
+/** ASH's and SCALE's settings as a detector runs them: the config's, else the defaults `fsta eval` uses. */
+export function classifierOptions(config: Pick<FstaConfig, 'ash' | 'scale'>): { ash: { variant: AshVariant; percentile: number }; scale: { percentile: number } } {
+  return {
+    ash: { variant: config.ash?.variant ?? ASH_DEFAULTS.variant, percentile: config.ash?.percentile ?? ASH_DEFAULTS.percentile },
+    scale: { percentile: config.scale?.percentile ?? SCALE_DEFAULT_PERCENTILE },
+  };
+}
+
+/** The optional `ash` and `scale` fields: objects of known keys, a variant of p/b/s, percentiles in [0, 100). */
+function checkClassifierOptions(c: FstaConfig, bad: (field: string, why: string) => FstaError): void {
+  const percentile = (field: string, v: unknown) => {
+    if (typeof v !== 'number' || !(v >= 0 && v < 100)) throw bad(field, `must be a percentile in [0, 100) (got ${show(v)}): the share of penultimate activations below the kept ones`);
+  };
+  const object = (field: string, v: unknown, keys: readonly string[]) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(field, `must be an object with ${keys.map((k) => `"${k}"`).join(' and ')} when present (got ${show(v)})`);
+    const extra = Object.keys(v).filter((k) => !keys.includes(k));
+    if (extra.length) throw bad(field, `has unknown key${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')} (it takes ${keys.map((k) => `"${k}"`).join(', ')})`);
+  };
+  if (c.ash !== undefined) {
+    object('ash', c.ash, ['variant', 'percentile']);
+    const a = c.ash as { variant?: unknown; percentile?: unknown };
+    if (!ASH_VARIANTS.includes(a.variant as AshVariant)) throw bad('ash.variant', `must be one of ${ASH_VARIANTS.map((v) => `"${v}"`).join(', ')} (ASH-P, ASH-B, ASH-S; got ${show(a.variant)})`);
+    percentile('ash.percentile', a.percentile);
+  }
+  if (c.scale !== undefined) {
+    object('scale', c.scale, ['percentile']);
+    percentile('scale.percentile', (c.scale as { percentile?: unknown }).percentile);
+  }
 }

@@ -16,6 +16,10 @@ export interface DetectorSettings {
   k?: number;
   lambda?: number;
   classifier?: ClassifierScoreName | null;
+  /** ASH's variant and percentile (config field `ash`); overrides the config's. */
+  ash?: FstaConfig['ash'];
+  /** SCALE's percentile (config field `scale`); overrides the config's. */
+  scale?: FstaConfig['scale'];
   /**
    * Use a config whose recorded model fingerprint (`provenance.modelFingerprint`) is
    * another model's: its threshold and k were calibrated on that model's scores, so it
@@ -50,6 +54,8 @@ export function resolveDetectorConfig(settings: DetectorSettings, backboneDefaul
   }
   if (settings.k !== undefined) merged.k = settings.k;
   if (settings.classifier !== undefined) merged.classifier = settings.classifier;
+  if (settings.ash !== undefined) merged.ash = settings.ash;
+  if (settings.scale !== undefined) merged.scale = settings.scale;
   if (settings.lambda !== undefined) merged.lambda = settings.lambda;
   else if (settings.classifier != null && settings.config === undefined) {
     const paper = (PAPER_LAMBDA as Record<string, number>)[settings.classifier];

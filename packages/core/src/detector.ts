@@ -27,8 +27,11 @@ export type ImageInput = string | Uint8Array | ArrayBuffer | PixelInput | RawTen
 export interface ImageScore {
   fs: number;
   fsTa: number | null;
-  /** Classifier scores computed from the model's logits, where it has a classifier head. */
-  classifier: Partial<Record<'msp' | 'maxlogit' | 'energy', number>>;
+  /**
+   * Classifier scores computed from the model's logits, where it has a classifier head;
+   * ASH or SCALE (from the penultimate features and the head) when the config fuses it.
+   */
+  classifier: Partial<Record<'msp' | 'maxlogit' | 'energy' | 'ash' | 'scale', number>>;
   /** S = S_feat + λ·S_cls, with the config's feature score, classifier and λ. */
   score: number;
   /** 'ID' when score ≥ threshold, 'OOD' below it, null when no threshold is calibrated. */

@@ -11,6 +11,9 @@ export const PATCHED_OUTPUTS = Object.freeze({
   msp: 'fsta/msp',
   maxlogit: 'fsta/maxlogit',
   energy: 'fsta/energy',
+  /** ASH and SCALE, emitted when the config fuses them (they need the head's weights). */
+  ash: 'fsta/ash',
+  scale: 'fsta/scale',
   score: 'fsta/score',
   penultimate: 'fsta/penultimate',
   stageFs: 'fsta/stage/fs',
@@ -58,7 +61,10 @@ export function scoresFromOutputs(outputs: Readonly<Record<string, NamedOutput>>
   };
   const fs = perImage(PATCHED_OUTPUTS.fs, true)!;
   const fsTa = perImage(PATCHED_OUTPUTS.fsTa, config.taStage !== null);
-  const cls = { msp: perImage(PATCHED_OUTPUTS.msp, false), maxlogit: perImage(PATCHED_OUTPUTS.maxlogit, false), energy: perImage(PATCHED_OUTPUTS.energy, false) };
+  const cls = {
+    msp: perImage(PATCHED_OUTPUTS.msp, false), maxlogit: perImage(PATCHED_OUTPUTS.maxlogit, false), energy: perImage(PATCHED_OUTPUTS.energy, false),
+    ash: perImage(PATCHED_OUTPUTS.ash, false), scale: perImage(PATCHED_OUTPUTS.scale, false),
+  };
   const fusedInGraph = perImage(PATCHED_OUTPUTS.score, false);
   const name = config.classifier;
   if (name !== null && config.lambda !== 0 && !fusedInGraph && !(name in cls && cls[name as keyof typeof cls])) {

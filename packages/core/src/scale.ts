@@ -8,9 +8,9 @@
  */
 import type { TensorOps } from './ops.js';
 import { tidy } from './ops.js';
-import { type LinearHead, checkTemperature } from './host.js';
+import { checkTemperature } from './host.js';
 import { energy } from './classifier-scores.js';
-import { applyHead } from './head.js';
+import { applyHead, type Head } from './head.js';
 import { sharpeningScale } from './ash.js';
 
 /** The authors' default percentile (ImageNet). */
@@ -27,7 +27,7 @@ export interface ScaleOptions {
 }
 
 /** energy(head(SCALE(h)), T), higher = more ID. */
-export function scaleScore<T>(ops: TensorOps<T>, penultimate: T, head: LinearHead, options: ScaleOptions = {}): T {
+export function scaleScore<T>(ops: TensorOps<T>, penultimate: T, head: Head<T>, options: ScaleOptions = {}): T {
   const t = options.temperature ?? 1;
   checkTemperature(t);
   return tidy(ops, (o) => energy(o, applyHead(o, scaleShape(o, penultimate, options.percentile ?? SCALE_DEFAULT_PERCENTILE), head), t));

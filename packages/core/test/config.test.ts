@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FstaError, REQUIRED_CONFIG_FIELDS, calibrate, defaultConfig, mulberry32, parseConfig, type FstaConfig } from '../src/index.js';
+import { ASH_DEFAULTS, FstaError, REQUIRED_CONFIG_FIELDS, SCALE_DEFAULT_PERCENTILE, applyHead, ashScore, calibrate, classifierOptions, defaultConfig, mulberry32, parseConfig, referenceOps, resolveDetectorConfig, scaleScore, type FstaConfig } from '../src/index.js';
 
 const calibrated = (): FstaConfig => {
   const r = mulberry32(7);
@@ -122,5 +122,51 @@ describe('fuzzing parseConfig with random and mutated JSON', () => {
     expect(total).toBe(CASES.random + CASES.mutatedObject + CASES.mutatedText);
     // Both sides are exercised: mutants still accepted, and each kind of refusal.
     for (const k of ['mutated-object/accepted', 'mutated-text/accepted', 'random/FstaError:NOT_A_CONFIG', 'mutated-object/FstaError:BAD_CONFIG', 'mutated-text/FstaError:BAD_CONFIG']) expect(counts.get(k) ?? 0, k).toBeGreaterThan(20);
+  });
+});
+
+describe('ASH and SCALE settings in the config', () => {
+  const base = () => defaultConfig({ classifier: 'ash', lambda: 0.3 });
+  it('are optional, default to what fsta eval scores, and are kept as given', () => {
+    expect(classifierOptions(parseConfig(base()))).toEqual({ ash: { variant: 's', percentile: 90 }, scale: { percentile: 85 } });
+    const c = parseConfig({ ...base(), ash: { variant: 'b', percentile: 65 }, scale: { percentile: 70 } });
+    expect(classifierOptions(c)).toEqual({ ash: { variant: 'b', percentile: 65 }, scale: { percentile: 70 } });
+    expect(ASH_DEFAULTS).toEqual({ variant: 's', percentile: 90 });
+    expect(SCALE_DEFAULT_PERCENTILE).toBe(85);
+  });
+
+  it('bad settings are refused with the field, the value and the fix', () => {
+    const bad = (over: Record<string, unknown>) => () => parseConfig({ ...base(), ...over });
+    expect(bad({ ash: { variant: 'q', percentile: 90 } })).toThrow(/config field "ash.variant" must be one of "p", "b", "s" \(ASH-P, ASH-B, ASH-S; got "q"\).*Fix: fix "ash.variant"/);
+    expect(bad({ ash: { variant: 's', percentile: 100 } })).toThrow(/"ash.percentile" must be a percentile in \[0, 100\) \(got 100\)/);
+    expect(bad({ ash: { variant: 's', percentile: -1 } })).toThrow(/"ash.percentile" must be a percentile/);
+    expect(bad({ ash: { variant: 's', percentile: '90' } })).toThrow(/"ash.percentile" must be a percentile in \[0, 100\) \(got "90"\)/);
+    expect(bad({ ash: 's' })).toThrow(/"ash" must be an object with "variant" and "percentile" when present \(got "s"\)/);
+    expect(bad({ ash: null })).toThrow(/"ash" must be an object/);
+    expect(bad({ ash: { variant: 's', percentile: 90, p: 1 } })).toThrow(/"ash" has unknown key "p" \(it takes "variant", "percentile"\)/);
+    expect(bad({ scale: { percentile: Number.NaN } })).toThrow(/"scale.percentile" must be a percentile/);
+    expect(bad({ scale: [85] })).toThrow(/"scale" must be an object with "percentile"/);
+    expect(codeOf(bad({ scale: { percentile: 120 } }))).toBe('BAD_CONFIG');
+  });
+
+  it('a detector option overrides the config’s setting', () => {
+    expect(resolveDetectorConfig({ config: { ...base(), ash: { variant: 'p', percentile: 80 } }, ash: { variant: 'b', percentile: 70 } }).ash).toEqual({ variant: 'b', percentile: 70 });
+    expect(() => resolveDetectorConfig({ config: base(), scale: { percentile: 100 } })).toThrow(/"scale.percentile"/);
+  });
+});
+
+describe('a head given as backend tensors (TensorHead) gives what the host head gives', () => {
+  it('ASH and SCALE, reference ops', async () => {
+    const r = mulberry32(3);
+    const h = referenceOps.fromArray(Float32Array.from({ length: 4 * 12 }, () => r() * 2), [4, 12]);
+    const w = Float32Array.from({ length: 5 * 12 }, () => r() - 0.5), bias = Float32Array.from({ length: 5 }, () => r() - 0.5);
+    const host = { weight: { data: w, shape: [5, 12] }, bias };
+    const tensors = { kind: 'tensors' as const, weight: referenceOps.fromArray(w, [5, 12]), bias: referenceOps.fromArray(bias, [5]) };
+    for (const variant of ['p', 'b', 's'] as const) {
+      expect(Array.from(await referenceOps.read(ashScore(referenceOps, h, tensors, { variant, percentile: 60 })))).toEqual(Array.from(await referenceOps.read(ashScore(referenceOps, h, host, { variant, percentile: 60 }))));
+    }
+    expect(Array.from(await referenceOps.read(scaleScore(referenceOps, h, tensors, { percentile: 50 })))).toEqual(Array.from(await referenceOps.read(scaleScore(referenceOps, h, host, { percentile: 50 }))));
+    expect(() => applyHead(referenceOps, h, { kind: 'tensors', weight: referenceOps.fromArray(w.subarray(0, 55), [5, 11]) })).toThrow(/head weight expects 11 features but the penultimate features have 12/);
+    expect(() => applyHead(referenceOps, h, { kind: 'tensors', weight: tensors.weight, bias: referenceOps.fromArray(bias.subarray(0, 4), [4]) })).toThrow(/head bias has shape \[4\] but the weight has 5 outputs/);
   });
 });

@@ -21,6 +21,14 @@ describe('scoresFromOutputs', () => {
     expect(r[1]!.outputs.logits).toEqual({ data: Float32Array.from([4, 5, 6]), shape: [1, 3] });
     expect(Object.keys(r[0]!.outputs)).toEqual(['logits']);
   });
+  it('reports fsta/ash and fsta/scale as classifier scores and fuses ASH from its output', () => {
+    const cfg = defaultConfig({ featureScore: 'fs_ta', classifier: 'ash', lambda: 0.25 });
+    const r = scoresFromOutputs({ ...outputs, 'fsta/ash': out([40, 8]) }, cfg, 2);
+    expect(r.map((x) => x.score)).toEqual([0.75 + 0.25 * 40, 0.125 + 0.25 * 8]);
+    expect(r[0]!.classifier).toEqual({ msp: Math.fround(0.9), energy: 3, ash: 40 });
+    expect(scoresFromOutputs({ ...outputs, 'fsta/scale': out([2, 4]) }, { ...cfg, classifier: 'scale' }, 2)[1]!.classifier.scale).toBe(4);
+    expect(() => scoresFromOutputs(outputs, cfg, 2)).toThrow(/fuses classifier score "ash" but the patched model outputs neither it nor "fsta\/score"/);
+  });
   it('prefers the in-graph fused score and reports OOD below the threshold', () => {
     const cfg = defaultConfig({ featureScore: 'fs', threshold: 0.3 });
     const r = scoresFromOutputs({ ...outputs, 'fsta/score': out([0.5, 0.25]) }, cfg, 2);

@@ -1,10 +1,10 @@
-import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, collectSamples, parseConfig, resolveDetectorConfig, scoreInputs, serialQueue, type Detector, type DetectorSettings, type FeatureLayout, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
+import { FstaError, PATCHED_OUTPUTS, TENSOR_PREFIX, classifierOptions, collectSamples, parseConfig, resolveDetectorConfig, scoreInputs, serialQueue, type Detector, type DetectorSettings, type FeatureLayout, type FstaConfig, type ImageInput, type LinearHead, type NamedOutput, type PixelInput, type PixelOptions, type PreprocessSpec, type ScoreOptions } from '@fsta/core';
 import { findBackbone, imageInput, requireStage, taFor, type BackboneResolution, type GraphView, type UserManifest } from '@fsta/backbones';
 import { headWeights } from './head-weights.js';
 import { encodeModel } from './proto.js';
 import { asDecodedModel, type DecodedModel } from './decoded-model.js';
 import { toGraphView } from './graph-view.js';
-import { patchModel, VERDICT_OUTPUT, type PatchOptions } from './patch.js';
+import { IN_GRAPH_CLASSIFIERS, notInGraph, patchModel, VERDICT_OUTPUT, type InGraphClassifier, type PatchOptions } from './patch.js';
 import { FSTA_VERSION, readPatchMetadata, setPatchMetadata, type PatchMetadata } from './metadata.js';
 import type { OnnxModel } from './types.js';
 import type { ModelLimits } from './validate.js';
@@ -46,9 +46,6 @@ export interface DetectorModelInfo {
   /** The model's own outputs (unchanged by the patch). */
   modelOutputs: string[];
 }
-
-/** Classifier scores the patched graph computes from the logits. */
-const IN_GRAPH_CLASSIFIERS: readonly string[] = ['msp', 'maxlogit', 'energy'];
 
 /** Everything a runtime adapter needs to run FS+TA: the patched bytes and how to feed them. */
 export interface DetectorModel {
@@ -129,21 +126,27 @@ export function patchForConfig(model: OnnxModel, options: ConfigPatchOptions): C
   const graph = toGraphView(model);
   const wanted = options.backbone ?? given?.backbone ?? 'auto';
   const found = findBackbone(graph, options.manifest ?? wanted);
-  const config = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
+  const resolved = resolveDetectorConfig({ ...options, ...(given ? { config: given } : {}), backbone: options.manifest ? `manifest:${options.manifest.name}` : wanted }, found.defaults);
+  // ASH's or SCALE's setting is part of what the graph computes: recorded in the config (and the patch's metadata) as run.
+  const config = resolved.classifier === 'ash' ? { ...resolved, ash: classifierOptions(resolved).ash } : resolved.classifier === 'scale' ? { ...resolved, scale: classifierOptions(resolved).scale } : resolved;
   const fs = requireStage(found, config.fsStage);
   const ta = config.taStage === null ? null : taFor(found, config.taStage);
   const warnings = ta === null ? [] : [ta.warning, ta.note].filter((w): w is string => w !== null);
-  if (config.classifier !== null && !IN_GRAPH_CLASSIFIERS.includes(config.classifier)) throw new FstaError('BAD_CONFIG', `classifier score "${config.classifier}" cannot be computed inside the ONNX graph`, `use one of ${IN_GRAPH_CLASSIFIERS.join(', ')} with the ONNX runtimes, or null`);
+  if (config.classifier !== null && !(IN_GRAPH_CLASSIFIERS as readonly string[]).includes(config.classifier)) throw notInGraph(config.classifier);
   if (config.classifier !== null && !found.head) throw new FstaError('NO_HEAD', `the config fuses classifier score "${config.classifier}" but no classifier head was found in this model`, 'use a backbone manifest with a head, or set classifier to null');
+  const usesHead = config.classifier === 'ash' || config.classifier === 'scale';
+  if (usesHead && found.head?.weightInitializer == null) throw new FstaError('NO_LINEAR_HEAD', `the config fuses "${config.classifier}", which needs the penultimate features and a linear head (a final Gemm with a weight initializer), and this model's head (${found.source}) has none`, 'name the head in a manifest ("head": {penultimate, weight, bias}), or calibrate with msp, maxlogit or energy');
   const patched = patchModel(model, {
     fsStageTensor: fs.tensor,
     fsLayout: { layout: fs.layout, prefixTokens: fs.prefixTokens },
     ...(ta ? { taLayout: { layout: ta.layout, prefixTokens: ta.prefixTokens } } : {}),
     taStageTensor: ta?.tensor ?? null,
     k: config.k,
-    ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits } } : {}),
+    ...(found.head ? { head: { penultimate: found.head.penultimate, logits: found.head.logits, ...(usesHead ? { weight: found.head.weight, bias: found.head.bias } : {}) } } : {}),
     lambda: config.lambda,
-    classifier: config.classifier as 'msp' | 'energy' | 'maxlogit' | null,
+    classifier: config.classifier as InGraphClassifier | null,
+    ...(config.ash ? { ash: config.ash } : {}),
+    ...(config.scale ? { scale: config.scale } : {}),
     featureScore: config.featureScore,
     temperature: config.temperature,
     ...(options.mode ? { mode: options.mode } : {}),
@@ -216,7 +219,7 @@ function detectorModel(p: {
     info: {
       backbone: found,
       logits: p.logits,
-      head: found.head?.weightInitializer ? headWeights(p.model, found.head.weightInitializer, found.head.biasInitializer) : null,
+      head: found.head?.weightInitializer ? headWeights(p.model, found.head.weight, found.head.bias) : null,
       modelOutputs: p.modelOutputs,
     },
     warnings: p.warnings,
@@ -224,7 +227,7 @@ function detectorModel(p: {
 }
 
 /** Options that would change what the graph computes: a patched model runs as it was patched. */
-const REPATCHING_OPTIONS = ['backbone', 'fsStage', 'taStage', 'k', 'lambda', 'classifier', 'manifest'] as const;
+const REPATCHING_OPTIONS = ['backbone', 'fsStage', 'taStage', 'k', 'lambda', 'classifier', 'ash', 'scale', 'manifest'] as const;
 /** Config fields a patched model fixes (in the graph, or in its verdict). */
 const PATCHED_FIELDS = ['fsStage', 'taStage', 'k', 'featureScore', 'classifier', 'lambda', 'temperature', 'threshold'] as const;
 
@@ -240,6 +243,11 @@ function preparePatched(bytes: Uint8Array, model: OnnxModel, meta: PatchMetadata
   if (options.config !== undefined) {
     const given = resolveDetectorConfig({ config: options.config });
     const differs = PATCHED_FIELDS.filter((f) => given[f] !== meta.config[f]);
+    // ASH's and SCALE's settings are in the graph when it fuses them; compared as they run (defaults filled in).
+    const opts = (c: FstaConfig) => classifierOptions(c)[c.classifier as 'ash' | 'scale'];
+    if ((meta.config.classifier === 'ash' || meta.config.classifier === 'scale') && given.classifier === meta.config.classifier && JSON.stringify(opts(given)) !== JSON.stringify(opts(meta.config))) {
+      throw refuse(`a config with other ${meta.config.classifier} settings ${JSON.stringify(opts(given))} (the model has ${JSON.stringify(opts(meta.config))})`);
+    }
     if (differs.length) throw refuse(`a config with other ${differs.join(', ')} (the model has ${differs.map((f) => `${f} ${JSON.stringify(meta.config[f])}`).join(', ')})`);
   }
   if (options.preprocess && meta.preprocess && JSON.stringify(normalizedPreprocess(options.preprocess)) !== JSON.stringify(normalizedPreprocess(meta.preprocess))) {

@@ -5,7 +5,7 @@ export { attrInt, attrInts, attrFloat, attrString, attrTensor, attr } from './at
 export { GraphIndex } from './graph-index.js';
 export { withOutputs, tailModel, type TailModel } from './graph-cut.js';
 export { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
-export { patchModel, FSTA_OUTPUTS, VERDICT_OUTPUT, verdictInGraph, type PatchOptions, type PatchResult, type StageLayoutOption } from './patch.js';
+export { patchModel, FSTA_OUTPUTS, IN_GRAPH_CLASSIFIERS, VERDICT_OUTPUT, verdictInGraph, type InGraphClassifier, type PatchOptions, type PatchResult, type StageLayoutOption } from './patch.js';
 export { patch, type PatchByStageOptions, type PatchByStageResult } from './patch-backbone.js';
 export { inferShapes, UNKNOWN_DIM, type Dim, type Shape } from './shapes.js';
 export { toGraphView } from './graph-view.js';

@@ -1,4 +1,4 @@
-import { FstaError, PAPER_LAMBDA, channelsFirst, energy, featureSim, fuseTensor, maxLogit, msp, thresholdActivation, FEATURE_LAYOUTS, type FeatureLayout, type TensorOps } from '@fsta/core';
+import { ASH_DEFAULTS, FstaError, PAPER_LAMBDA, SCALE_DEFAULT_PERCENTILE, ashScore, channelsFirst, energy, scaleScore, featureSim, fuseTensor, maxLogit, msp, thresholdActivation, FEATURE_LAYOUTS, type AshVariant, type FeatureLayout, type TensorOps } from '@fsta/core';
 import { cloneModel, defaultOpset } from './proto.js';
 import { GraphIndex } from './graph-index.js';
 import { GraphBuilder, graphOps, type GraphTensor } from './graph-ops.js';
@@ -29,11 +29,19 @@ export interface PatchOptions {
   taStageTensor?: string | null;
   /** TA threshold, ≥ 0. */
   k: number;
-  /** The classifier head's tensors, for msp/maxlogit/energy and the fused score. */
-  head?: { penultimate: string; logits: string };
+  /**
+   * The classifier head's tensors, for msp/maxlogit/energy and the fused score; ASH and
+   * SCALE also need the weight (classes, D) and bias the final Gemm (transB = 1) reads, which
+   * they read as they are (float initializers, or an int8 model's DequantizeLinear outputs).
+   */
+  head?: { penultimate: string; logits: string; weight?: string | null; bias?: string | null };
   /** λ in S = S_feat + λ·S_cls; defaults to the paper's λ for the classifier score. */
   lambda?: number;
-  classifier?: 'msp' | 'energy' | 'maxlogit' | null;
+  classifier?: InGraphClassifier | null;
+  /** ASH's setting when classifier is 'ash' (core's ashScore); default ASH-S at the 90th percentile. */
+  ash?: { variant: AshVariant; percentile: number };
+  /** SCALE's percentile when classifier is 'scale' (core's scaleScore); default 85. */
+  scale?: { percentile: number };
   /** Feature score the fused score starts from; default 'fs_ta' when a TA stage is given. */
   featureScore?: 'fs' | 'fs_ta';
   temperature?: number;
@@ -74,7 +82,10 @@ export interface PatchResult {
   taNodes: number;
 }
 
-export const FSTA_OUTPUTS = ['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/score', 'fsta/verdict'] as const;
+export const FSTA_OUTPUTS = ['fsta/fs', 'fsta/fs_ta', 'fsta/msp', 'fsta/maxlogit', 'fsta/energy', 'fsta/ash', 'fsta/scale', 'fsta/score', 'fsta/verdict'] as const;
+/** Classifier scores a patch computes in the graph: from the logits, or (ASH, SCALE) from the penultimate features and the head. */
+export const IN_GRAPH_CLASSIFIERS = ['msp', 'maxlogit', 'energy', 'ash', 'scale'] as const;
+export type InGraphClassifier = (typeof IN_GRAPH_CLASSIFIERS)[number];
 /** The per-image decision a patch with a threshold adds: bool [N], true = in-distribution. */
 export const VERDICT_OUTPUT = 'fsta/verdict';
 const ONNX_FLOAT = 1;
@@ -129,7 +140,8 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   if (ta !== null && ta !== o.fsStageTensor && between.length === 0) {
     throw new FstaError('BAD_STAGE_ORDER', `the TA stage "${ta}" is not upstream of the FS stage "${o.fsStageTensor}"`, 'apply TA at an earlier stage than FS (e.g. TA at C4, FS at C5)', { ta, fs: o.fsStageTensor });
   }
-  if (o.head) for (const [role, t] of Object.entries(o.head)) if (!index.has(t)) throw new FstaError('UNKNOWN_TENSOR', `the head's ${role} tensor "${t}" is not in the model`, 'pass the tensor names of the classifier head (manifests give them)', { tensor: t });
+  if (o.classifier != null && !(IN_GRAPH_CLASSIFIERS as readonly string[]).includes(o.classifier)) throw notInGraph(o.classifier);
+  if (o.head) for (const [role, t] of Object.entries(o.head)) if (typeof t === 'string' && !index.has(t)) throw new FstaError('UNKNOWN_TENSOR', `the head's ${role} tensor "${t}" is not in the model`, 'pass the tensor names of the classifier head (manifests give them)', { tensor: t });
 
   const taken = new Set<string>([...index.producer.keys(), ...index.initializers.keys(), ...index.graphInputs]);
   const b = new GraphBuilder(opset, 'fsta/', taken);
@@ -190,6 +202,10 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
     scores.maxlogit = maxLogit(ops, logits);
     scores.energy = energy(ops, logits, o.temperature);
     for (const k of ['msp', 'maxlogit', 'energy']) emit(`fsta/${k}`, scores[k]!);
+    if (o.classifier === 'ash' || o.classifier === 'scale') {
+      scores[o.classifier] = penultimateScore(ops, b, shapes, o.head, o.classifier, o);
+      emit(`fsta/${o.classifier}`, scores[o.classifier]!);
+    }
     decided = o.classifier ? fusedInGraph(ops, scores[feature]!, scores[o.classifier]!, o.classifier, o.lambda) : scores[feature]!;
     emit('fsta/score', decided);
   }
@@ -212,6 +228,15 @@ export function patchModel(input: OnnxModel, options: PatchOptions): PatchResult
   return { model, outputs: outputs.map((x) => x.name), stageShapes: { fs: fsShape, ta: taShape }, taNodes: between.length };
 }
 
+/**
+ * The refusal for a classifier score the graph cannot compute (ODIN and GradNorm need
+ * gradients; ReAct, DICE and fDBD need statistics fitted on ID features, which a config
+ * does not carry): `fsta eval` computes them on the host.
+ */
+export function notInGraph(classifier: string): FstaError {
+  return new FstaError('NOT_SUPPORTED_IN_GRAPH', `classifier score "${classifier}" cannot be computed inside the ONNX graph (in-graph scores: ${IN_GRAPH_CLASSIFIERS.join(', ')})`, `fuse one of ${IN_GRAPH_CLASSIFIERS.join(', ')} (ash and scale need a linear head), or set classifier to null; compare FS+TA+${classifier} on the host with \`fsta eval\``);
+}
+
 /** The layout option checked against the stage's rank, defaults filled in. */
 function layoutFor(given: StageLayoutOption | undefined, shape: Shape, what: string): Required<StageLayoutOption> {
   const l = { layout: given?.layout ?? (shape.length === 3 ? 'ncl' : 'nchw'), prefixTokens: given?.prefixTokens ?? 0 } as Required<StageLayoutOption>;
@@ -229,6 +254,25 @@ function channelsFirstShape(s: Shape, l: Required<StageLayoutOption>): Shape {
   if (l.layout === 'nhwc') return [s[0]!, s[3]!, s[1]!, s[2]!];
   if (l.layout === 'nlc') return [s[0]!, s[2]!, typeof s[1] === 'number' && s[1] >= 0 ? s[1] - l.prefixTokens : '?'];
   return s;
+}
+
+/**
+ * ASH or SCALE (core's ashScore / scaleScore) on the penultimate features, through the
+ * tensors the model's own head reads: no weight is copied, and an int8-weight head is
+ * dequantized by the model's own DequantizeLinear, as for its logits.
+ */
+function penultimateScore(ops: TensorOps<GraphTensor>, b: GraphBuilder, shapes: Map<string, Shape | undefined>, head: NonNullable<PatchOptions['head']>, which: 'ash' | 'scale', o: Pick<PatchOptions, 'ash' | 'scale' | 'temperature'>): GraphTensor {
+  if (!head.weight) throw new FstaError('NO_LINEAR_HEAD', `classifier score "${which}" needs the weight of a linear head (the final Gemm), and none was given`, 'name the head in a manifest ("head": {penultimate, weight, bias}); a head that classifies with a convolution serves only msp, maxlogit and energy');
+  const ps = shapes.get(head.penultimate);
+  if (!ps || ps.length !== 2 || !(typeof ps[1] === 'number' && ps[1] > 0)) throw new FstaError('BAD_HEAD', `the penultimate tensor "${head.penultimate}" has shape [${(ps ?? ['?']).join(', ')}], not (N, D) with D known`, 'point the head at the pooled, flattened features the final Gemm reads, in a model exported with a static feature width');
+  const ws = shapes.get(head.weight);
+  if (!ws || ws.length !== 2 || ws.some((d) => !(typeof d === 'number' && d > 0))) throw new FstaError('BAD_HEAD', `the head weight "${head.weight}" has shape [${(ws ?? ['?']).join(', ')}], expected a static (classes, features)`, 'use the final nn.Linear layer (Gemm, transB = 1) as the head');
+  const pen = b.tensor(head.penultimate, staticShape(ps));
+  const tensors = { kind: 'tensors' as const, weight: b.tensor(head.weight, staticShape(ws)), bias: head.bias ? b.tensor(head.bias, staticShape(shapes.get(head.bias) ?? [ws[0]!])) : null };
+  const temperature = o.temperature ?? 1;
+  return which === 'ash'
+    ? ashScore(ops, pen, tensors, { variant: o.ash?.variant ?? ASH_DEFAULTS.variant, percentile: o.ash?.percentile ?? ASH_DEFAULTS.percentile, temperature })
+    : scaleScore(ops, pen, tensors, { percentile: o.scale?.percentile ?? SCALE_DEFAULT_PERCENTILE, temperature });
 }
 
 function fusedInGraph<T>(ops: TensorOps<T>, feature: T, cls: T, classifier: string, lambda?: number): T {

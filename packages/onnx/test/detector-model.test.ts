@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '@fsta/core';
-import { decodeModel, decodedModel, encodeModel, modelFingerprint, ortDetector, prepareDetectorModel } from '../src/index.js';
+import { decodeModel, decodedModel, encodeModel, modelFingerprint, ortDetector, prepareDetectorModel, toNumber } from '../src/index.js';
 
 const resnet = readFileSync(new URL('../../../../shared/models/cifar10-resnet20.onnx', import.meta.url));
 
@@ -21,6 +21,34 @@ describe('prepareDetectorModel', () => {
     expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ fsStage: 'C2' }) })).toThrow(/stage "C2" does not exist.*Fix: use one of C3, C4, C5/);
     expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ classifier: 'odin', lambda: 1 }) })).toThrow(/"odin" cannot be computed inside the ONNX graph/);
     expect(() => prepareDetectorModel(resnet, { preprocess: { size: [64, 64], crop: 'none', mean: [0, 0, 0], std: [1, 1, 1] } })).toThrow(/makes \[3, 64, 64\] images but the model input is \[3, -1, -1\]|makes \[3, 64, 64\] images but the model input is \[3, 32, 32\]/);
+  });
+});
+
+describe('ASH and SCALE in the patched graph', () => {
+  const mobilenetInt8 = readFileSync(new URL('../../../../shared/models/imagenet-mobilenetv2-int8w.onnx', import.meta.url));
+  it('read the tensors the head Gemm reads (no weight copied; an int8 head through its own DequantizeLinear)', () => {
+    for (const [bytes, weight] of [[resnet, 'linear.weight'], [mobilenetInt8, 'classifier.1.weight']] as const) {
+      for (const classifier of ['ash', 'scale'] as const) {
+        const p = prepareDetectorModel(bytes, { classifier, lambda: 0.5, ...(bytes === mobilenetInt8 ? { backbone: 'auto' } : {}) });
+        const g = decodeModel(p.bytes).graph!;
+        const outs = g.output!.map((o) => o.name);
+        expect(outs).toEqual(expect.arrayContaining([`fsta/${classifier}`, 'fsta/score']));
+        expect(outs).not.toContain(classifier === 'ash' ? 'fsta/scale' : 'fsta/ash');
+        const gemm = g.node!.find((n) => n.opType === 'Gemm' && n.name?.startsWith('fsta/'))!;
+        expect(gemm.input![1]).toBe(weight);
+        // The patch adds only small constants (TA's per-channel ones included), never a (classes, D) copy of the weight.
+        const original = new Set(decodeModel(bytes).graph!.initializer!.map((t) => t.name));
+        const added = g.initializer!.filter((t) => !original.has(t.name));
+        const [classes, d] = bytes === resnet ? [10, 64] : [1000, 1280];
+        expect(Math.max(...added.map((t) => (t.dims ?? []).reduce((a: number, x) => a * toNumber(x), 1)))).toBeLessThan(classes * d);
+      }
+    }
+    expect(prepareDetectorModel(resnet, { classifier: 'ash', lambda: 0.5, ash: { variant: 'b', percentile: 70 } }).config.ash).toEqual({ variant: 'b', percentile: 70 });
+  });
+  it('refuse what the graph cannot compute, naming the fix', () => {
+    expect(() => prepareDetectorModel(resnet, { classifier: 'ash' })).toThrow(/classifier "ash" has no paper λ/);
+    expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ classifier: 'fdbd', lambda: 1 }) })).toThrow(/"fdbd" cannot be computed inside the ONNX graph \(in-graph scores: msp, maxlogit, energy, ash, scale\).*Fix: .*`fsta eval`/);
+    expect(() => prepareDetectorModel(resnet, { config: defaultConfig({ classifier: 'ash', lambda: 1, ash: { variant: 's', percentile: 99.5 } }) })).toThrow(/ASH at percentile 99.5 keeps no activation out of 64/);
   });
 });
 

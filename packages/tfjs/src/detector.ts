@@ -88,7 +88,7 @@ function resolveConfig(o: TfjsDetectorOptions): FstaConfig {
   }
   const config = parseConfig({ ...defaultConfig(), ...merged });
   if (config.classifier !== null && !['msp', 'maxlogit', 'energy'].includes(config.classifier)) {
-    throw new FstaError('BAD_CONFIG', `the config fuses classifier score "${config.classifier}", which @fsta/tfjs does not compute`, 'use msp, maxlogit or energy (computed from the logits), or classifier null');
+    throw new FstaError('BAD_CONFIG', `the config fuses classifier score "${config.classifier}", which @fsta/tfjs does not compute`, `use msp, maxlogit or energy (computed from the logits), or classifier null${config.classifier === 'ash' || config.classifier === 'scale' ? '; ASH and SCALE need the penultimate features and the head, which @fsta/tfjs does not take: run the model as ONNX with @fsta/onnxruntime-node or -web, which compute them in the graph' : '; compare FS+TA with it using `fsta eval`'}`);
   }
   return config;
 }

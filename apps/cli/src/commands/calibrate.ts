@@ -11,7 +11,7 @@ import { modelFileFingerprint } from '../config-model.js';
 import { collect } from '../engine/collect.js';
 import { taSamples, wrap } from './eval.js';
 import type { Collected } from '../engine/collect.js';
-import { NO_FITS, defaultMethodSettings, methodScores } from '../methods.js';
+import { NO_FITS, classifierSettingsOf, defaultMethodSettings, methodScores } from '../methods.js';
 import { progress } from '../progress.js';
 import { checkOutput, inputFiles, writeFileAtomic } from '../write-file.js';
 import { SYNTHETIC_KINDS, syntheticSets } from '../engine/synthetic.js';
@@ -48,7 +48,9 @@ Calibration:
   --classifiers LIST     fusion candidates: none, msp, maxlogit, energy, and, for
                          models with a head, ash and scale (default:
                          none,msp,maxlogit,energy). A config fusing ash or scale
-                         is scored by fsta score, not by the ONNX runtimes' graph
+                         records their setting (ASH-S p90, SCALE p85, as fsta eval)
+                         and runs in the patched graph (fsta score, fsta patch,
+                         createDetector); @fsta/tfjs refuses it
   --lambda RULE          paper | spread | a number (default: paper where the paper
                          has one, else spread; ASH and SCALE have none)
   --tpr P                target ID true-positive rate (default 0.95)
@@ -57,7 +59,7 @@ Calibration:
 
 Exit status: 0 ok, 2 usage or fatal error.`;
 
-/** Fusion candidates: core classifier name -> CLI method. ASH and SCALE need the head and are opt-in (ONNX runtimes compute only msp, maxlogit, energy in the graph). */
+/** Fusion candidates: core classifier name -> CLI method. ASH and SCALE need the head (the patched graph computes them from it) and are opt-in. */
 const FUSABLE: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', ash: 'ASH', scale: 'SCALE' };
 const NEEDS_HEAD = new Set(['ash', 'scale']);
 
@@ -165,7 +167,10 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     tpr,
     base: { backbone: typeof v.backbone === 'string' ? v.backbone : 'auto', fsStage: choice.fsStage, provenance: { model: choice.spec.modelPath, stagesFrom: choice.spec.source, synthetic: synthetic!.description, modelFingerprint: modelFileFingerprint(choice.spec) } },
   });
-  const { ta, fusion, config: cfg } = chosen;
+  const { ta, fusion } = chosen;
+  // ASH's or SCALE's setting goes in the config, so that fsta score and the patched graph run what was measured here.
+  const settings = classifierSettingsOf(defaultMethodSettings);
+  const cfg = chosen.config.classifier === 'ash' ? { ...chosen.config, ash: settings.ash } : chosen.config.classifier === 'scale' ? { ...chosen.config, scale: settings.scale } : chosen.config;
   const pct = (x: number) => (x * 100).toFixed(2).padStart(7);
   const setHead = kinds.map((n) => n.padStart(9)).join('');
   io.out(`TA candidates: AUROC (%) of ID validation vs each synthetic set;\n  ranked by the mean AUROC, then the mean FPR95:\n`);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FstaError, defaultConfig, parseConfig } from '@fsta/core';
 import type { ClassifierScoreName, FstaConfig } from '@fsta/core';
-import { decodeModel, encodeModel, patchForConfig, tritonConfig } from '@fsta/onnx';
+import { IN_GRAPH_CLASSIFIERS, decodeModel, encodeModel, patchForConfig, tritonConfig } from '@fsta/onnx';
 import { numberFlag, parse, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -14,7 +14,8 @@ export const patchHelp = `Usage: fsta patch IN.onnx (-o OUT.onnx | --triton DIR)
 
 Writes a copy of the model with FS, FS+TA, MSP/MaxLogit/Energy and the fused score
 as extra [N] outputs (fsta/fs, fsta/fs_ta, fsta/msp, fsta/maxlogit, fsta/energy,
-fsta/score); the model's own outputs are unchanged (bit for bit in branch mode).
+fsta/score; fsta/ash or fsta/scale when the config fuses ASH or SCALE, computed from
+the head's own weights); the model's own outputs are unchanged (bit for bit in branch mode).
 With a config that has a threshold, also fsta/verdict: bool [N], true where
 fsta/score >= threshold (in-distribution). The settings (stages, k, classifier, λ,
 threshold, preprocessing, provenance) go into the model's metadata_props (fsta.*):
@@ -32,7 +33,10 @@ See docs/deploy.md.
   --fs-stage S           FS stage (default: the backbone's, C5)
   --ta-stage S|none      TA stage (default: the backbone's, C4)
   --k K                  TA threshold ≥ 0
-  --classifier C         msp | maxlogit | energy | none: fused into fsta/score
+  --classifier C         msp | maxlogit | energy | ash | scale | none: fused into
+                         fsta/score (ash, scale: need a linear head and --lambda or a
+                         config; their settings come from the config, else ASH-S
+                         p90 and SCALE p85; fdbd, react, odin, gradnorm: fsta eval)
   --lambda L             fusion weight (default: the paper's for the classifier)
   --mode M               branch (default): the TA pass re-runs the layers after the TA
                          stage as a weight-sharing copy, the model's outputs stay bit
@@ -62,7 +66,7 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   const k = numberFlag(v.k, '--k', 'patch', (n) => n >= 0, 'a number ≥ 0');
   const lambda = numberFlag(v.lambda, '--lambda', 'patch');
   const classifier = v.classifier === undefined ? undefined : v.classifier === 'none' ? null : (v.classifier as string);
-  if (classifier && !['msp', 'maxlogit', 'energy'].includes(classifier)) throw usageError(`--classifier must be msp, maxlogit, energy or none, got "${classifier}"`, 'patch');
+  if (classifier && !(IN_GRAPH_CLASSIFIERS as readonly string[]).includes(classifier)) throw usageError(`--classifier must be ${IN_GRAPH_CLASSIFIERS.join(', ')} or none, got "${classifier}"${classifier === 'fdbd' || classifier === 'react' || classifier === 'odin' || classifier === 'gradnorm' || classifier === 'dice' ? ' (it cannot be computed inside the graph; compare FS+TA with it using fsta eval)' : ''}`, 'patch');
   const mode = v.mode as string | undefined;
   if (mode !== undefined && mode !== 'branch' && mode !== 'double-batch') throw usageError(`--mode must be branch or double-batch, got "${mode}"`, 'patch');
   let bytes: Uint8Array;
@@ -111,6 +115,6 @@ export async function patchCommand(argv: readonly string[], io: Io): Promise<num
   const c = prepared.config;
   const written = [out, ...(tritonFiles ? [tritonFiles.model, tritonFiles.config] : [])].filter(Boolean).join(', ');
   const batching = triton_ ? `; Triton: max_batch_size ${triton_.maxBatchSize}${triton_.maxBatchSize ? ' with dynamic batching' : ' (no dynamic batch axis)'}` : '';
-  io.out(`wrote ${printable(written)}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (λ=${c.lambda})` : ''}${c.threshold !== null ? `, fsta/verdict at threshold ${c.threshold}` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.map(printable).join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}${batching}\n`);
+  io.out(`wrote ${printable(written)}: ${prepared.backbone.source === 'detected automatically' ? 'stages detected automatically' : prepared.backbone.source}, FS at ${c.fsStage}${c.taStage ? `, TA at ${c.taStage} with k=${c.k}` : ''}${c.classifier ? `, fused with ${c.classifier} (${c.classifier === 'ash' ? `ASH-${c.ash!.variant.toUpperCase()} p${c.ash!.percentile}, ` : c.classifier === 'scale' ? `p${c.scale!.percentile}, ` : ''}λ=${c.lambda})` : ''}${c.threshold !== null ? `, fsta/verdict at threshold ${c.threshold}` : ''}, ${mode ?? 'branch'} mode; model outputs ${prepared.modelOutputs.map(printable).join(', ')} ${mode === 'double-batch' ? 'unchanged up to float rounding' : 'unchanged'}${batching}\n`);
   return 0;
 }

@@ -21,6 +21,8 @@ export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--
 
 Writes one JSON line per image to stdout:
   {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"} | null, "score", "verdict"}
+"classifier" also has "ash" or "scale" when the config fuses it (computed in the
+patched graph with the config's ash / scale settings).
 verdict is "ID" (score ≥ threshold), "OOD", or null when the config has no threshold.
 A file that cannot be read gets {"file", "error"} and the rest go on.
 
@@ -66,9 +68,12 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const k = choice.k ?? defaultK(choice, typeof v.config === 'string' ? { path: v.config, cfg: config } : null).k;
   const cfg: FstaConfig = { ...config, fsStage: choice.fsStage, taStage: choice.taStage, k, featureScore: choice.taStage === null ? 'fs' : config.featureScore };
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
-  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute`, 'calibrate with a classifier of msp, maxlogit, energy, odin, gradnorm, ash or scale');
+  if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute (it needs statistics fitted on ID features, which a config does not carry)`, 'calibrate with a classifier of msp, maxlogit, energy, odin, gradnorm, ash or scale; compare FS+TA with it using fsta eval');
   if (clsName && NEEDS_HEAD.has(cfg.classifier!) && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `the config fuses "${cfg.classifier}", which needs the penultimate features and classifier head, and this model's manifest names no head`, 'add a "head" to the manifest, or calibrate with msp, maxlogit or energy');
-  const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'));
+  // ASH and SCALE are computed by the detector's patched graph, with the config's settings, as createDetector does.
+  const inGraph = clsName && (cfg.classifier === 'ash' || cfg.classifier === 'scale') ? cfg.classifier : null;
+  const fusion = inGraph ? { classifier: inGraph, lambda: cfg.lambda, temperature: cfg.temperature, ...(cfg.ash ? { ash: cfg.ash } : {}), ...(cfg.scale ? { scale: cfg.scale } : {}) } : undefined;
+  const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'), [], fusion);
   let failed = 0;
   try {
     const skipped: Skipped[] = [];
@@ -76,7 +81,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
     reportSkipped(io, skipped);
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
     if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
-    const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
+    const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !inGraph && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
     for (let start = 0; start < files.length; start += choice.batch) {
       const chunk = files.slice(start, start + choice.batch);
       const readable = chunk.filter((f) => !('error' in f));
@@ -93,8 +98,9 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
         }
         const fs = c.fs[i]!, fsTa = cfg.taStage === null ? null : c.fsTa[0]![i]!;
         const feat = cfg.featureScore === 'fs_ta' && fsTa !== null ? fsTa : fs;
-        const score = clsName ? fusedScore(feat, s[clsName]![i]!, cfg.lambda) : feat;
-        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: engine.logits === null ? null : { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i] }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
+        const cls = inGraph ? c.inGraph[inGraph]![i]! : clsName ? s[clsName]![i]! : 0;
+        const score = clsName ? fusedScore(feat, cls, cfg.lambda) : feat;
+        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: engine.logits === null ? null : { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i], ...(inGraph ? { [inGraph]: cls } : {}) }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
         i++;
       }
     }

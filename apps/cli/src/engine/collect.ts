@@ -15,6 +15,8 @@ export interface Collected {
   /** FS+TA per k, in the order of the engine's ks. */
   fsTa: Float64Array[];
   failed: { path: string; reason: string }[];
+  /** ASH or SCALE as the detector's graph computed them, where the engine was opened with that fusion. */
+  inGraph: Partial<Record<'ash' | 'scale', Float64Array>>;
   /** A strided sample of each `sample.tensors` tensor's activations, for k as a percentile of ID activations. */
   samples: Record<string, Float64Array>;
 }
@@ -56,6 +58,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
   const per = chw[0] * chw[1] * chw[2];
   const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [];
   const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [];
+  const inGraph: Partial<Record<'ash' | 'scale', number[]>> = {};
   const parts: Record<string, number[][]> = Object.fromEntries((opts.sample?.tensors ?? []).map((t) => [t, []]));
   const nk = detector.ks.length;
   const fsTa = Array.from({ length: nk }, () => [] as number[]);
@@ -74,6 +77,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
       }
       if (s.features?.penultimate) { pen.push(s.features.penultimate); penDim = s.features.penultimate.length; }
       fs.push(s.fs);
+      for (const k of ['ash', 'scale'] as const) if (s.classifier[k] !== undefined) (inGraph[k] ??= []).push(s.classifier[k]);
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
     }
     for (const t of opts.sample?.tensors ?? []) {
@@ -120,6 +124,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
     penultimateDim: penDim,
     fs: Float64Array.from(fs),
     fsTa: fsTa.map((a) => Float64Array.from(a)),
+    inGraph: Object.fromEntries(Object.entries(inGraph).map(([k, v]) => [k, Float64Array.from(v)])),
     samples: Object.fromEntries(Object.entries(parts).map(([t, p]) => [t, Float64Array.from(p.flat())])),
   };
 }

@@ -1,4 +1,4 @@
-import type { LinearHead } from '@fsta/core';
+import type { FstaConfig, LinearHead } from '@fsta/core';
 import { createDetector, installedProviders } from '@fsta/onnxruntime-node';
 import type { OnnxDetector } from '@fsta/onnx';
 import type { ModelSpec } from './model.js';
@@ -17,6 +17,9 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
+/** A classifier score the graph computes from the penultimate features and the head, fused as a config says (fsta score). */
+export type InGraphFusion = Pick<FstaConfig, 'lambda' | 'temperature' | 'ash' | 'scale'> & { classifier: 'ash' | 'scale' };
+
 /** Lines already printed: a calibrate opens several detectors, and each would repeat its provider fallback and stage warnings. */
 const logged = new Set<string>();
 
@@ -25,7 +28,7 @@ const logged = new Set<string>();
  * plus what analysis needs: FS+TA at every k of `ks` from one trunk pass, the stage maps
  * and the penultimate features. The CLI opens no session of its own.
  */
-export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = []): Promise<Engine> {
+export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = [], fusion?: InGraphFusion): Promise<Engine> {
   const hasHead = spec.resolution.head !== null;
   const detector = await createDetector({
     model: spec.decoded,
@@ -33,7 +36,9 @@ export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taS
     fsStage: stages.fsStage,
     taStage: stages.taStage,
     ...(stages.taStage !== null && typeof ks[0] === 'number' ? { k: ks[0], ks: ks.slice(1) } : {}),
-    classifier: null,
+    ...(fusion
+      ? { classifier: fusion.classifier, lambda: fusion.lambda, ...(fusion.ash ? { ash: fusion.ash } : {}), ...(fusion.scale ? { scale: fusion.scale } : {}) }
+      : { classifier: null }),
     expose: { stages: true, penultimate: hasHead, tensorsOf: sampleStages },
     batchSize: batch,
     // CUDA where onnxruntime-node has it; a CPU-only install is not worth a line per command.
