@@ -1,4 +1,4 @@
-import { CALIBRATION_DEFAULTS, FstaError, chooseConfig, defaultConfig, kFromPercentile, syntheticSet } from '@fsta/core';
+import { CALIBRATION_DEFAULTS, FstaError, TA_SAMPLE, chooseConfig, defaultConfig, kFromPercentile, syntheticSet, taSampleImages, taSampleOfBatch } from '@fsta/core';
 import type { ClassifierScoreName, ClassifierSetScores, ConfigChoice, FstaConfig, SyntheticScores, TaCandidate } from '@fsta/core';
 import type { ModelSpec } from './model-spec.js';
 
@@ -28,23 +28,25 @@ export interface PageCalibration {
 
 /** Classifier scores the page can fuse: the ones the patched graph computes. */
 const IN_GRAPH: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy'];
-/** TA activations kept for k percentiles, as `fsta calibrate` keeps (about 200,000 values of up to 200 ID images). */
-const TA_SAMPLE_IMAGES = 200;
-const TA_SAMPLE_SIZE = 200_000;
-
-/** The ID images k is taken from and a strided sample of their TA activations, by `fsta calibrate`'s rule. */
+/** The ID images k is taken from and a strided sample of their TA activations: core's rule, in the CLI's batches, so the page takes the values `fsta calibrate` takes (at its default --batch). */
 function taSample(perImage: readonly Float32Array[]): Float32Array {
-  const n = perImage.length;
-  const chosen = perImage.filter((_, i) => i % Math.max(1, Math.floor(n / TA_SAMPLE_IMAGES)) === 0).slice(0, TA_SAMPLE_IMAGES);
-  const total = chosen.reduce((s, a) => s + a.length, 0);
-  const step = Math.max(1, Math.floor(total / TA_SAMPLE_SIZE));
-  const out = new Float32Array(Math.ceil(total / step));
-  let o = 0, g = 0;
-  for (const a of chosen) {
-    for (let i = (step - (g % step)) % step; i < a.length; i += step) out[o++] = a[i]!;
-    g += a.length;
+  const chosen = taSampleImages(perImage.length).map((i) => perImage[i]!);
+  const parts: number[][] = [];
+  for (let i = 0; i < chosen.length; i += TA_SAMPLE.batch) {
+    const batch = chosen.slice(i, i + TA_SAMPLE.batch);
+    const values = new Float32Array(batch.reduce((s, a) => s + a.length, 0));
+    let o = 0;
+    for (const a of batch) { values.set(a, o); o += a.length; }
+    parts.push(taSampleOfBatch(values, batch.length, chosen.length));
   }
-  return out.subarray(0, o);
+  return Float32Array.from(parts.flat());
+}
+
+/** What `fsta calibrate --ta-stages --k-percentiles --noise-count` narrows; unset parts are its defaults. */
+export interface CalibrationGrid {
+  taStages?: readonly string[];
+  kPercentiles?: readonly number[];
+  syntheticCount?: number;
 }
 
 /** The TA stage candidates: every stage before the FS stage, as `fsta calibrate` tries by default. */
@@ -55,17 +57,26 @@ export function taStagesOf(spec: Pick<ModelSpec, 'stages' | 'fsStage'>): string[
   return names.slice(0, fs);
 }
 
+function checkedTaStages(spec: Pick<ModelSpec, 'stages' | 'fsStage'>, wanted: readonly string[]): string[] {
+  const allowed = taStagesOf(spec);
+  const bad = wanted.filter((s) => !allowed.includes(s));
+  if (bad.length || wanted.length === 0) throw new FstaError('UNKNOWN_STAGE', `TA stage candidates ${wanted.join(', ') || '(none)'} are not stages before ${spec.fsStage} (those are ${allowed.join(', ')})`, `name TA stages among ${allowed.join(', ')}`);
+  return [...wanted];
+}
+
 /**
  * Calibration as `fsta calibrate` runs it with its defaults, from ID validation images
  * and synthetic OOD only (never OOD test data): the default sets of core's `syntheticSet`
  * (CALIBRATION_DEFAULTS.syntheticSets); k candidates at the default percentiles of ID activations at
  * every stage before the FS stage, plus plain FS; fusion with none, MSP, MaxLogit or
  * Energy; the choice by core's `chooseConfig`, so the page and the CLI choose the same
- * for the same scores.
+ * for the same scores. `grid` narrows the candidates as the CLI's flags do (the bundled
+ * demo's grid, which `fsta demo` uses too).
  */
-export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32Array[], run: Runner, onProgress: (done: number, total: number) => void = () => undefined): Promise<PageCalibration> {
+export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32Array[], run: Runner, onProgress: (done: number, total: number) => void = () => undefined, grid: CalibrationGrid = {}): Promise<PageCalibration> {
   if (idSamples.length < 2) throw new FstaError('EMPTY', `only ${idSamples.length} ID image(s) to calibrate on`, 'calibrate on at least a few hundred ID validation images');
-  const d = CALIBRATION_DEFAULTS;
+  const stages = grid.taStages ? checkedTaStages(spec, grid.taStages) : taStagesOf(spec);
+  const d = { ...CALIBRATION_DEFAULTS, kPercentiles: grid.kPercentiles ?? CALIBRATION_DEFAULTS.kPercentiles, syntheticCount: grid.syntheticCount ?? CALIBRATION_DEFAULTS.syntheticCount };
   const sets = d.syntheticSets.map((kind, j) => syntheticSet(kind, j, d.syntheticCount, spec.chw, spec.preprocess, idSamples, d.jigsawGrid));
   const synthetic = sets.map((s) => Array.from({ length: s.n }, (_, i) => s.data.subarray((i * s.data.length) / s.n, ((i + 1) * s.data.length) / s.n)));
   const base = defaultConfig({ backbone: spec.name, fsStage: spec.fsStage, provenance: { model: spec.name, synthetic: sets.map((s) => s.description).join('; ') } });
@@ -78,7 +89,6 @@ export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32
     return out;
   };
 
-  const stages = taStagesOf(spec);
   const total = 1 + stages.length * d.kPercentiles.length;
   let done = 0;
   onProgress(done, total);

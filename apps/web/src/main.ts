@@ -4,7 +4,7 @@ import type { Engine, RuntimeChoice } from './engine.js';
 import { calibratePage, checkImportedConfig, idScores, type PageCalibration, type RunScores, type Runner } from './calibrate-page.js';
 import { calibrationTables } from './calibration-view.js';
 import { decodeImageFile, modelView } from './decode.js';
-import { demoSamples, loadDemo } from './demo-model.js';
+import { demoSamples, loadDemo, type DemoJson } from './demo-model.js';
 import { histogramSvg } from './histogram.js';
 import type { ModelSpec } from './model-spec.js';
 import { createOrtEngine, type OrtEngine } from './ort-engine.js';
@@ -33,11 +33,12 @@ const ui = {
   modelFile: $<HTMLInputElement>('model-file'),
   backbone: $<HTMLSelectElement>('backbone'),
   useDemo: $<HTMLButtonElement>('use-demo'),
+  demoExamples: $('demo-examples'),
 };
 
 interface Scored { name: string; fs: number; fsTa: number | null; score: number }
-const state: { spec: ModelSpec | null; engine: Engine | null; engineRuns: number; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown>; queued: number } = {
-  spec: null, engine: null, engineRuns: 0, calibration: null, scored: [], busy: Promise.resolve(), queued: 0,
+const state: { demo: DemoJson | null; spec: ModelSpec | null; engine: Engine | null; engineRuns: number; calibration: PageCalibration | null; scored: Scored[]; busy: Promise<unknown>; queued: number } = {
+  demo: null, spec: null, engine: null, engineRuns: 0, calibration: null, scored: [], busy: Promise.resolve(), queued: 0,
 };
 
 /** Serializes user actions, so a runtime switch never races a scoring run. */
@@ -105,8 +106,10 @@ async function calibration(spec: ModelSpec): Promise<PageCalibration> {
   }
   const what = `Calibrating on ${spec.calibrationImages.length} bundled ID images and synthetic ${CALIBRATION_DEFAULTS.syntheticSets.join(' and ')} sets`;
   ui.status.textContent = `${what}…`;
+  const started = performance.now();
   const id = await calibrationImages(spec);
-  return withWasm(spec, (run) => calibratePage(spec, id, run, (done, total) => { ui.status.textContent = `${what}: ${done} of ${total} settings scored…`; }));
+  const cal = await withWasm(spec, (run) => calibratePage(spec, id, run, (done, total) => { ui.status.textContent = `${what}: ${done} of ${total} settings scored…`; }, spec.calibrationGrid));
+  return { ...cal, source: `${cal.source}, in ${((performance.now() - started) / 1000).toFixed(0)} s` };
 }
 
 /** A config file from `fsta calibrate`: checked against the model, then used on every runtime. */
@@ -168,14 +171,26 @@ async function openEngine(): Promise<void> {
   renderBatch();
 }
 
+/** TensorFlow.js runs a model's tfjs twin; a model without one (the bundled MobileNetV2, a dropped model) is not offered it. */
+function tfjsOffered(spec: ModelSpec): void {
+  const option = ui.runtime.querySelector<HTMLOptionElement>('option[value="tfjs-webgl"]')!;
+  option.disabled = !spec.tfjs;
+  option.textContent = spec.tfjs ? 'TensorFlow.js · WebGL' : 'TensorFlow.js · WebGL (needs a tfjs version of the model; this one has none)';
+  if (!spec.tfjs && ui.runtime.value === 'tfjs-webgl') ui.runtime.value = 'ort-wasm';
+}
+
 /** A new model replaces the old one only once it has loaded and started; until then the old one keeps working. */
-async function useModel(load: () => Promise<ModelSpec>): Promise<void> {
-  const previous = { spec: state.spec, calibration: state.calibration };
+async function useModel(load: () => Promise<{ spec: ModelSpec; about: DemoJson | null }>): Promise<void> {
+  const previous = { spec: state.spec, calibration: state.calibration, demo: state.demo };
   ui.errors.replaceChildren();
   try {
-    state.spec = await load();
+    const { spec, about } = await load();
+    state.spec = spec;
+    state.demo = about;
     state.calibration = null;
+    tfjsOffered(spec);
     await openEngine();
+    showDemoExamples(about);
     ui.modelNote.textContent = state.spec.note ?? '';
     ui.modelNote.hidden = !state.spec.note;
     ui.results.replaceChildren();
@@ -184,6 +199,7 @@ async function useModel(load: () => Promise<ModelSpec>): Promise<void> {
     ui.results.dataset.count = '0';
   } catch (e) {
     Object.assign(state, previous);
+    if (state.spec) tfjsOffered(state.spec);
     if (state.spec) await openEngine().catch(() => undefined);
     if (state.spec) ui.status.textContent = `Still using ${state.spec.name} · Runtime in use: ${state.engine?.runtime ?? 'none'}`;
     throw e;
@@ -193,7 +209,7 @@ async function useModel(load: () => Promise<ModelSpec>): Promise<void> {
 async function fetchBlob(rel: string): Promise<File> {
   const r = await fetch(`./demo/${rel}`);
   if (!r.ok) throw new FstaError('DEMO_MISSING', `bundled sample ${rel} is missing`, 'rebuild the page with the demo assets');
-  return new File([await r.blob()], rel.replace(/^images\//, ''), { type: 'image/png' });
+  return new File([await r.blob()], rel.replace(/^images\//, ''), { type: /\.jpe?g$/i.test(rel) ? 'image/jpeg' : 'image/png' });
 }
 
 async function scoreFiles(files: readonly File[]): Promise<void> {
@@ -273,11 +289,44 @@ ui.drop.addEventListener('drop', (e) => {
   const images = files.filter((f) => f !== model);
   if (images.length) void queueImages(images);
 });
+/** `n` files of a bundled folder, spread over it (the same ones every time). */
+const spread = (dir: string, n: number) => demoSamples.filter((s) => s.startsWith(dir)).filter((_, i, a) => i % Math.max(1, Math.floor(a.length / n)) === 0).slice(0, n);
+const scoreBundled = (files: readonly string[]) => void Promise.all(files.map(fetchBlob)).then(queueImages, (e) => showError(e, 'Samples'));
+
 ui.samples.addEventListener('click', () => {
-  // A few of each kind: ID classes, MNIST digits, noise.
-  const pick = ['images/id/', 'images/ood/mnist/', 'images/ood/gaussian/', 'images/ood/uniform/'].flatMap((p) => demoSamples.filter((s) => s.startsWith(p)).filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 3)) === 0).slice(0, 3));
-  void Promise.all(pick.map(fetchBlob)).then(queueImages, (e) => showError(e, 'Samples'));
+  // A few of each kind: ID photos and every OOD set of the demo.
+  const sets = state.demo?.sets.map((s) => s.name) ?? [];
+  scoreBundled(['images/id/', ...sets.map((n) => `images/ood/${n}/`)].flatMap((p) => spread(p, 3)));
 });
+
+const ROLE: Record<DemoJson['sets'][number]['role'], string> = { works: 'Where FS works', limit: 'Where it does not' };
+
+/** The demo's OOD sets, each with why FS does well or badly on it (demo.json, the text `fsta demo` prints) and a button that scores three of its images. */
+function showDemoExamples(demo: DemoJson | null): void {
+  ui.demoExamples.hidden = !demo;
+  if (!demo) return ui.demoExamples.replaceChildren();
+  const list = document.createElement('ul');
+  const item = (label: string, text: string, dir: string, button: string, set: string) => {
+    const li = document.createElement('li');
+    li.dataset.set = set;
+    const b = document.createElement('b');
+    b.textContent = `${label}: `;
+    const go = document.createElement('button');
+    go.type = 'button';
+    go.textContent = button;
+    go.addEventListener('click', () => scoreBundled(spread(dir, 3)));
+    li.append(b, text + ' ', go);
+    return li;
+  };
+  list.append(
+    item('In-distribution', 'photographs of animals, fish, household things and monuments; the model should find them familiar.', 'images/id/', 'Score 3 photos', 'id'),
+    ...demo.sets.map((s) => item(`${ROLE[s.role]} (${s.name})`, s.why, `images/ood/${s.name}/`, `Score 3 ${s.name}`, s.name)),
+  );
+  const head = document.createElement('p');
+  head.textContent = `The bundled demo, as \`npm run demo\` runs it: ${demo.title}.`;
+  ui.demoExamples.replaceChildren(head, list);
+}
+
 ui.clear.addEventListener('click', () => {
   ui.results.replaceChildren();
   ui.errors.replaceChildren();
@@ -301,7 +350,7 @@ ui.runtime.addEventListener('change', () => void serial(openEngine).catch((e) =>
 
 async function useUserModel(file: File): Promise<void> {
   ui.status.textContent = `Patching ${file.name} (backbone: ${ui.backbone.value})…`;
-  await useModel(async () => loadUserModel(new Uint8Array(await file.arrayBuffer()), file.name, ui.backbone.value));
+  await useModel(async () => ({ spec: loadUserModel(new Uint8Array(await file.arrayBuffer()), file.name, ui.backbone.value), about: null }));
 }
 for (const name of ['auto', ...backboneNames()]) ui.backbone.add(new Option(name === 'auto' ? 'auto (detect)' : name, name));
 ui.modelFile.addEventListener('change', () => {

@@ -12,27 +12,25 @@ import { createDetector } from '@fsta/onnxruntime-node';
 import type { OnnxDetector } from '@fsta/onnx';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig, preprocessPixels, stackBatch, type FstaConfig, type PreprocessSpec, type TaCandidateResult } from '@fsta/core';
-import { decodeModel, encodeModel } from '@fsta/onnx';
+import { defaultConfig, parseConfig, preprocessPixels, stackBatch, type FstaConfig, type TaCandidateResult } from '@fsta/core';
+import { encodeModel } from '@fsta/onnx';
 import { calibratePage, checkImportedConfig, type Runner, type RunScores } from '../src/calibrate-page.js';
 import type { ModelSpec } from '../src/model-spec.js';
 import { patchKey } from '../src/patched-model.js';
 import { manifestOf } from '../src/ort-engine.js';
 import { listFiles } from '../plugins/serve-dir.js';
+import type { DemoJson } from '../src/demo-model.js';
+import { loadUserModel } from '../src/user-model.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
-const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/demo');
+const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/photo-demo');
 const cli = path.join(repoRoot, 'apps/cli/dist/bin.js');
+const about = JSON.parse(readFileSync(path.join(demoDir, 'demo.json'), 'utf8')) as DemoJson;
 
+/** The page's demo spec, read as the page's loadDemo reads it (the same loadUserModel), from the files instead of URLs. */
 function demoSpec(): ModelSpec {
-  const meta = JSON.parse(readFileSync(path.join(demoDir, 'demo.json'), 'utf8')) as { name: string; input: string; output: string; preprocess: PreprocessSpec; stages: Record<string, { tensor: string }>; head?: { penultimate: string }; classes: string[] };
-  const stages = Object.fromEntries(Object.entries(meta.stages).map(([k, v]) => [k, v.tensor]));
-  const [h, w] = meta.preprocess.size as [number, number];
-  return {
-    name: meta.name, model: decodeModel(new Uint8Array(readFileSync(path.join(demoDir, 'model.onnx')))), input: meta.input, stages, fsStage: 'C5', taStage: 'C4', defaultK: 0,
-    head: meta.head ? { penultimate: meta.head.penultimate, logits: meta.output } : null, preprocess: meta.preprocess, chw: [3, h, w], classes: meta.classes, tfjs: null,
-    calibrationImages: listFiles(demoDir, (f) => f.startsWith('images/id/') && f.endsWith('.png')), note: null,
-  };
+  const spec = loadUserModel(new Uint8Array(readFileSync(path.join(demoDir, 'model.onnx'))), 'model.onnx', about.backbone);
+  return { ...spec, name: about.backbone, calibrationImages: listFiles(demoDir, (f) => f.startsWith('images/id/') && /\.(png|jpe?g)$/.test(f)), calibrationGrid: about.calibration, note: null };
 }
 
 /** The page's detector (the same manifest, config and exposed stages) on onnxruntime-node's adapter instead of onnxruntime-web's. */
@@ -55,17 +53,23 @@ function nodeRunner(spec: ModelSpec): Runner {
 describe.skipIf(!existsSync(cli))('page calibration', () => {
   const spec = demoSpec();
 
-  it('chooses what `fsta calibrate` chooses on the same model and ID images, from the same candidate numbers', async () => {
+  it('chooses what `fsta calibrate` (and so `fsta demo`) chooses with the demo\'s grid on the same model and ID images, from the same candidate numbers', async () => {
     const id = await Promise.all(spec.calibrationImages.map(async (rel) => {
       const { data, info } = await sharp(path.join(demoDir, rel)).raw().toBuffer({ resolveWithObject: true });
       return preprocessPixels({ data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3 | 4 }, spec.preprocess);
     }));
-    expect(id.length).toBeGreaterThan(100);
-    const page = await calibratePage(spec, id, nodeRunner(spec));
+    expect(id.length).toBe(129);
+    const started = performance.now();
+    const page = await calibratePage(spec, id, nodeRunner(spec), undefined, spec.calibrationGrid);
+    console.log(`page calibration in Node (onnxruntime-node, cpu): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // The demo's grid: plain FS and TA at C3, C4 with three percentiles each.
+    expect(page.choice!.ta.table.length).toBe(1 + about.calibration.taStages.length * about.calibration.kPercentiles.length);
 
     const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-cal-'));
     const out = path.join(dir, 'fsta.config.json');
-    execFileSync(process.execPath, [cli, 'calibrate', '--model', path.join(demoDir, 'model.onnx'), '--manifest', path.join(demoDir, 'demo.json'), '--id', path.join(demoDir, 'images/id'), '-o', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // The flags `fsta demo` passes, from the same demo.json.
+    const grid = ['--ta-stages', about.calibration.taStages.join(','), '--k-percentiles', about.calibration.kPercentiles.join(','), '--noise-count', String(about.calibration.syntheticCount)];
+    execFileSync(process.execPath, [cli, 'calibrate', '--model', path.join(demoDir, 'model.onnx'), '--backbone', about.backbone, '--id', path.join(demoDir, 'images/id'), ...grid, '-o', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const fromCli = parseConfig(readFileSync(out, 'utf8'));
     rmSync(dir, { recursive: true, force: true });
 
@@ -90,10 +94,17 @@ describe.skipIf(!existsSync(cli))('page calibration', () => {
 
   it('refuses a config whose stages or fused score do not fit the model, saying which and what to do', () => {
     const base = parseConfig({ ...defaultConfig(), fsStage: 'C5', taStage: 'C4', k: 1 });
-    expect(() => checkImportedConfig({ ...base, fsStage: 'layer4' }, spec)).toThrow(/the config scores FS at stage layer4, which fsta-demo.* does not have.*Fix: use a config calibrated for/);
-    expect(() => checkImportedConfig({ ...base, taStage: 'C2' }, spec)).toThrow(/applies TA at stage C2/);
+    expect(() => checkImportedConfig({ ...base, fsStage: 'layer4' }, spec)).toThrow(/the config scores FS at stage layer4, which mobilenet_v2 does not have.*Fix: use a config calibrated for/);
+    expect(() => checkImportedConfig({ ...base, taStage: 'C1' }, spec)).toThrow(/applies TA at stage C1/);
     expect(() => checkImportedConfig({ ...base, taStage: 'C5' }, spec)).toThrow(/not before its FS stage C5/);
     expect(() => checkImportedConfig({ ...base, classifier: 'odin', lambda: 1 }, spec)).toThrow(/"odin", which the page cannot compute/);
     expect(() => checkImportedConfig({ ...base, classifier: 'msp', lambda: 1 }, { ...spec, head: null })).toThrow(/has no classifier output/);
+  });
+
+  it('refuses a grid whose TA stages are not stages before the FS stage, before running anything', async () => {
+    const never: Runner = async () => { throw new Error('ran the model'); };
+    const two = [new Float32Array(3 * 224 * 224), new Float32Array(3 * 224 * 224).fill(0.5)];
+    await expect(calibratePage(spec, two, never, undefined, { taStages: ['C5'] })).rejects.toThrow(/TA stage candidates C5 are not stages before C5 \(those are C2, C3, C4\).*Fix: name TA stages among C2, C3, C4/);
+    await expect(calibratePage(spec, two, never, undefined, { taStages: [] })).rejects.toThrow(/\(none\)/);
   });
 });

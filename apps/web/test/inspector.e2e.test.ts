@@ -1,9 +1,11 @@
 /**
  * The page in headless Chromium, built (`vite build`, served statically) and from the
- * Vite dev server (`npm run web`): bundled samples go through the file input, and
- * the numbers the page shows on each runtime are checked against PyTorch (the demo's
- * reference scores, computed from the same PNGs) and against `fsta score` (the built
- * CLI, its own stage runner on onnxruntime-node) with the page's calibrated config.
+ * Vite dev server (`npm run web`), with its bundled default, `fsta demo`'s ImageNet
+ * MobileNetV2: bundled photos, textures and drawings go through the file input, and
+ * the numbers the page shows on each runtime are checked against Python onnxruntime +
+ * PIL + numpy (tools/check_photo_demo.py --reference, from the same JPEGs) and against
+ * `fsta score` (the built CLI, its own stage runner on onnxruntime-node) with the page's
+ * calibrated config.
  */
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
@@ -18,17 +20,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, repoRoot, sharedRoot, startStaticServer, type StaticServer } from '../../../tools/browser/harness.js';
 import { parseConfig, type FstaConfig } from '@fsta/core';
 import { GraphBuilder, encodeModel } from '@fsta/onnx';
+import type { DemoJson } from '../src/demo-model.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/demo');
-const referencePath = path.join(repoRoot, 'apps/cli/test/fixtures/demo-reference-scores.json');
+const demoDir = process.env.FSTA_DEMO_DIR ?? path.join(repoRoot, 'apps/cli/assets/photo-demo');
+const referencePath = path.join(appDir, 'test/fixtures/photo-demo-reference-scores.json');
+const about = JSON.parse(readFileSync(path.join(demoDir, 'demo.json'), 'utf8')) as DemoJson;
 const artifacts = path.join(repoRoot, 'artifacts/web');
 
-interface Reference { images: { file: string; fs: number; fsTa: number; msp: number; pred: number }[] }
+interface Reference { images: { file: string; fs: number; msp: number; pred: number }[] }
 interface Shown { file: string; fs: number; fsTa: number; msp: number; score: number; verdict: string; top: string; heatmaps: number; runtime: string; warmUp: boolean; shownFs: string }
-type Runtime = 'ort-wasm' | 'ort-webgpu' | 'tfjs-webgl';
+type Runtime = 'ort-wasm' | 'ort-webgpu';
 
-const SAMPLES = ['images/id/0-t-shirt/000.png', 'images/id/4-coat/001.png', 'images/id/8-bag/002.png', 'images/ood/mnist/3-00.png', 'images/ood/gaussian/000.png', 'images/ood/uniform/000.png'];
+// Three ID photos (an animal, a fish, a monument), two textures, two drawings: the reference fixture's images.
+const SAMPLES = ['images/id/erase-alpaca.jpg', 'images/id/fishes-fish12.jpg', 'images/id/monuments-leaningTowerOfPisa.jpg', 'images/ood/textures/striped-0.jpg', 'images/ood/textures/checkered-1.jpg', 'images/ood/drawings/cat.jpg', 'images/ood/drawings/apple.jpg'];
 
 let dist: string;
 let server: StaticServer;
@@ -102,7 +107,7 @@ async function dropSamples(page: Page, files: string[]): Promise<Shown[]> {
   return (await shownCards(page)).slice(before);
 }
 
-/** Checks what one runtime showed against PyTorch's reference scores. */
+/** Checks what one runtime showed against the Python reference scores. */
 function expectLikePyTorch(shown: Shown[], samples: string[], ref: (file: string) => Reference['images'][number], runtime: string, hasTa: boolean): void {
   expect(shown.map((s) => s.file)).toEqual(samples.map((f) => path.basename(f)));
   for (const [i, s] of shown.entries()) {
@@ -112,6 +117,8 @@ function expectLikePyTorch(shown: Shown[], samples: string[], ref: (file: string
     // FS+TA is shown exactly when the page's calibrated config uses TA (calibration may keep plain FS).
     expect(Number.isFinite(s.fsTa), `${s.file} FS+TA shown`).toBe(hasTa);
     expect(Number.isFinite(s.score)).toBe(true);
+    // Top class as Python's (index: the demo has no class names).
+    expect(s.top).toMatch(new RegExp(`^Top classes: class ${r.pred} `));
     expect(s.verdict).toMatch(/^(ID|OOD):/);
     expect(s.top).toMatch(/^Top classes: /);
     expect(s.runtime).toBe(runtime);
@@ -126,7 +133,7 @@ function fstaScore(config: unknown, files: string[]): { file: string; fs: number
   const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-cfg-'));
   const cfg = path.join(dir, 'fsta.config.json');
   writeFileSync(cfg, JSON.stringify(config));
-  const out = execFileSync(process.execPath, [path.join(repoRoot, 'apps/cli/dist/bin.js'), 'score', '--model', path.join(demoDir, 'model.onnx'), '--manifest', path.join(demoDir, 'demo.json'), '--config', cfg, ...files.map((f) => path.join(demoDir, f))], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [path.join(repoRoot, 'apps/cli/dist/bin.js'), 'score', '--model', path.join(demoDir, 'model.onnx'), '--backbone', about.backbone, '--config', cfg, ...files.map((f) => path.join(demoDir, f))], { encoding: 'utf8' });
   rmSync(dir, { recursive: true, force: true });
   return out.trim().split('\n').map((l) => JSON.parse(l));
 }
@@ -147,18 +154,25 @@ describe('fsta inspector page (built)', () => {
   const shownByRuntime: Partial<Record<Runtime, Shown[]>> = {};
   const configByRuntime: Partial<Record<Runtime, FstaConfig>> = {};
   // WebGPU runs on SwiftShader in CI: a few images keep it quick.
-  const samplesFor = (r: Runtime) => (r === 'ort-webgpu' ? SAMPLES.slice(0, 3).concat(SAMPLES.slice(-1)) : SAMPLES);
+  const samplesFor = (r: Runtime) => (r === 'ort-webgpu' ? [SAMPLES[0]!, SAMPLES[3]!, SAMPLES[5]!] : SAMPLES);
 
-  // One page for the whole suite: the demo calibrates once per page load (about half a minute on 2 cores).
+  // One page for the whole suite: the demo calibrates once per page load.
   let page: Page;
   let log: string[];
   let notIsolated: string[];
   beforeAll(async () => { ({ page, log, notIsolated } = await openPage(server.url)); });
   afterAll(async () => { await page?.close(); });
 
-  const runtimes: [Runtime, string][] = [['ort-wasm', 'onnxruntime-web/wasm'], ['ort-webgpu', 'onnxruntime-web/webgpu'], ['tfjs-webgl', 'tfjs/webgl']];
+  // TensorFlow.js needs a tfjs twin of the model (tools/onnx-to-tfjs-resnet.mjs reads ResNets); MobileNetV2 has none.
+  it('does not offer TensorFlow.js for the bundled MobileNetV2, and says why', async () => {
+    const option = page.locator('#runtime option[value="tfjs-webgl"]');
+    expect(await option.isDisabled()).toBe(true);
+    expect(await option.innerText()).toMatch(/needs a tfjs version of the model/);
+  });
+
+  const runtimes: [Runtime, string][] = [['ort-wasm', 'onnxruntime-web/wasm'], ['ort-webgpu', 'onnxruntime-web/webgpu']];
   for (const [choice, expected] of runtimes) {
-    it(`shows FS and MSP equal to PyTorch on ${choice}`, async () => {
+    it(`shows FS and MSP equal to Python onnxruntime on ${choice}`, async () => {
       await page.locator('#clear').click();
       const runtime = await useRuntime(page, choice);
       expect(runtime, log.join('\n')).toBe(expected);
@@ -167,8 +181,8 @@ describe('fsta inspector page (built)', () => {
       configByRuntime[choice] = JSON.parse(await page.locator('#config-json').textContent() as string);
       const hasTa = configByRuntime[choice]!.taStage !== null;
       expectLikePyTorch(shown, samples, ref, expected, hasTa);
-      // The C5 maps (without TA, and with TA when the config uses it) on the ONNX runtimes; tfjs shows scores only.
-      for (const s of shown) expect(s.heatmaps).toBe(choice === 'tfjs-webgl' ? 0 : hasTa ? 2 : 1);
+      // The C5 maps (without TA, and with TA when the config uses it).
+      for (const s of shown) expect(s.heatmaps).toBe(hasTa ? 2 : 1);
       // The first image on a fresh runtime pays its warm-up, and says so.
       expect(shown.map((s) => s.warmUp)).toEqual(shown.map((_, i) => i === 0));
       // Its results sit under that runtime's heading.
@@ -179,7 +193,7 @@ describe('fsta inspector page (built)', () => {
   }
 
   it('shows the same FS, FS+TA, fused scores and verdicts as `fsta score` with the page config, on every runtime', () => {
-    expect(Object.keys(shownByRuntime).sort()).toEqual(['ort-wasm', 'ort-webgpu', 'tfjs-webgl']);
+    expect(Object.keys(shownByRuntime).sort()).toEqual(['ort-wasm', 'ort-webgpu']);
     // Calibration runs once per model on WASM, so every runtime shows the same config.
     const config = configByRuntime['ort-wasm']!;
     for (const c of Object.values(configByRuntime)) expect(c).toEqual(config);
@@ -189,7 +203,7 @@ describe('fsta inspector page (built)', () => {
     const cli = fstaScore(config, SAMPLES);
     expect(cli.map((r) => path.basename(r.file))).toEqual(SAMPLES.map((f) => path.basename(f)));
     for (const [runtime, shown] of Object.entries(shownByRuntime) as [Runtime, Shown[]][]) {
-      // Cards come in the order the files were given; basenames repeat (gaussian/000.png, uniform/000.png).
+      // Cards come in the order the files were given.
       const given = samplesFor(runtime);
       for (const [i, s] of shown.entries()) {
         const c = cli[SAMPLES.indexOf(given[i]!)]!;
@@ -200,6 +214,27 @@ describe('fsta inspector page (built)', () => {
         expect(s.verdict.slice(0, s.verdict.indexOf(':')), `${runtime} ${s.file} verdict`).toBe(c.verdict);
       }
     }
+  });
+
+  it('explains where FS works and where it does not with demo.json\'s words, and scores each set from its button', async () => {
+    await useRuntime(page, 'ort-wasm');
+    await page.locator('#clear').click();
+    const box = page.locator('#demo-examples');
+    expect(await box.isVisible()).toBe(true);
+    for (const s of about.sets) {
+      const line = await box.locator(`li[data-set="${s.name}"]`).innerText();
+      expect(line).toContain(s.why);
+      expect(line).toMatch(s.role === 'works' ? /^Where FS works \(/ : /^Where it does not \(/);
+    }
+    await box.locator('li[data-set="drawings"] button').click();
+    await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 3, null, { timeout: 120_000 });
+    expect((await shownCards(page)).map((c) => c.file.split('/').slice(0, 2).join('/'))).toEqual(['ood/drawings', 'ood/drawings', 'ood/drawings']);
+    // One texture and one drawing, for the screenshot: the texture is OOD under the calibrated config (FS's strength here).
+    await page.locator('#clear').click();
+    const [texture, drawing] = await dropSamples(page, [SAMPLES[3]!, SAMPLES[5]!]);
+    expect(texture!.verdict).toMatch(/^OOD:/);
+    console.log(`texture ${texture!.file}: FS ${texture!.fs}, ${texture!.verdict}; drawing ${drawing!.file}: FS ${drawing!.fs}, ${drawing!.verdict}`);
+    await page.screenshot({ path: path.join(artifacts, 'inspector-texture-and-drawing.png'), fullPage: true });
   });
 
   it('shows a visible error for a non-image file, and keeps scoring the rest', async () => {
@@ -241,19 +276,19 @@ describe('fsta inspector page (built)', () => {
       expect(await error.innerText()).toMatch(/^Model: /);
       expect(await error.innerText()).toMatch(message);
       expect(await error.innerText()).toMatch(/Fix: /);
-      expect(await page.locator('#model-status').innerText()).toMatch(/fsta-demo/);
+      expect(await page.locator('#model-status').innerText()).toMatch(/Model: mobilenet_v2 /);
     }
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows how calibration chose, exports its config, loads one from fsta calibrate and refuses one that does not fit', async () => {
     await useRuntime(page, 'ort-wasm');
-    // The candidate tables, the chosen rows marked: 13 TA candidates (plain FS + 2 stages x 6 percentiles), 4 fusions.
+    // The candidate tables, the chosen rows marked: demo.json's grid, 7 TA candidates (plain FS + 2 stages x 3 percentiles), 4 fusions.
     expect(await page.locator('table.calibration').count()).toBe(2);
-    expect(await page.locator('table.calibration').nth(0).locator('tbody tr').count()).toBe(13);
+    expect(await page.locator('table.calibration').nth(0).locator('tbody tr').count()).toBe(1 + about.calibration.taStages.length * about.calibration.kPercentiles.length);
     expect(await page.locator('table.calibration').nth(1).locator('tbody tr').count()).toBe(4);
     expect(await page.locator('table.calibration tr.chosen').count()).toBe(2);
-    expect(await page.locator('#config-source').innerText()).toMatch(/calibrated here on 300 ID images and synthetic tile, phase/);
+    expect(await page.locator('#config-source').innerText()).toMatch(/calibrated here on 129 ID images and synthetic tile, phase \(as fsta calibrate\), in \d+ s/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-config').click()]);
     const exported = parseConfig(readFileSync((await download.path())!, 'utf8'));
     expect(download.suggestedFilename()).toBe('fsta.config.json');
@@ -278,7 +313,7 @@ describe('fsta inspector page (built)', () => {
     await page.evaluate(() => { document.body.dataset.busy = 'true'; });
     await page.setInputFiles('#config-file', path.join(dir, 'r50.json'));
     await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 60_000 });
-    expect(await page.locator('#errors p').first().innerText()).toMatch(/^Config r50\.json: the config scores FS at stage layer4, which fsta-demo.* does not have\. Fix: /);
+    expect(await page.locator('#errors p').first().innerText()).toMatch(/^Config r50\.json: the config scores FS at stage layer4, which mobilenet_v2 does not have\. Fix: /);
     expect(await page.locator('#config-source').innerText()).toMatch(/loaded from other\.json/);
     writeFileSync(path.join(dir, 'notes.json'), 'not json');
     await page.setInputFiles('#config-file', path.join(dir, 'notes.json'));
@@ -362,13 +397,15 @@ describe('fsta inspector page (vite dev server, as `npm run web` serves it)', ()
       },
     });
     try {
-      expect(queued).toMatch(/^1 image waiting: Calibrating on 300 bundled ID images.*; they are scored as soon as it is ready\.$/);
+      expect(queued).toMatch(/^1 image waiting: Calibrating on 129 bundled ID images.*; they are scored as soon as it is ready\.$/);
       expect(await page.evaluate(() => self.crossOriginIsolated), log.join('\n')).toBe(true);
       await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 1, null, { timeout: 120_000 });
       expect(await page.locator('#queue-note').isHidden()).toBe(true);
       const runtime = await useRuntime(page, 'ort-wasm');
       expect(runtime).toBe('onnxruntime-web/wasm');
       const shown = await dropSamples(page, SAMPLES);
+      // The calibration took as long as the page says (recorded for the docs).
+      console.log(`dev page: ${await page.locator('#config-source').innerText()}`);
       const config = JSON.parse(await page.locator('#config-json').textContent() as string) as FstaConfig;
       expectLikePyTorch(shown, SAMPLES, ref, 'onnxruntime-web/wasm', config.taStage !== null);
       if (builtConfig) expect(config).toEqual(builtConfig);
