@@ -189,8 +189,9 @@ async function useModel(load: () => Promise<{ spec: ModelSpec; about: DemoJson |
     state.demo = about;
     state.calibration = null;
     tfjsOffered(spec);
-    await openEngine();
+    // Shown while it calibrates: the buttons' images wait their turn.
     showDemoExamples(about);
+    await openEngine();
     ui.modelNote.textContent = state.spec.note ?? '';
     ui.modelNote.hidden = !state.spec.note;
     ui.results.replaceChildren();
@@ -200,6 +201,7 @@ async function useModel(load: () => Promise<{ spec: ModelSpec; about: DemoJson |
   } catch (e) {
     Object.assign(state, previous);
     if (state.spec) tfjsOffered(state.spec);
+    showDemoExamples(state.demo);
     if (state.spec) await openEngine().catch(() => undefined);
     if (state.spec) ui.status.textContent = `Still using ${state.spec.name} · Runtime in use: ${state.engine?.runtime ?? 'none'}`;
     throw e;
@@ -323,7 +325,7 @@ function showDemoExamples(demo: DemoJson | null): void {
     ...demo.sets.map((s) => item(`${ROLE[s.role]} (${s.name})`, s.why, `images/ood/${s.name}/`, `Score 3 ${s.name}`, s.name)),
   );
   const head = document.createElement('p');
-  head.textContent = `The bundled demo, as \`npm run demo\` runs it: ${demo.title}.`;
+  head.textContent = `The bundled demo, as npm run demo runs it: ${demo.title}.`;
   ui.demoExamples.replaceChildren(head, list);
 }
 

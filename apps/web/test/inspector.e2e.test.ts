@@ -89,7 +89,7 @@ async function useRuntime(page: Page, choice: Runtime): Promise<string> {
     await page.evaluate(() => { document.getElementById('model-status')!.dataset.runtime = ''; });
     await page.selectOption('#runtime', choice);
   }
-  await page.waitForFunction(() => document.body.dataset.busy === 'false' && !!document.getElementById('model-status')!.dataset.runtime, null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.body.dataset.busy === 'false' && !!document.getElementById('model-status')!.dataset.runtime, null, { timeout: 300_000 });
   return (await page.locator('#model-status').getAttribute('data-runtime'))!;
 }
 
@@ -103,7 +103,7 @@ async function shownCards(page: Page): Promise<Shown[]> {
 async function dropSamples(page: Page, files: string[]): Promise<Shown[]> {
   const before = await page.locator('#results li.card').count();
   await page.setInputFiles('#image-files', files.map((f) => path.join(demoDir, f)));
-  await page.waitForFunction((n) => document.querySelectorAll('#results li.card').length >= n, before + files.length, { timeout: 120_000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#results li.card').length >= n, before + files.length, { timeout: 300_000 });
   return (await shownCards(page)).slice(before);
 }
 
@@ -154,13 +154,14 @@ describe('fsta inspector page (built)', () => {
   const shownByRuntime: Partial<Record<Runtime, Shown[]>> = {};
   const configByRuntime: Partial<Record<Runtime, FstaConfig>> = {};
   // WebGPU runs on SwiftShader in CI: a few images keep it quick.
-  const samplesFor = (r: Runtime) => (r === 'ort-webgpu' ? [SAMPLES[0]!, SAMPLES[3]!, SAMPLES[5]!] : SAMPLES);
+  const samplesFor = (r: Runtime) => (r === 'ort-webgpu' ? [SAMPLES[3]!] : SAMPLES);
 
   // One page for the whole suite: the demo calibrates once per page load.
   let page: Page;
   let log: string[];
   let notIsolated: string[];
-  beforeAll(async () => { ({ page, log, notIsolated } = await openPage(server.url)); });
+  // Calibration on WASM takes minutes on a busy 2-core machine (7 settings x 329 images of MobileNetV2).
+  beforeAll(async () => { ({ page, log, notIsolated } = await openPage(server.url)); }, 900_000);
   afterAll(async () => { await page?.close(); });
 
   // TensorFlow.js needs a tfjs twin of the model (tools/onnx-to-tfjs-resnet.mjs reads ResNets); MobileNetV2 has none.
@@ -208,7 +209,8 @@ describe('fsta inspector page (built)', () => {
       for (const [i, s] of shown.entries()) {
         const c = cli[SAMPLES.indexOf(given[i]!)]!;
         expect(Math.abs(s.fs - c.fs), `${runtime} ${s.file} FS`).toBeLessThan(1e-3);
-        if (c.fsTa === null) expect(Number.isNaN(s.fsTa), `${runtime} ${s.file} FS+TA`).toBe(true);
+        // FS+TA where the calibrated config has a TA stage ("—" on the card otherwise).
+        if (c.fsTa === null) expect(s.fsTa, `${runtime} ${s.file} FS+TA`).toBeNaN();
         else expect(Math.abs(s.fsTa - c.fsTa), `${runtime} ${s.file} FS+TA`).toBeLessThan(1e-3);
         expect(Math.abs(s.score - c.score), `${runtime} ${s.file} fused`).toBeLessThan(1e-3);
         expect(s.verdict.slice(0, s.verdict.indexOf(':')), `${runtime} ${s.file} verdict`).toBe(c.verdict);
@@ -276,7 +278,7 @@ describe('fsta inspector page (built)', () => {
       expect(await error.innerText()).toMatch(/^Model: /);
       expect(await error.innerText()).toMatch(message);
       expect(await error.innerText()).toMatch(/Fix: /);
-      expect(await page.locator('#model-status').innerText()).toMatch(/Model: mobilenet_v2 /);
+      expect(await page.locator('#model-status').innerText()).toMatch(/mobilenet_v2/);
     }
     rmSync(dir, { recursive: true, force: true });
   });
@@ -393,7 +395,6 @@ describe('fsta inspector page (vite dev server, as `npm run web` serves it)', ()
         await p.setInputFiles('#image-files', [path.join(demoDir, SAMPLES[0]!)]);
         await p.waitForFunction(() => !document.getElementById('queue-note')!.hidden, null, { timeout: 10_000 });
         queued = await p.locator('#queue-note').innerText();
-        await p.screenshot({ path: path.join(artifacts, 'inspector-dev-calibrating.png'), fullPage: true });
       },
     });
     try {
