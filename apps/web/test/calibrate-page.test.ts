@@ -9,14 +9,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDetector } from '@fsta/onnxruntime-node';
-import type { OnnxDetector } from '@fsta/onnx';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig, preprocessPixels, stackBatch, type FstaConfig, type TaCandidateResult } from '@fsta/core';
+import { defaultConfig, parseConfig, preprocessPixels, type FstaConfig, type TaCandidateResult } from '@fsta/core';
 import { encodeModel } from '@fsta/onnx';
-import { calibratePage, checkImportedConfig, type Runner, type RunScores } from '../src/calibrate-page.js';
+import { calibratePage, checkImportedConfig, type Runner } from '../src/calibrate-page.js';
+import { detectorRunner } from '../src/detector-runner.js';
+import { sameSettings } from '../src/calibration-view.js';
 import type { ModelSpec } from '../src/model-spec.js';
-import { patchKey } from '../src/patched-model.js';
 import { manifestOf } from '../src/ort-engine.js';
 import { listFiles } from '../plugins/serve-dir.js';
 import type { DemoJson } from '../src/demo-model.js';
@@ -33,21 +33,10 @@ function demoSpec(): ModelSpec {
   return { ...spec, name: about.backbone, calibrationImages: listFiles(demoDir, (f) => f.startsWith('images/id/') && /\.(png|jpe?g)$/.test(f)), calibrationGrid: about.calibration, note: null };
 }
 
-/** The page's detector (the same manifest, config and exposed stages) on onnxruntime-node's adapter instead of onnxruntime-web's. */
-function nodeRunner(spec: ModelSpec): Runner {
-  const detectors = new Map<string, Promise<OnnxDetector>>();
+/** The page's calibration runner (detectorRunner: the same manifest, config, tails and exposed tensors) on onnxruntime-node's adapter instead of onnxruntime-web's. */
+function nodeRunner(spec: ModelSpec): Runner & { dispose(): Promise<void> } {
   const bytes = encodeModel(spec.model);
-  return async (samples, config: FstaConfig, options = {}): Promise<RunScores> => {
-    const stages = Boolean(options.taStage);
-    const key = patchKey(config);
-    if (!detectors.has(key)) detectors.set(key, createDetector({ model: bytes, manifest: manifestOf(spec), config, expose: { stages: true }, executionProviders: ['cpu'], logger: () => {} }));
-    const detector = await detectors.get(key)!;
-    const batch = stackBatch([...samples], spec.chw);
-    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: stages ? ['stages'] : [] });
-    const classifier: RunScores['classifier'] = {};
-    for (const s of scores) for (const [k, v] of Object.entries(s.classifier)) (classifier[k as keyof typeof classifier] ??= []).push(v);
-    return { fs: scores.map((s) => s.fs), fsTa: config.taStage ? scores.map((s) => s.fsTa!) : null, classifier, taStage: stages ? scores.map((s) => s.features!.stages!.ta!.data) : [] };
-  };
+  return detectorRunner(spec, ({ config, ks, tensorsOf }) => createDetector({ model: bytes, manifest: manifestOf(spec), config, ...(ks.length ? { ks } : {}), ...(tensorsOf.length ? { expose: { stages: true, tensorsOf } } : {}), executionProviders: ['cpu'], logger: () => {} }));
 }
 
 describe.skipIf(!existsSync(cli))('page calibration', () => {
@@ -60,8 +49,26 @@ describe.skipIf(!existsSync(cli))('page calibration', () => {
     }));
     expect(id.length).toBe(129);
     const started = performance.now();
-    const page = await calibratePage(spec, id, nodeRunner(spec), undefined, spec.calibrationGrid);
+    // Every image the model runs on, by the detector settings it ran with.
+    const runner = nodeRunner(spec);
+    const images = new Map<string, number>();
+    const counting: Runner = (samples, config, options = {}) => {
+      const key = JSON.stringify([config.taStage, (options.ks ?? []).length, options.sampleStages ?? []]);
+      images.set(key, (images.get(key) ?? 0) + samples.length);
+      return runner(samples, config, options);
+    };
+    let progress: [number, number] = [0, 0];
+    const page = await calibratePage(spec, id, counting, (done, total) => { progress = [done, total]; }, spec.calibrationGrid);
+    await runner.dispose();
     console.log(`page calibration in Node (onnxruntime-node, cpu): ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    // Two passes, as fsta calibrate: the TA stages' activations of the ID images (no TA tail), then the ID images and
+    // both synthetic sets once, with every candidate a tail of one graph (C3 first, then 5 more).
+    const synthetic = 2 * Math.min(id.length, about.calibration.syntheticCount);
+    expect(Object.fromEntries(images)).toEqual({
+      [JSON.stringify([null, 0, about.calibration.taStages])]: id.length,
+      [JSON.stringify([about.calibration.taStages[0], about.calibration.taStages.length * about.calibration.kPercentiles.length - 1, []])]: id.length + synthetic,
+    });
+    expect(progress).toEqual([2 * id.length + synthetic, 2 * id.length + synthetic]);
     // The demo's grid: plain FS and TA at C3, C4 with three percentiles each.
     expect(page.choice!.ta.table.length).toBe(1 + about.calibration.taStages.length * about.calibration.kPercentiles.length);
 
@@ -88,6 +95,8 @@ describe.skipIf(!existsSync(cli))('page calibration', () => {
     expect(pick(page.config)).toEqual(pick(fromCli));
     expect(page.config.k).toBeCloseTo(fromCli.k, 4);
     expect(Math.abs(page.config.threshold! - fromCli.threshold!)).toBeLessThan(1e-3 * Math.max(1, Math.abs(fromCli.threshold!)));
+    // Loaded into the page, it reads as the page's own calibration.
+    expect(sameSettings(fromCli, page.config)).toBe(true);
     // The CLI's config fits the page's model, so the page can load it.
     expect(checkImportedConfig(fromCli, spec)).toBe(fromCli);
   }, 900_000);
