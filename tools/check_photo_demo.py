@@ -2,9 +2,15 @@
 ID photos against each bundled OOD set, with Python onnxruntime + PIL + numpy instead of the CLI's
 onnxruntime-node + sharp + @fsta/core. Run: .cache/venv/bin/python tools/check_photo_demo.py
 (FS = mean |f - spatial mean of f| over C5 = features.18's ReLU output, as tools/bench-torch.py.)
+
+With `--reference OUT.json FILE...` (FILEs relative to the demo folder) it writes those images'
+FS, MSP and top class instead: apps/web/test/fixtures/photo-demo-reference-scores.json, which the web
+page's end-to-end test holds the page's numbers to.
 """
 import glob
+import json
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -33,6 +39,16 @@ def auroc(i, o):
     assert len(np.unique(s)) == len(s), 'tied scores: use average ranks'
     r = s.argsort().argsort() + 1.0
     return (r[:len(i)].sum() - len(i) * (len(i) + 1) / 2) / (len(i) * len(o))
+if sys.argv[1:2] == ['--reference']:
+    out, files = sys.argv[2], sys.argv[3:]
+    logits, f = sess.run(['logits', c5], {'input': np.stack([prep(D + r) for r in files])})
+    fs = np.abs(f - f.mean((2, 3), keepdims=True)).mean((1, 2, 3))
+    p = np.exp(logits - logits.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
+    images = [{'file': r, 'pred': int(p[i].argmax()), 'fs': float(fs[i]), 'msp': float(p[i].max())} for i, r in enumerate(files)]
+    with open(out, 'w') as fh:
+        json.dump({'madeBy': '.cache/venv/bin/python tools/check_photo_demo.py --reference ' + ' '.join(sys.argv[2:3] + ['FILE...']) + ' (Python onnxruntime, PIL, numpy)', 'images': images}, fh, indent=1)
+        fh.write('\n')
+    sys.exit(0)
 print('C5 tensor', c5)
 idd = scores('id')
 for o in ['ood/textures', 'ood/drawings']:

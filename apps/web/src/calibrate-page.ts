@@ -1,20 +1,30 @@
-import { CALIBRATION_DEFAULTS, FstaError, chooseConfig, defaultConfig, kFromPercentile, syntheticSet } from '@fsta/core';
-import type { ClassifierScoreName, ClassifierSetScores, ConfigChoice, FstaConfig, SyntheticScores, TaCandidate } from '@fsta/core';
+import { CALIBRATION_DEFAULTS, FstaError, TA_SAMPLE, chooseConfig, defaultConfig, fuse, kCandidates, syntheticSet, taCandidatesOfTails, taSampleImages, taSampleOfBatch } from '@fsta/core';
+import type { ClassifierScoreName, ClassifierSetScores, ConfigChoice, FstaConfig } from '@fsta/core';
 import type { ModelSpec } from './model-spec.js';
+
+/** A TA setting scored as one more TA→FS tail of the same patched graph (createDetector's `ks`). */
+export interface Tail { taStage: string; k: number }
 
 /** Scores of one run of the patched model over some images. */
 export interface RunScores {
   fs: number[];
-  /** FS+TA per image, where the config has a TA stage. */
-  fsTa: number[] | null;
+  /** FS+TA per tail (the config's TA setting first, then `ks`), each per image; empty without a TA stage. */
+  fsTa: number[][];
   /** Classifier scores the patched graph computes (msp, maxlogit, energy), where the model has a head. */
   classifier: Partial<Record<ClassifierScoreName, number[]>>;
-  /** TA-stage activations per image, flattened, where the config has a TA stage. */
-  taStage: Float32Array[];
+  /** The TA tensor of each `sampleStages` stage, per image, flattened. */
+  stageTensors: Record<string, Float32Array[]>;
 }
 
-/** Runs the model patched with `config` over preprocessed CHW samples; `taStage` asks for the TA-stage activations too. */
-export type Runner = (samples: readonly Float32Array[], config: FstaConfig, options?: { taStage?: boolean }) => Promise<RunScores>;
+export interface RunOptions {
+  /** More TA settings scored in the same run, after the config's. */
+  ks?: readonly Tail[];
+  /** Stages whose TA tensor the run returns (for k as a percentile of ID activations). */
+  sampleStages?: readonly string[];
+}
+
+/** Runs the model patched with `config` (and `ks`) over preprocessed CHW samples. */
+export type Runner = (samples: readonly Float32Array[], config: FstaConfig, options?: RunOptions) => Promise<RunScores>;
 
 export interface PageCalibration {
   config: FstaConfig;
@@ -28,23 +38,28 @@ export interface PageCalibration {
 
 /** Classifier scores the page can fuse: the ones the patched graph computes. */
 const IN_GRAPH: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy'];
-/** TA activations kept for k percentiles, as `fsta calibrate` keeps (about 200,000 values of up to 200 ID images). */
-const TA_SAMPLE_IMAGES = 200;
-const TA_SAMPLE_SIZE = 200_000;
 
-/** The ID images k is taken from and a strided sample of their TA activations, by `fsta calibrate`'s rule. */
-function taSample(perImage: readonly Float32Array[]): Float32Array {
-  const n = perImage.length;
-  const chosen = perImage.filter((_, i) => i % Math.max(1, Math.floor(n / TA_SAMPLE_IMAGES)) === 0).slice(0, TA_SAMPLE_IMAGES);
-  const total = chosen.reduce((s, a) => s + a.length, 0);
-  const step = Math.max(1, Math.floor(total / TA_SAMPLE_SIZE));
-  const out = new Float32Array(Math.ceil(total / step));
-  let o = 0, g = 0;
-  for (const a of chosen) {
-    for (let i = (step - (g % step)) % step; i < a.length; i += step) out[o++] = a[i]!;
-    g += a.length;
+/** Images per model run in calibration: the CLI's default --batch, so activations are sampled batch by batch as `fsta calibrate` samples them. */
+const BATCH = TA_SAMPLE.batch;
+
+/** `run` over all `samples` in batches of BATCH, the results joined; `onBatch` gets each batch's size and its run (for the activation sample). */
+async function runAll(run: Runner, samples: readonly Float32Array[], config: FstaConfig, options: RunOptions, onBatch: (n: number, r: RunScores) => void): Promise<RunScores> {
+  const out: RunScores = { fs: [], fsTa: [], classifier: {}, stageTensors: {} };
+  for (let i = 0; i < samples.length; i += BATCH) {
+    const r = await run(samples.slice(i, i + BATCH), config, options);
+    out.fs.push(...r.fs);
+    r.fsTa.forEach((v, j) => (out.fsTa[j] ??= []).push(...v));
+    for (const [k, v] of Object.entries(r.classifier)) (out.classifier[k as ClassifierScoreName] ??= []).push(...v);
+    onBatch(r.fs.length, r);
   }
-  return out.subarray(0, o);
+  return out;
+}
+
+/** What `fsta calibrate --ta-stages --k-percentiles --noise-count` narrows; unset parts are its defaults. */
+export interface CalibrationGrid {
+  taStages?: readonly string[];
+  kPercentiles?: readonly number[];
+  syntheticCount?: number;
 }
 
 /** The TA stage candidates: every stage before the FS stage, as `fsta calibrate` tries by default. */
@@ -55,68 +70,94 @@ export function taStagesOf(spec: Pick<ModelSpec, 'stages' | 'fsStage'>): string[
   return names.slice(0, fs);
 }
 
+function checkedTaStages(spec: Pick<ModelSpec, 'stages' | 'fsStage'>, wanted: readonly string[]): string[] {
+  const allowed = taStagesOf(spec);
+  const bad = wanted.filter((s) => !allowed.includes(s));
+  if (bad.length || wanted.length === 0) throw new FstaError('UNKNOWN_STAGE', `TA stage candidates ${wanted.join(', ') || '(none)'} are not stages before ${spec.fsStage} (those are ${allowed.join(', ')})`, `name TA stages among ${allowed.join(', ')}`);
+  return [...wanted];
+}
+
 /**
  * Calibration as `fsta calibrate` runs it with its defaults, from ID validation images
  * and synthetic OOD only (never OOD test data): the default sets of core's `syntheticSet`
- * (CALIBRATION_DEFAULTS.syntheticSets); k candidates at the default percentiles of ID activations at
- * every stage before the FS stage, plus plain FS; fusion with none, MSP, MaxLogit or
- * Energy; the choice by core's `chooseConfig`, so the page and the CLI choose the same
- * for the same scores.
+ * (CALIBRATION_DEFAULTS.syntheticSets); k candidates at the default percentiles of ID
+ * activations (core's sample: taSampleImages, taSampleOfBatch) at every stage before the
+ * FS stage, plus plain FS (core's kCandidates); fusion with none, MSP, MaxLogit or Energy;
+ * the choice by core's `chooseConfig`. As in the CLI, one run samples the activations of
+ * every TA stage, and one more scores the ID images and the synthetic sets with every
+ * candidate as a TA→FS tail of one patched graph (core's taCandidatesOfTails), so the
+ * page and the CLI choose the same for the same images. `grid` narrows the candidates as
+ * the CLI's flags do (the bundled demo's grid, which `fsta demo` uses too).
+ * `onProgress` counts images run, of the total both runs take.
  */
-export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32Array[], run: Runner, onProgress: (done: number, total: number) => void = () => undefined): Promise<PageCalibration> {
+export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32Array[], run: Runner, onProgress: (done: number, total: number) => void = () => undefined, grid: CalibrationGrid = {}): Promise<PageCalibration> {
   if (idSamples.length < 2) throw new FstaError('EMPTY', `only ${idSamples.length} ID image(s) to calibrate on`, 'calibrate on at least a few hundred ID validation images');
-  const d = CALIBRATION_DEFAULTS;
+  const stages = grid.taStages ? checkedTaStages(spec, grid.taStages) : taStagesOf(spec);
+  const d = { ...CALIBRATION_DEFAULTS, kPercentiles: grid.kPercentiles ?? CALIBRATION_DEFAULTS.kPercentiles, syntheticCount: grid.syntheticCount ?? CALIBRATION_DEFAULTS.syntheticCount };
+  if (stages.length === 0) throw new FstaError('UNKNOWN_STAGE', `${spec.name} has no stage before its FS stage ${spec.fsStage} to apply TA at`, 'calibrate a model with stages before the FS stage');
   const sets = d.syntheticSets.map((kind, j) => syntheticSet(kind, j, d.syntheticCount, spec.chw, spec.preprocess, idSamples, d.jigsawGrid));
   const synthetic = sets.map((s) => Array.from({ length: s.n }, (_, i) => s.data.subarray((i * s.data.length) / s.n, ((i + 1) * s.data.length) / s.n)));
   const base = defaultConfig({ backbone: spec.name, fsStage: spec.fsStage, provenance: { model: spec.name, synthetic: sets.map((s) => s.description).join('; ') } });
-  const patch = (taStage: string | null, k: number): FstaConfig => ({ ...base, taStage, k, featureScore: taStage ? 'fs_ta' : 'fs', classifier: null, lambda: 0 });
-  const named = (per: number[][]): SyntheticScores[] => per.map((scores, i) => ({ name: sets[i]!.name, scores }));
-  // One run at a time: a runtime session takes one run at once.
-  const runEach = async (c: FstaConfig) => {
-    const out: RunScores[] = [];
-    for (const s of synthetic) out.push(await run(s, c));
-    return out;
-  };
+  const patch = (t: Tail): FstaConfig => ({ ...base, taStage: t.taStage, k: t.k, featureScore: 'fs_ta', classifier: null, lambda: 0 });
 
-  const stages = taStagesOf(spec);
-  const total = 1 + stages.length * d.kPercentiles.length;
+  const picks = taSampleImages(idSamples.length);
+  const total = picks.length + idSamples.length + synthetic.reduce((n, s) => n + s.length, 0);
   let done = 0;
   onProgress(done, total);
-  // Plain FS and the classifier scores come from any run: a TA stage never changes them.
-  const plain = patch(stages[0] ?? null, 0);
-  const idPlain = await run(idSamples, plain, { taStage: true });
-  const synthPlain = await runEach(plain);
-  onProgress(++done, total);
-  const candidates: TaCandidate[] = [{ taStage: null, k: 0, idScores: idPlain.fs, noiseSets: named(synthPlain.map((r) => r.fs)) }];
-  for (const stage of stages) {
-    const activations = stage === plain.taStage ? idPlain.taStage : (await run(idSamples, patch(stage, 0), { taStage: true })).taStage;
-    const sample = taSample(activations);
-    for (const q of d.kPercentiles) {
-      const k = kFromPercentile(sample, q);
-      const c = patch(stage, k);
-      const id = await run(idSamples, c);
-      const synth = await runEach(c);
-      candidates.push({ taStage: stage, k, kPercentile: q, idScores: id.fsTa!, noiseSets: named(synth.map((r) => r.fsTa!)) });
-      onProgress(++done, total);
-    }
-  }
+  // Every TA stage's activations on core's sample of the ID images, sampled batch by batch as the CLI samples them
+  // (the trunk's tensors: no TA tail is needed for them).
+  const parts: Record<string, number[][]> = Object.fromEntries(stages.map((st) => [st, []]));
+  await runAll(run, picks.map((i) => idSamples[i]!), { ...base, taStage: null, featureScore: 'fs', classifier: null, lambda: 0 }, { sampleStages: stages }, (n, r) => {
+    for (const st of stages) parts[st]!.push(taSampleOfBatch(concat(r.stageTensors[st]!), n, picks.length));
+    onProgress((done += n), total);
+  });
+  const { perStage, tails, skipped } = kCandidates(Object.fromEntries(stages.map((st) => [st, parts[st]!.flat()])), stages, d.kPercentiles);
+
+  // One run with every tail: ID, then each synthetic set.
+  const config = patch(tails[0]!);
+  const opts = { ks: tails.slice(1) };
+  const tick = (n: number) => onProgress((done += n), total);
+  const id = await runAll(run, idSamples, config, opts, tick);
+  const synth: RunScores[] = [];
+  for (const s of synthetic) synth.push(await runAll(run, s, config, opts, tick));
+  const candidates = taCandidatesOfTails(perStage, id, synth.map((r, i) => ({ name: sets[i]!.name, fs: r.fs, fsTa: r.fsTa })));
+
   const classifierScores: Partial<Record<ClassifierScoreName, ClassifierSetScores>> = {};
   for (const name of IN_GRAPH) {
-    const id = idPlain.classifier[name];
-    if (id) classifierScores[name] = { id, sets: named(synthPlain.map((r) => r.classifier[name]!)) };
+    const cls = id.classifier[name];
+    if (cls) classifierScores[name] = { id: cls, sets: synth.map((r, i) => ({ name: sets[i]!.name, scores: r.classifier[name]! })) };
   }
   const fusions = d.fusions.filter((f) => f === null || classifierScores[f]);
   const choice = chooseConfig({ taCandidates: candidates, classifierScores, fusions, tpr: d.tpr, base });
-  return { config: choice.config, id: await idScores(idSamples, choice.config, run), choice, source: `calibrated here on ${idSamples.length} ID images and synthetic ${sets.map((s) => s.name).join(', ')} (as fsta calibrate)` };
+  const chosen = choice.config.taStage === null ? -1 : tails.findIndex((t) => t.taStage === choice.config.taStage && t.k === choice.config.k);
+  const note = skipped.length ? ` (${skipped.join('; ')})` : '';
+  return {
+    config: choice.config,
+    id: idScoresOf(id, chosen, choice.config),
+    choice,
+    source: `calibrated here on ${idSamples.length} ID images and synthetic ${sets.map((s) => s.name).join(', ')} (as fsta calibrate)${note}`,
+  };
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** The ID images' scores under `config` from a run whose tail `tail` is the config's TA setting (-1: none), for the histograms. */
+function idScoresOf(r: RunScores, tail: number, config: FstaConfig): PageCalibration['id'] {
+  const fsTa = tail >= 0 ? r.fsTa[tail]! : [];
+  const feat = config.featureScore === 'fs_ta' && tail >= 0 ? fsTa : r.fs;
+  const cls = config.classifier ? r.classifier[config.classifier] : undefined;
+  return { fs: r.fs, fsTa, score: cls && config.lambda !== 0 ? Array.from(fuse(feat, cls, config.lambda)) : [...feat] };
 }
 
 /** The ID images' scores under `config`, for the histograms. */
 export async function idScores(idSamples: readonly Float32Array[], config: FstaConfig, run: Runner): Promise<PageCalibration['id']> {
   if (idSamples.length === 0) return { fs: [], fsTa: [], score: [] };
-  const r = await run(idSamples, config);
-  const feat = config.featureScore === 'fs_ta' && r.fsTa ? r.fsTa : r.fs;
-  const cls = config.classifier ? r.classifier[config.classifier] : undefined;
-  return { fs: r.fs, fsTa: r.fsTa ?? [], score: feat.map((f, i) => (cls && config.lambda !== 0 ? f + config.lambda * cls[i]! : f)) };
+  return idScoresOf(await runAll(run, idSamples, config, {}, () => undefined), config.taStage === null ? -1 : 0, config);
 }
 
 /**

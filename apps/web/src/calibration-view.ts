@@ -1,4 +1,4 @@
-import type { ConfigChoice } from '@fsta/core';
+import type { ConfigChoice, FstaConfig } from '@fsta/core';
 
 const pct = (x: number) => `${(x * 100).toPrecision(4)}%`;
 const sig = (x: number) => Number(x.toPrecision(4)).toString();
@@ -50,7 +50,28 @@ export function calibrationTables(choice: ConfigChoice): HTMLElement[] {
   );
   const why = document.createElement('p');
   why.className = 'why';
-  const c = choice.config;
-  why.textContent = `Chosen: ${c.taStage ? `TA at ${c.taStage} with k = ${sig(c.k)}` : 'no TA (plain FS)'}, ${c.classifier ? `fused with ${c.classifier} (λ = ${sig(c.lambda)})` : 'no fused classifier score'}, threshold ${sig(c.threshold!)} (keeps ${pct(c.targetTpr ?? 0.95)} of the ID images). Chosen without OOD test data.`;
+  why.textContent = `Chosen: ${configSummary(choice.config)}. Chosen without OOD test data.`;
   return [why, ta, fusion];
+}
+
+/**
+ * A config's settings in words: TA, fusion, threshold. With `idScores` (the page's ID images
+ * under this config) it says how many of them the threshold keeps, rather than the share the
+ * config was calibrated for on other images.
+ */
+export function configSummary(c: FstaConfig, idScores?: readonly number[]): string {
+  const kept = idScores?.length ? `${idScores.filter((v) => c.threshold !== null && v >= c.threshold).length} of the ${idScores.length} ID images here score at or above it` : c.targetTpr ? `keeps ${pct(c.targetTpr)} of the ID images` : '';
+  const threshold = c.threshold === null ? 'no threshold (no verdict)' : `threshold ${sig(c.threshold)}${kept ? ` (${kept})` : ''}`;
+  return `${c.taStage ? `TA at ${c.taStage} with k = ${sig(c.k)}` : 'no TA (plain FS)'}, ${c.classifier ? `fused with ${c.classifier} (λ = ${sig(c.lambda)})` : 'no fused classifier score'}, ${threshold}`;
+}
+
+const near = (a: number | null, b: number | null, tol: number) => (a === null || b === null ? a === b : Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)));
+
+/**
+ * Whether an imported config has the settings the page's own calibration chose (the same TA
+ * stage, fusion and feature score; k, λ and threshold within float noise between runtimes).
+ */
+export function sameSettings(a: FstaConfig, b: FstaConfig): boolean {
+  return a.fsStage === b.fsStage && a.taStage === b.taStage && a.featureScore === b.featureScore && a.classifier === b.classifier
+    && (a.taStage === null || near(a.k, b.k, 1e-3)) && (a.classifier === null || near(a.lambda, b.lambda, 1e-3)) && near(a.threshold, b.threshold, 1e-3);
 }

@@ -1,52 +1,45 @@
-import { FstaError, type PreprocessSpec } from '@fsta/core';
-import { decodeModel } from '@fsta/onnx';
+import { FstaError } from '@fsta/core';
+import type { CalibrationGrid } from './calibrate-page.js';
 import type { ModelSpec } from './model-spec.js';
+import { loadUserModel } from './user-model.js';
 
-/** The CLI's demo description (apps/cli/assets/demo/demo.json, written by tools/train_demo_model.py). */
-interface DemoJson {
-  name: string;
-  input: string;
-  output: string;
-  preprocess: PreprocessSpec;
-  stages: Record<string, { tensor: string }>;
-  head?: { penultimate: string };
-  classes: string[];
+/** One OOD set of the demo and why FS does well or badly on it (demo.json: the text `fsta demo` prints too). */
+export interface DemoSet { name: string; role: 'works' | 'limit'; why: string }
+
+/** apps/cli/assets/photo-demo/demo.json: what the demo shows, shared with `fsta demo`. */
+export interface DemoJson {
+  title: string;
+  backbone: string;
+  calibration: Required<CalibrationGrid>;
+  sets: DemoSet[];
 }
 
 declare const __DEMO_SAMPLES__: string[];
-declare const __TFJS_DEMO__: boolean;
-/** Bundled sample PNGs, relative to ./demo/ (listed at build time). */
+/** Bundled images, relative to ./demo/ (listed at build time). */
 export const demoSamples: readonly string[] = __DEMO_SAMPLES__;
 
 async function fetchOk(url: string): Promise<Response> {
   const r = await fetch(url);
-  if (!r.ok) throw new FstaError('DEMO_MISSING', `the bundled demo file ${url} is missing (HTTP ${r.status})`, 'build the demo assets: /usr/bin/python3 tools/train_demo_model.py, then rebuild the page');
+  if (!r.ok) throw new FstaError('DEMO_MISSING', `the bundled demo file ${url} is missing (HTTP ${r.status})`, 'run the page from a full checkout (apps/cli/assets/photo-demo, made by tools/make_photo_demo.py), then rebuild it');
   return r;
 }
 
+/** The bundled demo and what it shows. */
+export interface Demo { spec: ModelSpec; about: DemoJson | null }
+
 /**
- * The demo as a ModelSpec. Its tfjs twin (tools/onnx-to-tfjs-resnet.mjs, run at build
- * time) names the stage outputs layer1…layer3, which are demo.json's C3…C5.
+ * `fsta demo`'s model (ImageNet MobileNetV2, int8 weights) read as the CLI reads it:
+ * @fsta/backbones' manifest for demo.json's backbone gives stages, head and
+ * preprocessing (shorter side 256, centre crop 224, ImageNet mean/std), through the
+ * same code as a dropped model. It calibrates on every bundled ID photo, as `fsta demo` does.
  */
-export async function loadDemo(): Promise<ModelSpec> {
-  const meta = (await (await fetchOk('./demo/demo.json')).json()) as DemoJson;
-  const model = decodeModel(new Uint8Array(await (await fetchOk('./demo/model.onnx')).arrayBuffer()));
-  const [h, w] = meta.preprocess.size as [number, number];
-  const stages = Object.fromEntries(Object.entries(meta.stages).map(([k, v]) => [k, v.tensor]));
+export async function loadDemo(): Promise<Demo> {
+  const about = (await (await fetchOk('./demo/demo.json')).json()) as DemoJson;
+  const bytes = new Uint8Array(await (await fetchOk('./demo/model.onnx')).arrayBuffer());
+  const spec = loadUserModel(bytes, 'model.onnx', about.backbone);
   return {
-    name: meta.name,
-    model,
-    input: meta.input,
-    stages,
-    fsStage: 'C5',
-    taStage: stages.C4 ? 'C4' : null,
-    defaultK: 0,
-    head: meta.head ? { penultimate: meta.head.penultimate, logits: meta.output } : null,
-    preprocess: meta.preprocess,
-    chw: [3, h, w],
-    classes: meta.classes,
-    tfjs: __TFJS_DEMO__ ? { url: new URL('./tfjs-demo/model.json', location.href).href, stages: { C3: 'layer1', C4: 'layer2', C5: 'layer3' }, logits: 'logits' } : null,
-    calibrationImages: demoSamples.filter((s) => s.startsWith('images/id/')),
-    note: null,
+    // The backbone's name, as the CLI writes it into the config (a config's backbone is a manifest name).
+    spec: { ...spec, name: about.backbone, calibrationImages: demoSamples.filter((s) => s.startsWith('images/id/')), calibrationGrid: about.calibration, note: null },
+    about,
   };
 }

@@ -1,5 +1,6 @@
 import type { PreprocessSpec } from '@fsta/core';
 import type { OnnxModel } from '@fsta/onnx';
+import type { CalibrationGrid } from './calibrate-page.js';
 
 /** What the page knows about a model: its graph, stage and head tensors, preprocessing. */
 export interface ModelSpec {
@@ -21,6 +22,8 @@ export interface ModelSpec {
   tfjs: { url: string; stages: Readonly<Record<string, string>>; logits: string } | null;
   /** ID images to calibrate on (URLs under ./demo/), empty for a dropped model. */
   calibrationImages: readonly string[];
+  /** The candidates calibration compares ({}: `fsta calibrate`'s defaults). */
+  calibrationGrid: CalibrationGrid;
   /** Something the user should know about how the model was read (e.g. guessed preprocessing). */
   note: string | null;
 }

@@ -1,25 +1,13 @@
 import * as ort from 'onnxruntime-web';
-import { referenceOps, stackBatch, tensor, type FeatureMap, type FstaConfig } from '@fsta/core';
-import { encodeModel, type OnnxDetector } from '@fsta/onnx';
+import { TA_SAMPLE, referenceOps, stackBatch, tensor, type FeatureMap, type FstaConfig } from '@fsta/core';
+import { encodeModel } from '@fsta/onnx';
 import { createDetector } from '@fsta/onnxruntime-web';
 import type { Engine, Inspection } from './engine.js';
 import { softmax } from './engine.js';
 import { fsHeatmap } from './heatmap.js';
 import type { ModelSpec } from './model-spec.js';
-import { patchKey } from './patched-model.js';
-
-export interface StageRun {
-  inspections: Inspection[];
-  /** The TA stage tensor of each image, flattened (for choosing k from ID activations). */
-  taStage: Float32Array[];
-}
-
-/** An engine whose config can change: a config with other patch settings (k, stages, fusion) re-patches the model. */
-export interface OrtEngine extends Engine {
-  config: FstaConfig;
-  /** One run; `stages: false` leaves out the stage maps and heatmaps (calibration mostly needs the scores only). */
-  runStages(samples: readonly Float32Array[], config?: FstaConfig, options?: { stages?: boolean }): Promise<StageRun>;
-}
+import type { Runner } from './calibrate-page.js';
+import { detectorRunner } from './detector-runner.js';
 
 /** onnxruntime-web fetches its wasm files from the page's own /ort/ folder (served by the Vite plugin). */
 export function configureOrt(): void {
@@ -53,58 +41,62 @@ export function manifestOf(spec: ModelSpec) {
  * patches the model (FS, FS+TA, the classifier and fused scores, and the stage maps)
  * and scores with core, as every adapter does; the page adds heatmaps and probabilities.
  */
-export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want: Ep): Promise<OrtEngine> {
+export async function createOrtEngine(spec: ModelSpec, config: FstaConfig, want: Ep): Promise<Engine> {
   configureOrt();
-  const bytes = encodeModel(spec.model);
   let note: string | null = null;
-  const open = (c: FstaConfig, providers: Ep[]) => createDetector({
-    model: bytes,
+  const detector = await createDetector({
+    model: encodeModel(spec.model),
     manifest: manifestOf(spec),
-    config: c,
+    config,
     expose: { stages: true },
-    executionProviders: providers,
+    executionProviders: want === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     logger: (line) => { note = line.replace(/^@fsta\/onnxruntime-web: /, ''); },
   });
-  const first = await open(config, want === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm']);
-  const ep = first.runtime.split('/')[1] as Ep;
-  let current = { key: patchKey(config), detector: first };
 
-  async function detectorFor(c: FstaConfig): Promise<OnnxDetector> {
-    const key = patchKey(c);
-    if (key !== current.key) {
-      await current.detector.dispose();
-      current = { key, detector: await open(c, [ep]) };
-    }
-    return current.detector;
-  }
-
-  async function runStages(samples: readonly Float32Array[], c: FstaConfig = engine.config, { stages: maps = true } = {}): Promise<StageRun> {
-    const detector = await detectorFor(c);
+  async function inspect(samples: readonly Float32Array[]): Promise<Inspection[]> {
     const n = samples.length;
     const batch = stackBatch([...samples], spec.chw);
     const started = performance.now();
-    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: maps ? ['stages'] : [] });
+    const scores = await detector.score({ data: batch.data, shape: batch.shape }, { include: ['stages'] });
     const ms = (performance.now() - started) / n;
-    const inspections = await Promise.all(scores.map(async (score): Promise<Inspection> => {
-      const stages = maps ? score.features!.stages! : null;
-      const fs = stages ? await heatmap(stages.fs) : null;
-      const fsTa = !stages || c.taStage === null || !stages.fsTa[0] ? null : await heatmap(stages.fsTa[0]);
+    return Promise.all(scores.map(async (score): Promise<Inspection> => {
+      const stages = score.features!.stages!;
+      const fs = await heatmap(stages.fs);
+      const fsTa = config.taStage === null || !stages.fsTa[0] ? null : await heatmap(stages.fsTa[0]);
       const logits = spec.head ? score.outputs[spec.head.logits]?.data : undefined;
-      return { score, heat: fs ? { h: fs.h, w: fs.w, fs: fs.map, fsTa: fsTa?.map ?? null } : null, probs: logits ? softmax(logits) : null, ms };
+      return { score, heat: { h: fs.h, w: fs.w, fs: fs.map, fsTa: fsTa?.map ?? null }, probs: logits ? softmax(logits) : null, ms };
     }));
-    return { inspections, taStage: maps ? scores.map((s) => s.features!.stages!.ta?.data ?? new Float32Array()).filter((d) => d.length > 0) : [] };
   }
 
-  const engine: OrtEngine = {
-    runtime: `onnxruntime-web/${ep}`,
+  return {
+    runtime: detector.runtime,
     note,
     config,
     preprocess: spec.preprocess,
     chw: spec.chw,
     classes: spec.classes,
-    runStages,
-    inspect: async (samples) => (await runStages(samples)).inspections,
-    dispose: () => current.detector.dispose(),
+    inspect,
+    dispose: () => detector.dispose(),
   };
-  return engine;
+}
+
+/**
+ * Calibration's runner on onnxruntime-web's WASM (calibration belongs to the model, not
+ * the runtime: deterministic on any machine), through the same adapter a library user
+ * runs. Dispose it when calibration is done.
+ */
+export function wasmRunner(spec: ModelSpec): Runner & { dispose(): Promise<void> } {
+  configureOrt();
+  const bytes = encodeModel(spec.model);
+  return detectorRunner(spec, ({ config, ks, tensorsOf }) => createDetector({
+    model: bytes,
+    manifest: manifestOf(spec),
+    config,
+    ...(ks.length ? { ks } : {}),
+    ...(tensorsOf.length ? { expose: { stages: true, tensorsOf } } : {}),
+    executionProviders: ['wasm'],
+    batchSize: TA_SAMPLE.batch,
+    // The stage warnings are shown with the runtime the images are scored on.
+    logger: () => undefined,
+  }));
 }

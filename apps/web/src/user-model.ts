@@ -68,6 +68,7 @@ export function loadUserModel(bytes: Uint8Array, fileName: string, backbone: str
     classes: null,
     tfjs: null,
     calibrationImages: [],
+    calibrationGrid: {},
     note: notes.join(' '),
   };
 }

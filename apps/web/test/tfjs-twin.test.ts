@@ -1,8 +1,9 @@
 /**
- * The demo's tfjs twin (tools/onnx-to-tfjs-resnet.mjs, as the page build makes it)
- * against the ONNX model on onnxruntime-node: logits, the C4/C5 stage maps, and
- * @fsta/tfjs's FS / FS+TA / MSP against the patched ONNX graph's, on tfjs's CPU
- * backend in Node. The page's tfjs runtime is this model on WebGL.
+ * The Fashion-MNIST demo's tfjs twin (tools/onnx-to-tfjs-resnet.mjs) against the ONNX
+ * model on onnxruntime-node: logits, the C4/C5 stage maps, and @fsta/tfjs's FS / FS+TA /
+ * MSP against the patched ONNX graph's, on tfjs's CPU backend in Node. The page's tfjs
+ * runtime runs such a twin on WebGL for a model that has one (ModelSpec.tfjs); the
+ * page's bundled MobileNetV2 has none, since the converter reads ResNets only.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

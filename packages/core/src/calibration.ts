@@ -167,6 +167,32 @@ export function jigsawImages(images: ArrayLike<number>, shape: readonly number[]
   return { data, shape: [N, C, H, W], layout: 'NCHW' };
 }
 
+/** How k's ID activations are sampled: up to `images` ID images, about `size` values in all, taken per batch of `batch` images. */
+export const TA_SAMPLE = Object.freeze({ images: 200, size: 200_000, batch: 32 });
+
+/**
+ * The ID images k's activations come from: every (n / images)-th, at most `images`
+ * of them (indices into the n ID images).
+ */
+export function taSampleImages(n: number, images: number = TA_SAMPLE.images): number[] {
+  const step = Math.max(1, Math.floor(n / images));
+  return Array.from({ length: n }, (_, i) => i).filter((i) => i % step === 0).slice(0, images);
+}
+
+/**
+ * One batch's share of the activation sample k is a percentile of: a stride over the
+ * batch's values (`count` images of `total`), as many per image as `size` over the
+ * whole set allows. The CLI samples batch by batch as it streams; the web page groups
+ * its images into the same batches, so both take the same values.
+ */
+export function taSampleOfBatch(values: ArrayLike<number>, count: number, total: number, size: number = TA_SAMPLE.size): number[] {
+  const want = Math.ceil((size * count) / total);
+  const step = Math.max(1, Math.floor(values.length / want));
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i += step) out.push(values[i]!);
+  return out;
+}
+
 /**
  * k as the q-th percentile (0..100, linear interpolation as NumPy) of ID activations
  * at the TA stage, so that k follows that stage's activation scale. Works on arrays

@@ -26,5 +26,6 @@ export * from './fusion.js';
 export * from './detector-options.js';
 export * from './do-no-harm.js';
 export * from './calibration-choice.js';
+export * from './calibration-tails.js';
 export { tileImages, phaseImages } from './synthetic-textures.js';
 export type { TileOptions, PhaseOptions } from './synthetic-textures.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FstaError, PAPER_LAMBDA, auroc, calibrate, chooseTa, defaultConfig, fprAtTpr, jigsawImages, kFromPercentile, mulberry32, noiseImages, parseConfig, separation, thresholdAtTpr } from '../src/index.js';
+import { FstaError, PAPER_LAMBDA, auroc, calibrate, chooseTa, defaultConfig, fprAtTpr, jigsawImages, TA_SAMPLE, kFromPercentile, mulberry32, noiseImages, parseConfig, separation, taSampleImages, taSampleOfBatch, thresholdAtTpr } from '../src/index.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/core-metrics.json', import.meta.url), 'utf8')) as {
   mulberry32: Record<string, number[]>;
@@ -292,5 +292,24 @@ describe('parseConfig', () => {
   it('rejects fs_ta without a TA stage, and text that is not JSON', () => {
     expect(() => parseConfig({ ...good, taStage: null, featureScore: 'fs_ta' })).toThrow(/"featureScore"/);
     expect(() => parseConfig('{not json')).toThrow(/not valid JSON/);
+  });
+});
+
+describe('TA activation sample (k percentiles; CLI and web page)', () => {
+  it('picks every (n / 200)-th ID image, at most 200', () => {
+    expect(taSampleImages(129)).toEqual(Array.from({ length: 129 }, (_, i) => i));
+    const many = taSampleImages(450);
+    expect(many.length).toBe(200);
+    expect(many.slice(0, 3)).toEqual([0, 2, 4]);
+    expect(many.at(-1)).toBe(398);
+  });
+
+  it('takes a batch\'s share of the sample by a stride from its first value', () => {
+    const values = Float32Array.from({ length: 1000 }, (_, i) => i);
+    // 4 of 10 images, 100 values wanted in all: 40 from this batch, every 25th.
+    expect(taSampleOfBatch(values, 4, 10, 100)).toEqual(Array.from({ length: 40 }, (_, i) => 25 * i));
+    // Fewer values than wanted: all of them.
+    expect(taSampleOfBatch(values.subarray(0, 10), 4, 10, 100)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(TA_SAMPLE).toEqual({ images: 200, size: 200_000, batch: 32 });
   });
 });

@@ -1,5 +1,5 @@
-import { CALIBRATION_DEFAULTS, FstaError, chooseConfig, kFromPercentile } from '@fsta/core';
-import type { ClassifierScoreName, ClassifierSetScores, SyntheticScores, TaCandidate, TaChoice } from '@fsta/core';
+import { CALIBRATION_DEFAULTS, FstaError, chooseConfig, kCandidates, taCandidatesOfTails } from '@fsta/core';
+import type { ClassifierScoreName, ClassifierSetScores, TaChoice } from '@fsta/core';
 import { numberFlag, parse, positiveInt, requireString, usageError } from '../args.js';
 import type { Io } from '../io.js';
 import { printable } from '../printable.js';
@@ -67,8 +67,6 @@ function list(v: unknown, fallback: string[]): string[] {
   return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
 }
 
-interface StageRun { stage: string; ks: number[]; percentiles: (number | undefined)[]; id: Collected; synthetic: Collected[] }
-
 export async function calibrateCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values: v } = parse('calibrate', argv, {
     ...modelOptions, id: { type: 'string' }, limit: { type: 'string' }, noise: { type: 'string' }, 'noise-count': { type: 'string' },
@@ -101,24 +99,11 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   if (headless.length && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `--classifiers ${headless.join(', ')} needs the penultimate features and classifier head, which this model's manifest does not name`, 'add a "head" to the manifest or drop them from --classifiers');
   checkOutput(out, { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
 
-  // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph.
+  // One pass of the trunk: every candidate (stage × k) is a TA→FS tail in one patched graph (core's kCandidates, as the web page).
   const sample = await taSamples(choice, taStages, id.items, io);
-  const perStage = taStages.map((stage) => {
-    const ks: number[] = [];
-    const pcts: (number | undefined)[] = [];
-    // A signed stage (a transformer's residual stream, a linear block output) has negative low percentiles; TA needs k ≥ 0.
-    const below: string[] = [];
-    for (const p of percentiles) {
-      const k = kFromPercentile(sample.values[stage]!, p);
-      if (k >= 0) { ks.push(k); pcts.push(p); } else below.push(`p${p} = ${k.toPrecision(3)}`);
-    }
-    if (below.length) io.err(`fsta: ${stage} is signed: k candidates ${below.join(', ')} are below 0 (TA needs k ≥ 0), skipped\n`);
-    for (const k of choice.ks ?? []) { ks.push(k); pcts.push(undefined); }
-    return { stage, ks, pcts };
-  }).filter((r) => r.ks.length > 0);
-  if (perStage.length === 0) throw new FstaError('BAD_K', `every k candidate at TA stages ${taStages.join(', ')} is below 0 (percentiles ${percentiles.join(', ')} of signed activations)`, 'pass higher --k-percentiles, k values with --k, or --ta-stages none for FS alone');
-  const tails = perStage.flatMap((r) => r.ks.map((k) => ({ taStage: r.stage, k })));
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: taStages[0]! }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
+  const { perStage, tails, skipped } = kCandidates(sample.values, taStages, percentiles, choice.ks ?? []);
+  for (const line of skipped) io.err(`fsta: ${line}\n`);
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: tails[0]!.taStage }, [tails[0]!.k, ...tails.slice(1)], choice.batch, (l) => io.err(l + '\n'));
   let idC: Collected, synthetic: Awaited<ReturnType<typeof syntheticSets>>;
   const synth: Collected[] = [];
   const head = engine.head;
@@ -132,22 +117,8 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   } finally {
     await engine.dispose();
   }
-  // Each stage's candidates read their own tails' FS+TA columns.
-  let offset = 0;
-  const slice = (c: Collected, from: number, count: number): Collected => ({ ...c, fsTa: c.fsTa.slice(from, from + count) });
-  const runs: StageRun[] = perStage.map((r) => {
-    const run = { stage: r.stage, ks: r.ks, percentiles: r.pcts, id: slice(idC, offset, r.ks.length), synthetic: synth.map((c) => slice(c, offset, r.ks.length)) };
-    offset += r.ks.length;
-    return run;
-  });
-  const setsOf = (cs: Collected[], pick: (c: Collected) => Float64Array): SyntheticScores[] => cs.map((c, i) => ({ name: kinds[i]!, scores: pick(c) }));
-  const base = runs[0]!;
-  const candidates: TaCandidate[] = [{ taStage: null, k: 0, idScores: base.id.fs, noiseSets: setsOf(base.synthetic, (c) => c.fs) }];
-  for (const r of runs) r.ks.forEach((k, j) => {
-    const c: TaCandidate = { taStage: r.stage, k, idScores: r.id.fsTa[j]!, noiseSets: setsOf(r.synthetic, (n) => n.fsTa[j]!) };
-    if (r.percentiles[j] !== undefined) c.kPercentile = r.percentiles[j]!;
-    candidates.push(c);
-  });
+  const candidates = taCandidatesOfTails(perStage, idC, synth.map((c, i) => ({ name: kinds[i]!, fs: c.fs, fsTa: c.fsTa })));
+  const base = { id: idC, synthetic: synth };
   // The classifier scores come from the model's own logits and penultimate features: a TA setting never changes them.
   const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
   const idCls = methodScores(base.id, wanted, head, NO_FITS, defaultMethodSettings);

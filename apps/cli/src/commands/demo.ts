@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parse } from '../args.js';
@@ -17,11 +17,19 @@ export const PAPER_ROW = 'FS+TA (paper)';
 /** The bundled demo: torchvision's ImageNet MobileNetV2 (int8 weights) and redistributable images, made by tools/make_photo_demo.py. */
 export const DEMO_DIR = fileURLToPath(new URL('../../assets/photo-demo/', import.meta.url));
 
-/** The OOD sets: one where feature maps give OOD away, one where they do not (the limit, said in every output). */
-export const DEMO_SETS: readonly DemoSet[] = [
-  { name: 'textures', role: 'works', why: 'Repeated patterns give feature maps unlike any photo\'s, while the classifier still names an ImageNet class for them with confidence.' },
-  { name: 'drawings', role: 'limit', why: 'FS judges how the feature maps look, not what the picture shows: bold outlines of familiar animals and fruit give photo-like feature maps, and only the classifier\'s logits notice they are drawings.' },
-];
+/**
+ * What the demo shows, read from the asset folder's demo.json, which the web page
+ * (apps/web) reads too: the OOD sets, one where feature maps give OOD away and one where
+ * they do not (the limit, said in every output), and the calibration grid.
+ */
+export interface DemoSpec {
+  title: string;
+  backbone: string;
+  calibration: { taStages: string[]; kPercentiles: number[]; syntheticCount: number };
+  sets: DemoSet[];
+}
+export const DEMO_SPEC: DemoSpec = JSON.parse(readFileSync(join(DEMO_DIR, 'demo.json'), 'utf8')) as DemoSpec;
+export const DEMO_SETS: readonly DemoSet[] = DEMO_SPEC.sets;
 
 export const demoHelp = `Usage: fsta demo [--out DIR] [--force] [--limit N]
 
@@ -63,15 +71,15 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   const config = freshName(dir, 'fsta-demo.config', '.json', force);
   const report = freshName(dir, 'fsta-demo-report', '.html', force);
   checkOutput(json, { force });
-  const model = ['--model', join(DEMO_DIR, 'model.onnx'), '--backbone', 'mobilenet_v2'];
+  const model = ['--model', join(DEMO_DIR, 'model.onnx'), '--backbone', DEMO_SPEC.backbone];
   const limit = typeof v.limit === 'string' ? ['--limit', v.limit] : [];
   const images = join(DEMO_DIR, 'images');
-  io.out('fsta demo: ImageNet MobileNetV2 on photographs (ID) vs generated textures and cartoon drawings (OOD)\n\n');
+  io.out(`fsta demo: ${DEMO_SPEC.title}\n\n`);
   io.out('Calibration (ID images and synthetic OOD only, no OOD test data):\n');
-  // A smaller candidate grid than calibrate's default (stages C2-C4, six percentiles, 200 noise
-  // images) keeps the demo near a minute on two cores; on these images it picks the same stage and k.
+  // demo.json's grid (smaller than calibrate's default, to keep the demo near a minute; the web page uses the same).
   // --limit (a quick run) caps the synthetic sets too.
-  const grid = ['--ta-stages', 'C3,C4', '--k-percentiles', '50,70,90', '--noise-count', typeof v.limit === 'string' ? v.limit : '100'];
+  const cal = DEMO_SPEC.calibration;
+  const grid = ['--ta-stages', cal.taStages.join(','), '--k-percentiles', cal.kPercentiles.join(','), '--noise-count', typeof v.limit === 'string' ? v.limit : String(cal.syntheticCount)];
   const calCode = await calibrateCommand([...model, '--id', join(images, 'id'), ...grid, ...limit, '-o', config, ...(force ? ['--force'] : [])], io);
   const evalArgs = [...model, '--id', join(images, 'id'), ...DEMO_SETS.map((d) => d.name).flatMap((n) => ['--ood', `${n}=${join(images, 'ood', n)}`]), ...limit];
   checkOutput(report, { force, flag: '--report' });

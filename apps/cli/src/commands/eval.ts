@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { BOOTSTRAP_DEFAULTS, FstaError, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, thresholdAtTpr, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, TA_SAMPLE, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, taSampleImages, thresholdAtTpr, topkAccuracy } from '@fsta/core';
 import type { OodIntervals } from '@fsta/core';
 import { taFor } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
@@ -172,12 +172,11 @@ export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> 
  * for k as a percentile of them.
  */
 export async function taSamples(choice: ModelChoice, stages: readonly string[], items: EvalInputs['id']['items'], io: Io): Promise<{ values: Record<string, Float64Array>; images: number }> {
-  const step = Math.max(1, Math.floor(items.length / 200));
-  const picked = items.filter((_, i) => i % step === 0).slice(0, 200);
+  const picked = taSampleImages(items.length).map((i) => items[i]!);
   const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stages[0]! }, [], choice.batch, (l) => io.err(l + '\n'), stages);
   try {
     const tensors = stages.map((st) => stageTensorOf(choice, st));
-    const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: 200_000, tensors } });
+    const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: TA_SAMPLE.size, tensors } });
     return { values: Object.fromEntries(stages.map((st, i) => [st, c.samples[tensors[i]!]!])), images: c.files.length };
   } finally {
     await engine.dispose();

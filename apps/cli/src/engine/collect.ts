@@ -1,4 +1,4 @@
-import { FstaError, stackBatch } from '@fsta/core';
+import { FstaError, stackBatch, taSampleOfBatch } from '@fsta/core';
 import type { ImageScore } from '@fsta/core';
 import type { Engine } from './open-detector.js';
 import type { ImageItem } from '../images.js';
@@ -81,15 +81,10 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
     }
     for (const t of opts.sample?.tensors ?? []) {
-      // A strided sample over the batch's values, as many per image as the whole set allows.
+      // core's rule (the web page takes the same values).
       const maps = scores.map((s) => s.features?.stages?.tensors?.[t]?.data);
       if (!maps.every((m) => m)) throw new FstaError('NOT_EXPOSED', `the engine does not expose "${t}"`, 'open the engine with that stage in sampleStages');
-      const data = concat(maps as Float32Array[]);
-      const want = Math.ceil((opts.sample!.size * n) / total);
-      const step = Math.max(1, Math.floor(data.length / want));
-      const sample: number[] = [];
-      for (let i = 0; i < data.length; i += step) sample.push(data[i]!);
-      parts[t]!.push(sample);
+      parts[t]!.push(taSampleOfBatch(concat(maps as Float32Array[]), n, total, opts.sample!.size));
     }
   };
   const score = async (data: Float32Array, n: number) => take(await detector.score({ data, shape: [n, ...chw] }, { include }));
