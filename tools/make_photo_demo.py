@@ -13,14 +13,17 @@ Sources (nothing research-only; every file redistributable, its licence recorded
   ImageNet has photos of. The honest limit: FS misses them.
 - model.onnx: ../shared/models/imagenet-mobilenetv2-int8w.onnx (torchvision's
   MobileNetV2, BSD-3-Clause), copied unchanged.
+- classes.json: the 1,000 ImageNet class names in the model's output order, as
+  torchvision lists them (`torchvision.models._meta._IMAGENET_CATEGORIES`, BSD-3-Clause).
 
-Run from the repository root (about a minute; needs Debian's apt, python3-pil, numpy):
+Run from the repository root (about a minute; needs Debian's apt, python3-pil, numpy, python3-torchvision):
     /usr/bin/python3 tools/make_photo_demo.py
 It downloads the .deb with `apt-get download` into a temporary folder (or takes
 --deb PATH), and rewrites apps/cli/assets/photo-demo/ (model, images, NOTICE).
 """
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -289,11 +292,20 @@ def main():
     for name, im in textures():
         im.save(os.path.join(tex, f'{name}.jpg'), quality=QUALITY)
     shutil.copyfile(MODEL, os.path.join(OUT, 'model.onnx'))
+    write_classes()
     sha = hashlib.sha256(open(os.path.join(OUT, 'model.onnx'), 'rb').read()).hexdigest()
     write_notice(rows, sha, skipped)
     n_id = sum(r[0].startswith('images/id/') for r in rows)
     print(f'{n_id} ID photos, {len(rows) - n_id} drawings, {len(TEXTURES) * TEXTURES_PER_FAMILY} textures; '
           f'skipped {len(skipped)}: {skipped}; wrote {OUT} ({len(orig)} third-party images)')
+
+
+def write_classes():
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+    if len(_IMAGENET_CATEGORIES) != 1000:
+        sys.exit(f'torchvision lists {len(_IMAGENET_CATEGORIES)} ImageNet classes, expected 1000')
+    with open(os.path.join(OUT, 'classes.json'), 'w', encoding='utf-8') as f:
+        json.dump(list(_IMAGENET_CATEGORIES), f, separators=(',', ':'))
 
 
 def write_notice(rows, sha, skipped):
@@ -331,6 +343,11 @@ def write_notice(rows, sha, skipped):
         ' DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER',
         ' IN CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF',
         ' THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.',
+        '',
+        'classes.json',
+        '------------',
+        'The ImageNet class names in the model\'s output order, from torchvision',
+        '(torchvision/models/_meta.py, _IMAGENET_CATEGORIES); same copyright and licence as model.onnx above.',
         '',
         'images/ood/textures/*.jpg',
         '-------------------------',

@@ -6,7 +6,7 @@ import { listFiles, serveDir } from './plugins/serve-dir.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ortDist = here('../../node_modules/onnxruntime-web/dist/');
-// `fsta demo`'s assets (model.onnx, demo.json, images/); FSTA_DEMO_DIR points the page at another folder with the same layout.
+// `fsta demo`'s assets (model.onnx, demo.json, classes.json, images/); FSTA_DEMO_DIR points the page at another folder with the same layout.
 const demoDir = process.env.FSTA_DEMO_DIR ?? here('../cli/assets/photo-demo/');
 const isImage = (f: string) => /\.(png|jpe?g)$/i.test(f);
 
@@ -25,7 +25,7 @@ export default defineConfig({
     // First, so its headers are on every response, the other plugins' included.
     crossOriginIsolation(),
     serveDir('/ort/', ortDist, (f) => /^ort-wasm-simd-threaded\.jsep\.(wasm|mjs)$/.test(f)),
-    serveDir('/demo/', demoDir, (f) => f === 'model.onnx' || f === 'demo.json' || (f.startsWith('images') && isImage(f))),
+    serveDir('/demo/', demoDir, (f) => f === 'model.onnx' || f === 'demo.json' || f === 'classes.json' || (f.startsWith('images') && isImage(f))),
   ],
   // The dev server reads only the page, the workspace packages' sources and the installed
   // dependencies; the demo model, images and onnxruntime's wasm come through serveDir.

@@ -24,6 +24,19 @@ async function fetchOk(url: string): Promise<Response> {
   return r;
 }
 
+/**
+ * The model's class names (classes.json beside it), or null where the folder has none
+ * (FSTA_DEMO_DIR may point at another model): cards then show class indices.
+ */
+async function demoClasses(): Promise<string[] | null> {
+  const r = await fetch('./demo/classes.json');
+  if (r.status === 404) return null;
+  if (!r.ok) throw new FstaError('DEMO_MISSING', `the bundled demo file ./demo/classes.json could not be read (HTTP ${r.status})`, 'run the page from a full checkout, then rebuild it');
+  const names: unknown = await r.json();
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new FstaError('BAD_DEMO', 'the bundled demo file ./demo/classes.json is not a list of class names', 'regenerate it with tools/make_photo_demo.py');
+  return names as string[];
+}
+
 /** The bundled demo and what it shows. */
 export interface Demo { spec: ModelSpec; about: DemoJson | null }
 
@@ -37,9 +50,10 @@ export async function loadDemo(): Promise<Demo> {
   const about = (await (await fetchOk('./demo/demo.json')).json()) as DemoJson;
   const bytes = new Uint8Array(await (await fetchOk('./demo/model.onnx')).arrayBuffer());
   const spec = loadUserModel(bytes, 'model.onnx', about.backbone);
+  const classes = await demoClasses();
   return {
     // The backbone's name, as the CLI writes it into the config (a config's backbone is a manifest name).
-    spec: { ...spec, name: about.backbone, calibrationImages: demoSamples.filter((s) => s.startsWith('images/id/')), calibrationGrid: about.calibration, note: null },
+    spec: { ...spec, classes, name: about.backbone, calibrationImages: demoSamples.filter((s) => s.startsWith('images/id/')), calibrationGrid: about.calibration, note: null },
     about,
   };
 }
