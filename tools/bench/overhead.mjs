@@ -7,11 +7,16 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, patchModel, tailModel, withOutputs } from '@fsta/onnx';
 import { featureSim, referenceOps, tensor, thresholdActivation } from '@fsta/core';
+import { DETECTOR_SESSION_OPTIONS } from '@fsta/onnxruntime-node';
 import { flopBound } from './flops.mjs';
 import { interleaved } from './timing.mjs';
 import { probeInput } from './models.mjs';
 
-export const SESSION_OPTIONS = { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: /** @type {const} */ ('all') };
+// The detector's own options (DETECTOR_SESSION_OPTIONS: intra-op threads stop spinning when a run
+// ends) matter here too: with the default, a session's threads spin on for tens of ms after its
+// run and take a core from the next variant's session, a bias that depends on which variant
+// comes before which in the rotation.
+export const SESSION_OPTIONS = { ...DETECTOR_SESSION_OPTIONS, intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: /** @type {const} */ ('all') };
 
 /** @param {ReturnType<typeof import('./models.mjs').loadModel>} m @param {'branch' | 'double-batch'} mode */
 const patched = (m, mode, ta = true) => encodeModel(patchModel(m.model, {

@@ -1,8 +1,8 @@
 // @ts-check
 // Side-by-side timing on a noisy machine: every repetition times each variant once,
 // in an order that rotates each repetition (A B C, B C A, …), so drift and
-// background load hit all variants alike; ratios are taken within a repetition and
-// summarised by their median.
+// background load hit all variants alike; each timed block starts after one untimed run
+// of its variant; ratios are taken within a repetition and summarised by their median.
 
 import { median, percentile } from './stats.mjs';
 export { median };
@@ -29,6 +29,10 @@ export async function interleaved(variants, { reps, warmup = 3, minBlockMs = 150
   for (let r = 0; r < reps; r++) {
     for (let j = 0; j < variants.length; j++) {
       const v = (j + r) % variants.length;
+      // One untimed run first: the rotation keeps each variant after the same neighbour, so
+      // whatever the previous block leaves behind (onnxruntime threads still spinning, caches
+      // full of another model's weights) would bias the same ratios every repetition.
+      await /** @type {{ run: () => Promise<unknown> }} */ (variants[v]).run();
       const t0 = now();
       for (let i = 0; i < inner; i++) await /** @type {{ run: () => Promise<unknown> }} */ (variants[v]).run();
       /** @type {number[]} */ (times[v]).push((now() - t0) / inner);

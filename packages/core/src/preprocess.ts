@@ -134,13 +134,13 @@ const clip8 = (ss: number): number => {
  * how the shared checkpoints were evaluated, so it is the one resize every fsta
  * adapter uses.
  */
-export function resizeBilinearRGB(src: Uint8Array, width: number, height: number, outW: number, outH: number): Uint8Array {
+export function resizeBilinearRGB(src: Uint8Array | Uint8ClampedArray, width: number, height: number, outW: number, outH: number): Uint8Array {
   const vert = bilinearCoeffs(height, outH);
   // Only the rows the vertical pass reads are resampled horizontally.
   const yFirst = vert.bounds[0]!;
   const yLast = vert.bounds[outH * 2 - 2]! + vert.bounds[outH * 2 - 1]!;
   const half = 1 << (PRECISION_BITS - 1);
-  let img = src, w = width, rowOffset = 0;
+  let img: Uint8Array | Uint8ClampedArray = src, w = width, rowOffset = 0;
   if (outW !== width) {
     const hor = bilinearCoeffs(width, outW);
     const rows = yLast - yFirst;
@@ -160,7 +160,7 @@ export function resizeBilinearRGB(src: Uint8Array, width: number, height: number
     }
     img = tmp; w = outW; rowOffset = yFirst;
   }
-  if (outH === height) return img === src ? src.slice() : img;
+  if (outH === height) return img === src ? Uint8Array.from(src) : (img as Uint8Array);
   const out = new Uint8Array(outH * w * 3);
   for (let yy = 0; yy < outH; yy++) {
     const ymin = vert.bounds[yy * 2]! - rowOffset, ymax = vert.bounds[yy * 2 + 1]!, k0 = yy * vert.ksize;
@@ -181,14 +181,20 @@ const badPixels = (sample: number, why: string) => new FstaError('BAD_PIXELS', `
 
 /** Validated 8-bit RGB (HWC) of a PixelInput, alpha composited onto the background. */
 export function pixelsToRGB(input: PixelInput, sample = 0, options: PixelOptions = {}): { data: Uint8Array; width: number; height: number } {
+  const rgb = rgbView(input, sample, options);
+  return { ...rgb, data: rgb.data === input.data ? Uint8Array.from(rgb.data) : (rgb.data as Uint8Array) };
+}
+
+/** pixelsToRGB without the copy of pixels that are RGB already: preprocessPixels only reads them. */
+function rgbView(input: PixelInput, sample: number, options: PixelOptions): { data: Uint8Array | Uint8ClampedArray; width: number; height: number } {
   const { data, width, height } = input;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw badPixels(sample, `pixel data must be a Uint8Array or Uint8ClampedArray, got ${data === null ? 'null' : (data as object)?.constructor?.name ?? typeof data}`);
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw badPixels(sample, `width and height must be positive integers, got ${width}x${height}`);
   const n = width * height;
   const channels = input.channels ?? (data.length === n * 4 ? 4 : data.length === n * 3 ? 3 : 0);
   if ((channels !== 3 && channels !== 4) || data.length !== n * channels) throw badPixels(sample, `${data.length} bytes do not fit ${width}x${height} pixels with ${input.channels ?? '3 or 4'} channels`);
+  if (channels === 3) return { data, width, height };
   const rgb = new Uint8Array(n * 3);
-  if (channels === 3) { rgb.set(data); return { data: rgb, width, height }; }
   const bg = options.background === 'black' ? 0 : 255;
   for (let i = 0; i < n; i++) {
     const a = data[i * 4 + 3]!;
@@ -202,32 +208,53 @@ export function pixelsToRGB(input: PixelInput, sample = 0, options: PixelOptions
 }
 
 /**
+ * Per channel, the normalized value of each 8-bit level: float32 operations in torchvision's
+ * order (x / 255, then − mean, then / std), so a lookup is bit-identical to ToTensor + Normalize.
+ */
+function levelTables(spec: PreprocessSpec): Float32Array[] {
+  const key = `${spec.mean.join()}/${spec.std.join()}`;
+  if (lastTables?.key !== key) lastTables = { key, tables: makeLevelTables(spec) };
+  return lastTables.tables;
+}
+
+// Every image of a detector has the same mean and std: the tables are made once.
+let lastTables: { key: string; tables: Float32Array[] } | undefined;
+
+function makeLevelTables(spec: PreprocessSpec): Float32Array[] {
+  const f = Math.fround;
+  return [0, 1, 2].map((c) => {
+    const m = f(spec.mean[c]!), s = f(spec.std[c]!);
+    const t = new Float32Array(256);
+    for (let v = 0; v < 256; v++) t[v] = f(f(f(v / 255) - m) / s);
+    return t;
+  });
+}
+
+/**
  * One image → normalized float32 CHW. The float steps are float32 operations in
  * torchvision's order (x / 255, then − mean, then / std), so values are bit-identical
  * to ToTensor + Normalize.
  */
 export function preprocessPixels(input: PixelInput, spec: PreprocessSpec, sample = 0, options: PixelOptions = {}): Float32Array {
-  const rgb = pixelsToRGB(input, sample, options);
+  const rgb = rgbView(input, sample, options);
   const plan = planPreprocess(rgb.width, rgb.height, spec);
   let px = rgb.data, w = rgb.width, h = rgb.height;
   if (plan.resize) {
     [w, h] = plan.resize;
-    px = resizeBilinearRGB(px, rgb.width, rgb.height, w, h);
+    px = resizeBilinearRGB(rgb.data, rgb.width, rgb.height, w, h);
   }
   const { top, left, height: H, width: W } = plan;
-  const f = Math.fround;
-  const mean = spec.mean.map(f), std = spec.std.map(f);
-  const zero = mean.map((m, c) => f(f(0 - m) / std[c]!));
+  const tables = levelTables(spec);
   const out = new Float32Array(3 * H * W);
+  // The part of the crop inside the image; the rest (torchvision's zero padding) is the normalized 0.
+  const y0 = Math.max(0, -top), y1 = Math.min(H, h - top), x0 = Math.max(0, -left), x1 = Math.min(W, w - left);
   for (let c = 0; c < 3; c++) {
-    const m = mean[c]!, s = std[c]!, plane = c * H * W;
+    const t = tables[c]!, plane = c * H * W;
     const src = spec.channelOrder === 'BGR' ? 2 - c : c;
-    for (let y = 0; y < H; y++) {
-      const sy = y + top;
-      for (let x = 0; x < W; x++) {
-        const sx = x + left;
-        out[plane + y * W + x] = sy < 0 || sy >= h || sx < 0 || sx >= w ? zero[c]! : f(f(f(px[(sy * w + sx) * 3 + src]! / 255) - m) / s);
-      }
+    if (y0 > 0 || x0 > 0 || y1 < H || x1 < W) out.fill(t[0]!, plane, plane + H * W);
+    for (let y = y0; y < y1; y++) {
+      const row = plane + y * W;
+      for (let x = x0, p = ((y + top) * w + x0 + left) * 3 + src; x < x1; x++, p += 3) out[row + x] = t[px[p]!]!;
     }
   }
   return out;

@@ -73,6 +73,37 @@ describe('resize and geometry, hand-derived', () => {
     // (45 - 40) / 2 = 2.5 -> 2 (half to even)
     expect(planPreprocess(45, 45, { size: [40, 40], crop: 'center', mean: [0, 0, 0], std: [1, 1, 1] }).top).toBe(2);
   });
+  it('normalizes by level tables bit-identically to the per-pixel float32 formula: crops, zero padding, BGR, RGBA, Uint8ClampedArray', () => {
+    const f = Math.fround;
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let it = 0; it < 60; it++) {
+      const w = 1 + Math.floor(rnd() * 20), h = 1 + Math.floor(rnd() * 20), channels = rnd() < 0.3 ? 4 : 3;
+      const data = new Uint8Array(w * h * channels).map(() => Math.floor(rnd() * 256));
+      const spec: PreprocessSpec = { size: [1 + Math.floor(rnd() * 24), 1 + Math.floor(rnd() * 24)], crop: 'center', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], ...(rnd() < 0.5 ? { channelOrder: 'BGR' as const } : {}) };
+      const px = { data: rnd() < 0.3 ? new Uint8ClampedArray(data) : data, width: w, height: h, channels: channels as 3 | 4 };
+      const before = Uint8Array.from(px.data);
+      const x = preprocessPixels(px, spec);
+      expect(Buffer.compare(Buffer.from(px.data), Buffer.from(before))).toBe(0); // input untouched
+      // The formula as torchvision writes it, one pixel at a time (no resize: crop and pad only).
+      const rgb = pixelsToRGB(px).data;
+      const { top, left, height: H, width: W } = planPreprocess(w, h, spec);
+      const want = new Float32Array(3 * H * W);
+      for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) {
+        const sy = y + top, sx = xx + left, src = spec.channelOrder === 'BGR' ? 2 - c : c;
+        const v = sy >= 0 && sy < h && sx >= 0 && sx < w ? rgb[(sy * w + sx) * 3 + src]! : 0;
+        want[(c * H + y) * W + xx] = f(f(f(v / 255) - f(spec.mean[c]!)) / f(spec.std[c]!));
+      }
+      expect(x).toEqual(want);
+    }
+  });
+  it('pixelsToRGB returns a copy, never the caller\'s pixels', () => {
+    const px = { data: new Uint8Array([1, 2, 3]), width: 1, height: 1, channels: 3 as const };
+    const rgb = pixelsToRGB(px).data;
+    expect(rgb).not.toBe(px.data);
+    expect(rgb).toBeInstanceOf(Uint8Array);
+    expect(Array.from(pixelsToRGB({ ...px, data: new Uint8ClampedArray([1, 2, 3]) }).data)).toEqual([1, 2, 3]);
+  });
   it('flattens alpha onto white by default and black on request', () => {
     const px = { data: new Uint8Array([200, 100, 0, 0, 200, 100, 0, 255, 200, 100, 0, 128]), width: 3, height: 1 };
     expect(Array.from(pixelsToRGB(px).data)).toEqual([255, 255, 255, 200, 100, 0, Math.round((200 * 128 + 255 * 127) / 255), Math.round((100 * 128 + 255 * 127) / 255), Math.round(255 * 127 / 255)]);

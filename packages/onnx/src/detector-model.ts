@@ -292,6 +292,8 @@ export interface OrtDetectorParts {
   pixelOptions?: PixelOptions;
   /** Decodes what core cannot (paths, encoded bytes, bitmaps). */
   decode(input: ImageInput, index: number): Promise<PixelInput>;
+  /** How many decode() calls a score() call keeps going at once; default core's DECODE_CONCURRENCY. */
+  decodeConcurrency?: number;
 }
 
 /**
@@ -333,6 +335,7 @@ export function ortDetector(parts: OrtDetectorParts): OnnxDetector {
     extraKs: Math.max(0, prepared.ks.length - 1),
     ...(parts.pixelOptions ? { pixelOptions: parts.pixelOptions } : {}),
     decode: parts.decode,
+    ...(parts.decodeConcurrency !== undefined ? { decodeConcurrency: parts.decodeConcurrency } : {}),
     run: (data: Float32Array, shape: readonly number[], options?: ScoreOptions) => queue(async () => {
       const out = await session.run({ [prepared.inputName]: parts.tensor(data, shape) as never }, fetchesFor(session.outputNames, options));
       const result: Record<string, NamedOutput> = {};

@@ -113,6 +113,19 @@ describe('ortDetector', () => {
     await det.score([raw(1), raw(2)]);
     expect(f.runs).toEqual([[1, 3, 32, 32], [1, 3, 32, 32]]);
   });
+  it.each([1, 3])('keeps at most decodeConcurrency = %i decodes going at once', async (limit) => {
+    const f = fakeSession();
+    let active = 0, most = 0;
+    const decode = async (input: unknown) => {
+      most = Math.max(most, ++active);
+      await new Promise((r) => setTimeout(r, 2));
+      active--;
+      return { data: new Uint8Array(32 * 32 * 3).fill(Number(input)), width: 32, height: 32, channels: 3 as const };
+    };
+    const det = ortDetector({ prepared, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', batchSize: 4, decodeConcurrency: limit, decode });
+    expect(await det.score(['1', '2', '3', '4', '5', '6', '7'])).toHaveLength(7);
+    expect(most).toBe(limit);
+  });
   it('pads every run to a fixed batch of 3 and keeps only the real images', async () => {
     const f = fakeSession();
     const det = ortDetector({ prepared: { ...prepared, fixedBatch: 3 }, session: f.session, tensor: (data, shape) => ({ data, shape }), runtime: 'fake', batchSize: 16, decode: async () => { throw new Error('unused'); } });

@@ -1,6 +1,6 @@
 import sharp, { type Metadata } from 'sharp';
 import { FstaError, type PixelInput } from '@fsta/core';
-import { MAX_IMAGE_BYTES, readRegularFile } from './read-file.js';
+import { MAX_IMAGE_BYTES, readImageFile } from './read-file.js';
 
 /** Default cap on decoded image size: 100 megapixels (a 10000x10000 image, ~400 MB of RGBA). */
 export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
@@ -53,7 +53,7 @@ export async function decodeImage(input: string | Uint8Array | ArrayBuffer, inde
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     try {
-      bytes = await readRegularFile(input, { maxBytes: MAX_IMAGE_BYTES, what: options.name === undefined ? `image ${index}` : 'image', details: { sample: index } });
+      bytes = await readImageFile(input, { maxBytes: MAX_IMAGE_BYTES, what: options.name === undefined ? `image ${index}` : 'image', details: { sample: index } });
     } catch (e) {
       if (e instanceof FstaError) throw e;
       throw new FstaError('UNREADABLE_IMAGE', `${what} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the path and its permissions', { sample: index });

@@ -37,6 +37,14 @@ export function installedProviders(): NodeExecutionProvider[] {
 }
 
 /**
+ * onnxruntime's intra-op threads spin between the operators of a run (quick hand-offs), and by
+ * default keep spinning for tens of milliseconds after run() returns: on a small machine that
+ * takes a core from the sharp decodes of the next batch, which run exactly then.
+ * force_spinning_stop ends the spinning when a run ends.
+ */
+export const DETECTOR_SESSION_OPTIONS = { extra: { session: { force_spinning_stop: '1' } } } as const;
+
+/**
  * Opens one session on the given bytes, trying providers in order. A provider that
  * cannot load falls through to the next with one log line saying why; only when none
  * loads does this throw.
@@ -49,7 +57,7 @@ export async function openSession(model: Uint8Array, providers: readonly NodeExe
       const missing = provider === 'cuda' ? cudaMissingReason() : null;
       return missing ? `CUDA unavailable: ${missing}` : null;
     },
-    create: (provider) => ort.InferenceSession.create(model, { executionProviders: [provider] }),
+    create: (provider) => ort.InferenceSession.create(model, { executionProviders: [provider], ...DETECTOR_SESSION_OPTIONS }),
     log,
     fix: "include 'cpu' in executionProviders, or install onnxruntime-node's CUDA provider",
     example: "['cuda', 'cpu'] (the default) or ['cpu']",

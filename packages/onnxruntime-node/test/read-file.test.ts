@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FstaError } from '@fsta/core';
-import { createDetector, decodeImage, MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile, readRegularFileSync } from '../src/index.js';
+import { createDetector, decodeImage, MAX_JSON_BYTES, MAX_MODEL_BYTES, readImageFile, readRegularFile, readRegularFileSync, SYNC_IMAGE_READ_BYTES } from '../src/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-readfile-'));
 const fifo = join(tmp, 'x.png');
@@ -43,7 +43,7 @@ describe('readRegularFile: only regular files, size checked before reading', () 
     ['folder', () => tmp, 'a folder'],
     ['socket', () => sock, 'a socket'],
   ])('refuses a %s at once, naming what it is', async (_, path, kind) => {
-    for (const read of [readRegularFile, async (p: string, o: { maxBytes: number; what: string }) => readRegularFileSync(p, o)]) {
+    for (const read of [readRegularFile, readImageFile, async (p: string, o: { maxBytes: number; what: string }) => readRegularFileSync(p, o)]) {
       const e = await fstaError(read(path(), { maxBytes: MAX_JSON_BYTES, what: 'config' }));
       expect(e.code).toBe('NOT_A_REGULAR_FILE');
       expect(e.message).toContain(`config ${path()} is ${kind}, not a regular file`);
@@ -66,6 +66,16 @@ describe('readRegularFile: only regular files, size checked before reading', () 
   });
   it('passes OS errors through for the caller to word', async () => {
     await expect(readRegularFile(join(tmp, 'nope'), { maxBytes: 1, what: 'model' })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readImageFile(join(tmp, 'nope'), { maxBytes: 1, what: 'image' })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+  it('readImageFile: the same bytes and limits below and above the size it reads synchronously', async () => {
+    for (const size of [0, 1000, SYNC_IMAGE_READ_BYTES, SYNC_IMAGE_READ_BYTES + 1]) {
+      const p = join(tmp, `img-${size}.bin`);
+      writeFileSync(p, Buffer.alloc(size, size % 251));
+      expect((await readImageFile(p, { maxBytes: 2 * SYNC_IMAGE_READ_BYTES, what: 'image' })).equals(readFileSync(p))).toBe(true);
+      if (size > 0) expect((await fstaError(readImageFile(p, { maxBytes: size - 1, what: 'image 3' }))).message).toContain(`image 3 ${p} is ${size} bytes, over the limit`);
+    }
+    expect((await readImageFile('/proc/cpuinfo', { maxBytes: MAX_JSON_BYTES, what: 'image' })).equals(readFileSync('/proc/cpuinfo'))).toBe(true);
   });
 });
 
