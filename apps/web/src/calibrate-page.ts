@@ -36,8 +36,10 @@ export interface PageCalibration {
   source: string;
 }
 
-/** Classifier scores the page can fuse: the ones the patched graph computes. */
+/** Classifier scores the page calibrates with: the patched graph's, as `fsta calibrate`'s default candidates. */
 const IN_GRAPH: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy'];
+/** What an imported config may fuse: the graph also computes ASH and SCALE (from the head's own weights). */
+const IMPORTABLE: readonly ClassifierScoreName[] = [...IN_GRAPH, 'ash', 'scale'];
 
 /** Images per model run in calibration: the CLI's default --batch, so activations are sampled batch by batch as `fsta calibrate` samples them. */
 const BATCH = TA_SAMPLE.batch;
@@ -172,7 +174,7 @@ export function checkImportedConfig(config: FstaConfig, spec: Pick<ModelSpec, 'n
   if (config.taStage !== null && !names.includes(config.taStage)) throw new FstaError('CONFIG_MISMATCH', `the config applies TA at stage ${config.taStage}, which ${spec.name} does not have`, stageFix);
   if (config.taStage !== null && names.indexOf(config.taStage) >= names.indexOf(config.fsStage)) throw new FstaError('CONFIG_MISMATCH', `the config applies TA at ${config.taStage}, not before its FS stage ${config.fsStage}`, stageFix);
   if (config.classifier !== null) {
-    if (!IN_GRAPH.includes(config.classifier)) throw new FstaError('CONFIG_MISMATCH', `the config fuses classifier score "${config.classifier}", which the page cannot compute`, `use a config that fuses ${IN_GRAPH.join(', ')} or none (fsta calibrate --classifiers none,${IN_GRAPH.join(',')})`);
+    if (!IMPORTABLE.includes(config.classifier)) throw new FstaError('CONFIG_MISMATCH', `the config fuses classifier score "${config.classifier}", which the page cannot compute`, `use a config that fuses ${IMPORTABLE.join(', ')} or none (fsta calibrate --classifiers none,${IMPORTABLE.join(',')})`);
     if (!spec.head) throw new FstaError('CONFIG_MISMATCH', `the config fuses "${config.classifier}", but ${spec.name} has no classifier output the page knows`, 'use a config without a fused classifier score (classifier: null)');
   }
   return config;

@@ -39,7 +39,7 @@ function figure(canvas: HTMLCanvasElement, caption: string): HTMLElement {
 /** 3 significant digits, in ms below a second and in s above. */
 const duration = (ms: number) => (ms < 1000 ? `${Number(ms.toPrecision(3))} ms` : `${Number((ms / 1000).toPrecision(3))} s`);
 
-const CLASSIFIER_LABEL: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy' };
+const CLASSIFIER_LABEL: Record<string, string> = { msp: 'MSP', maxlogit: 'MaxLogit', energy: 'Energy', ash: 'ASH', scale: 'SCALE' };
 
 function scoreRows(s: ImageScore, classifier: string | null, ms: number, warmUp: boolean): [string, string, string, number | null][] {
   const rows: [string, string, string, number | null][] = [

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, parseConfig, preprocessPixels, type FstaConfig, type TaCandidateResult } from '@fsta/core';
 import { encodeModel } from '@fsta/onnx';
-import { calibratePage, checkImportedConfig, type Runner } from '../src/calibrate-page.js';
+import { calibratePage, checkImportedConfig, idScores, type Runner } from '../src/calibrate-page.js';
 import { detectorRunner } from '../src/detector-runner.js';
 import { sameSettings } from '../src/calibration-view.js';
 import type { ModelSpec } from '../src/model-spec.js';
@@ -38,6 +38,12 @@ function nodeRunner(spec: ModelSpec): Runner & { dispose(): Promise<void> } {
   const bytes = encodeModel(spec.model);
   return detectorRunner(spec, ({ config, ks, tensorsOf }) => createDetector({ model: bytes, manifest: manifestOf(spec), config, ...(ks.length ? { ks } : {}), ...(tensorsOf.length ? { expose: { stages: true, tensorsOf } } : {}), executionProviders: ['cpu'], logger: () => {} }));
 }
+
+const concatSamples = (parts: readonly Float32Array[]) => {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.forEach((p, i) => out.set(p, i * p.length));
+  return out;
+};
 
 describe.skipIf(!existsSync(cli))('page calibration', () => {
   const spec = demoSpec();
@@ -109,6 +115,30 @@ describe.skipIf(!existsSync(cli))('page calibration', () => {
     expect(() => checkImportedConfig({ ...base, classifier: 'odin', lambda: 1 }, spec)).toThrow(/"odin", which the page cannot compute/);
     expect(() => checkImportedConfig({ ...base, classifier: 'msp', lambda: 1 }, { ...spec, head: null })).toThrow(/has no classifier output/);
   });
+
+  it('loads a config that fuses ASH or SCALE and scores it as onnxruntime-node\'s createDetector does', async () => {
+    const ash = parseConfig({ ...defaultConfig(), backbone: about.backbone, fsStage: 'C5', taStage: 'C4', k: 0.5, featureScore: 'fs_ta', classifier: 'ash', lambda: 0.02, ash: { variant: 's', percentile: 85 } });
+    const scale = parseConfig({ ...ash, classifier: 'scale', lambda: 0.03, ash: undefined, scale: { percentile: 80 } });
+    const files = spec.calibrationImages.slice(0, 3).map((f) => path.join(demoDir, f));
+    const samples = await Promise.all(files.map(async (f) => {
+      const { data, info } = await sharp(f).raw().toBuffer({ resolveWithObject: true });
+      return preprocessPixels({ data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels as 3 | 4 }, spec.preprocess);
+    }));
+    for (const config of [ash, scale]) {
+      expect(checkImportedConfig(config, spec)).toBe(config);
+      const run = nodeRunner(spec);
+      try {
+        const page = await idScores(samples, config, run);
+        const direct = await createDetector({ model: encodeModel(spec.model), manifest: manifestOf(spec), config, executionProviders: ['cpu'], logger: () => {} });
+        const want = await direct.score({ data: concatSamples(samples), shape: [samples.length, ...spec.chw] });
+        await direct.dispose();
+        expect(want.every((w) => Number.isFinite(w.classifier[config.classifier as 'ash' | 'scale']!))).toBe(true);
+        for (const [i, w] of want.entries()) expect(page.score[i]).toBeCloseTo(w.score, 5);
+      } finally {
+        await run.dispose();
+      }
+    }
+  }, 300_000);
 
   it('refuses a grid whose TA stages are not stages before the FS stage, before running anything', async () => {
     const never: Runner = async () => { throw new Error('ran the model'); };
