@@ -1,5 +1,7 @@
-// `npm run demo`'s build step: runs `nx run-many -t build` with its output kept in a log
-// and shows one line, or the whole log when the build fails, so the demo's own output
+// `npm run demo`'s build step: builds the fsta CLI and the packages it imports (nx builds a
+// project's dependencies first; the web app's bundle and the tfjs and onnxruntime-web
+// adapters are not needed, and `npm run build` or `npm test` build them), with nx's output
+// kept in a log: one line, or the whole log when the build fails, so the demo's own output
 // is what a first-time user reads.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,8 +13,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const nx = path.join(path.dirname(createRequire(import.meta.url).resolve('nx/package.json')), 'dist/bin/nx.js');
 const log = path.join(root, '.cache/build.log');
 const started = Date.now();
-process.stdout.write('Building the workspace… ');
-const r = spawnSync(process.execPath, [nx, 'run-many', '-t', 'build', '--outputStyle=static'], {
+process.stdout.write('Building the fsta CLI… ');
+const r = spawnSync(process.execPath, [nx, 'run', '@fsta/cli:build', '--outputStyle=static'], {
   cwd: root,
   encoding: 'utf8',
   env: { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: '0' },
