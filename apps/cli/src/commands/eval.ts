@@ -174,7 +174,7 @@ export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> 
 export async function taSamples(choice: ModelChoice, stages: readonly string[], items: EvalInputs['id']['items'], io: Io): Promise<{ values: Record<string, Float64Array>; images: number }> {
   const step = Math.max(1, Math.floor(items.length / 200));
   const picked = items.filter((_, i) => i % step === 0).slice(0, 200);
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stages[0]! }, [], choice.batch, (l) => io.err(l + '\n'), stages);
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: null }, [], choice.batch, (l) => io.err(l + '\n'), stages);
   try {
     const tensors = stages.map((st) => stageTensorOf(choice, st));
     const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: 200_000, tensors } });
