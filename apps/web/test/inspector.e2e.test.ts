@@ -162,7 +162,7 @@ describe('fsta inspector page (built)', () => {
   let page: Page;
   let log: string[];
   let notIsolated: string[];
-  // Calibration on WASM takes a minute or more on a busy 2-core machine (MobileNetV2 on 129 + 129 + 200 images).
+  // Calibration on WASM takes a minute or more on a busy 2-core machine (MobileNetV2 on 129 + 129 + 100 images).
   beforeAll(async () => { ({ page, log, notIsolated } = await openPage(`${server.url}?runtime=ort-wasm`)); }, 900_000);
   afterAll(async () => { await page?.close(); });
 

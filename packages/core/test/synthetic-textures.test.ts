@@ -23,7 +23,7 @@ const randomImages = (n: number, seed: number) => { const r = mulberry32(seed); 
 
 describe('fft', () => {
   it('equals the naive DFT for lengths with small and large prime factors, both signs', () => {
-    for (const n of [1, 2, 3, 7, 12, 32, 45, 56]) {
+    for (const n of [1, 2, 3, 7, 12, 32, 45, 56, 224, 299]) {
       const r = mulberry32(n);
       const re = Array.from({ length: n }, () => r() - 0.5), im = Array.from({ length: n }, () => r() - 0.5);
       for (const sign of [-1, 1] as const) {
@@ -40,6 +40,19 @@ describe('fft', () => {
     fft2(re, im, H, W, 1);
     re.forEach((v, i) => expect(v / (H * W)).toBeCloseTo(x[i]!, 10));
     im.forEach((v) => expect(Math.abs(v / (H * W))).toBeLessThan(1e-10));
+  });
+  it('fft2 equals the naive 2-D DFT on a non-square plane, both signs', () => {
+    const H = 12, W = 21, r = mulberry32(9);
+    const re0 = Array.from({ length: H * W }, () => r() - 0.5), im0 = Array.from({ length: H * W }, () => r() - 0.5);
+    for (const sign of [-1, 1] as const) {
+      // Rows, then columns, each by the textbook DFT.
+      let er = re0.slice(), ei = im0.slice();
+      for (let y = 0; y < H; y++) { const [a, b] = dft(er.slice(y * W, y * W + W), ei.slice(y * W, y * W + W), sign); a.forEach((v, x) => { er[y * W + x] = v; ei[y * W + x] = b[x]!; }); }
+      for (let x = 0; x < W; x++) { const col = (a: number[]) => Array.from({ length: H }, (_, y) => a[y * W + x]!); const [a, b] = dft(col(er), col(ei), sign); a.forEach((v, y) => { er[y * W + x] = v; ei[y * W + x] = b[y]!; }); }
+      const fr = Float64Array.from(re0), fi = Float64Array.from(im0);
+      fft2(fr, fi, H, W, sign);
+      er.forEach((v, i) => { expect(fr[i]).toBeCloseTo(v, 10); expect(fi[i]).toBeCloseTo(ei[i]!, 10); });
+    }
   });
 });
 

@@ -173,7 +173,7 @@ export async function chooseKs(inputs: EvalInputs, io: Io): Promise<KSetting[]> 
  */
 export async function taSamples(choice: ModelChoice, stages: readonly string[], items: EvalInputs['id']['items'], io: Io): Promise<{ values: Record<string, Float64Array>; images: number }> {
   const picked = taSampleImages(items.length).map((i) => items[i]!);
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: stages[0]! }, [], choice.batch, (l) => io.err(l + '\n'), stages);
+  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: null }, [], choice.batch, (l) => io.err(l + '\n'), stages);
   try {
     const tensors = stages.map((st) => stageTensorOf(choice, st));
     const c = await collect(engine, { kind: 'files', items: picked }, { sample: { size: TA_SAMPLE.size, tensors } });
@@ -226,12 +226,33 @@ const describeKs = (ks: readonly KSetting[]): string => {
   return ks.length === 1 ? `k=${ks[0]!.k.toPrecision(4)} (${ks[0]!.source})` : `${ks.length} k: ${ks.map((k) => `${k.label}${k.label.includes('p') ? ` = ${k.k.toPrecision(4)}` : ''}`).join(', ')} (${sources.join('; ')})`;
 };
 
-/** `opts.samples`: also compute the report's per-image feature maps for a few images per set (one extra small batch). */
-export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: boolean } = {}): Promise<EvalResult> {
+/** One more FS+TA row scored in the same pass: TA at `taStage` with `k`, as one more tail of the engine (no fusion). */
+export interface ExtraTa {
+  row: string;
+  taStage: string;
+  k: number;
+}
+
+/**
+ * `opts.samples`: also compute the report's per-image feature maps for a few images per set (one extra small batch).
+ * `opts.extraTa`: more FS+TA rows (e.g. the demo's paper setting beside a calibrated config) from the same
+ * trunk pass, after the other rows; the images are decoded and run once for every row.
+ */
+export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: boolean; extraTa?: readonly ExtraTa[] } = {}): Promise<EvalResult> {
   const { choice } = inputs;
   const baseMethods = parseMethods(inputs.methodList, choice.spec.resolution.head?.weightInitializer != null, choice.spec.logits !== null).filter((m) => choice.taStage !== null || !m.startsWith('FS+TA'));
   const ks = await chooseKs(inputs, io);
-  const engine = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage: choice.taStage }, ks.map((k) => k.k), choice.batch, (l) => io.err(l + '\n'));
+  const extra = opts.extraTa ?? [];
+  const taken = [CALIBRATED, ...expandTa(baseMethods, ks)];
+  for (const e of extra) if (taken.includes(e.row)) throw new FstaError('BAD_INPUT', `extra FS+TA row "${e.row}" has the name of a row this eval scores already`, 'give the extra row a name of its own');
+  for (const e of extra) if (!choice.spec.stageNames.includes(e.taStage)) throw new FstaError('UNKNOWN_STAGE', `TA stage ${e.taStage} of row "${e.row}" is not a stage of this model (it has ${choice.spec.stageNames.join(', ')})`, `pass one of ${choice.spec.stageNames.join(', ')}`);
+  // The eval's own k first (fsTa columns 0 … ks.length − 1), then one column per extra row.
+  const tails = [...ks.map((k) => k.k), ...extra.map((e) => ({ taStage: e.taStage, k: e.k }))];
+  const taStage = choice.taStage ?? extra[0]?.taStage ?? null;
+  if (choice.taStage === null && extra.length) tails[0] = extra[0]!.k;
+  const opened = await openEngine(choice.spec, { fsStage: choice.fsStage, taStage }, tails, choice.batch, (l) => io.err(l + '\n'));
+  // Sample maps show TA only where the eval's own setting has it, not for an extra row's tail.
+  const engine: Engine = { ...opened, hasTa: choice.taStage !== null };
   try {
     const methods = expandTa(baseMethods, ks);
     let failed = 0;
@@ -261,7 +282,12 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
       idScores[CALIBRATED] = fromConfig.id;
       oodScores.forEach((o, j) => { o.s[CALIBRATED] = fromConfig.ood[j]!; });
     }
-    const rows = fromConfig && 'id' in fromConfig ? [CALIBRATED, ...methods] : methods;
+    extra.forEach((e, j) => {
+      const column = (c: Collected) => Float64Array.from(c.fsTa[ks.length + j]!);
+      idScores[e.row] = column(id);
+      oodScores.forEach((o, i) => { o.s[e.row] = column(oods[i]!.c); });
+    });
+    const rows = [...(fromConfig && 'id' in fromConfig ? [CALIBRATED, ...methods] : methods), ...extra.map((e) => e.row)];
     const results: ReportData['results'] = {};
     const scores: ReportData['scores'] = {};
     const boot = inputs.bootstrap > 0 ? { resamples: inputs.bootstrap, seed: inputs.seed, level: BOOTSTRAP_DEFAULTS.level } : null;
@@ -314,7 +340,7 @@ export async function runEval(inputs: EvalInputs, io: Io, opts: { samples?: bool
     const comparisons = boot ? fusionComparisons(methods, idScores, oodScores, boot) : null;
     return { data, ks, failed, comparisons, table: formatTable(results, oods.map((o) => o.name), io.columns ? { width: io.columns } : {}) };
   } finally {
-    await engine.dispose();
+    await opened.dispose();
   }
 }
 
