@@ -82,8 +82,11 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
     if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
     const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !inGraph && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
-    for (let start = 0; start < files.length; start += choice.batch) {
-      const chunk = files.slice(start, start + choice.batch);
+    // Lines are written per window of 64 batches: collect decodes the next batch while the model runs
+    // the current one, which a window of one batch would not let it do.
+    const window = choice.batch * 64;
+    for (let start = 0; start < files.length; start += window) {
+      const chunk = files.slice(start, start + window);
       const readable = chunk.filter((f) => !('error' in f));
       const c = await collect(engine, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) });
       const s = c.files.length ? methodScores(c, methods, engine.head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
