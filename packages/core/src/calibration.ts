@@ -69,7 +69,7 @@ export function noiseImages(kind: 'gaussian' | 'uniform', n: number, chw: readon
   mean.forEach((m, c) => {
     if (!Number.isFinite(m)) throw new FstaError('BAD_INPUT', `normalization mean[${c}] = ${m} is not finite`, 'pass the mean of the model\'s preprocessing');
   });
-  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `noise seed ${String(seed)} is not an integer`, 'pass an integer seed');
+  checkSeed(seed, 'noise');
   if (!(sigma > 0) || !Number.isFinite(sigma)) throw new FstaError('BAD_INPUT', `noise sigma ${String(sigma)} is not a positive number`, 'pass sigma > 0 (pixel units)');
 
   const rand = mulberry32(seed);
@@ -98,6 +98,18 @@ export function noiseImages(kind: 'gaussian' | 'uniform', n: number, chw: readon
     }
   }
   return { data, shape: [n, C, H, W], layout: 'NCHW' };
+}
+
+/** A synthetic-OOD maker's seed, refused unless an integer (`what`: 'noise', 'jigsaw', …). */
+export function checkSeed(seed: number, what: string): void {
+  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `${what} seed ${String(seed)} is not an integer`, 'pass an integer seed');
+}
+
+/** Patches per side of an H×W image (jigsaw's grid, tile's divisions), refused outside [2, min(H, W)]. */
+export function checkPatchGrid(value: number, what: string, option: string, H: number, W: number): void {
+  if (!Number.isInteger(value) || value < 2 || value > Math.min(H, W)) {
+    throw new FstaError('BAD_INPUT', `${what} ${option} ${String(value)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, `pass ${option} ≥ 2 and at most the image side, e.g. 4`);
+  }
 }
 
 /** [N, C, H, W] of a batch a synthetic-OOD maker transforms, or a SHAPE_MISMATCH naming `what`. */
@@ -132,10 +144,8 @@ export interface JigsawOptions {
 export function jigsawImages(images: ArrayLike<number>, shape: readonly number[], options: JigsawOptions = {}): NoiseImages {
   const [N, C, H, W] = checkImageBatch(images, shape, 'jigsaw', [200, 3, 32, 32]);
   const { grid = 4, seed = 0 } = options;
-  if (!Number.isInteger(grid) || grid < 2 || grid > Math.min(H, W)) {
-    throw new FstaError('BAD_INPUT', `jigsaw grid ${String(grid)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, 'pass grid ≥ 2 and at most the image side, e.g. 4');
-  }
-  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `jigsaw seed ${String(seed)} is not an integer`, 'pass an integer seed');
+  checkPatchGrid(grid, 'jigsaw', 'grid', H, W);
+  checkSeed(seed, 'jigsaw');
   const ph = Math.floor(H / grid), pw = Math.floor(W / grid);
   const rand = mulberry32(seed);
   const cells = grid * grid;

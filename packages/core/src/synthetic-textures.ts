@@ -1,5 +1,4 @@
-import { FstaError } from './errors.js';
-import { checkImageBatch, mulberry32 } from './calibration.js';
+import { checkImageBatch, checkPatchGrid, checkSeed, mulberry32 } from './calibration.js';
 import type { NoiseImages } from './calibration.js';
 import { fft2 } from './fft.js';
 
@@ -25,10 +24,8 @@ export interface TileOptions {
 export function tileImages(images: ArrayLike<number>, shape: readonly number[], options: TileOptions = {}): NoiseImages {
   const [N, C, H, W] = checkImageBatch(images, shape, 'tile', [200, 3, 224, 224]);
   const { divisions = 4, seed = 0 } = options;
-  if (!Number.isInteger(divisions) || divisions < 2 || divisions > Math.min(H, W)) {
-    throw new FstaError('BAD_INPUT', `tile divisions ${String(divisions)} is not an integer in [2, ${Math.min(H, W)}] for ${H}x${W} images`, 'pass divisions ≥ 2 and at most the image side, e.g. 4');
-  }
-  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `tile seed ${String(seed)} is not an integer`, 'pass an integer seed');
+  checkPatchGrid(divisions, 'tile', 'divisions', H, W);
+  checkSeed(seed, 'tile');
   const ph = Math.floor(H / divisions), pw = Math.floor(W / divisions);
   const rand = mulberry32(seed);
   const data = new Float32Array(images.length);
@@ -76,7 +73,7 @@ export interface PhaseOptions {
 export function phaseImages(images: ArrayLike<number>, shape: readonly number[], options: PhaseOptions = {}): NoiseImages {
   const [N, C, H, W] = checkImageBatch(images, shape, 'phase', [200, 3, 224, 224]);
   const { seed = 0 } = options;
-  if (!Number.isInteger(seed)) throw new FstaError('BAD_INPUT', `phase seed ${String(seed)} is not an integer`, 'pass an integer seed');
+  checkSeed(seed, 'phase');
   const P = H * W, rand = mulberry32(seed), data = new Float32Array(images.length);
   const re = new Float64Array(P), im = new Float64Array(P);
   const mirror = Int32Array.from({ length: P }, (_, i) => ((H - Math.floor(i / W)) % H) * W + ((W - (i % W)) % W));
