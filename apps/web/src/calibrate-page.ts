@@ -1,5 +1,6 @@
 import { CALIBRATION_DEFAULTS, FstaError, TA_SAMPLE, chooseConfig, defaultConfig, fuse, kCandidates, syntheticSet, taCandidatesOfTails, taSampleImages, taSampleOfBatch } from '@fsta/core';
 import type { ClassifierScoreName, ClassifierSetScores, ConfigChoice, FstaConfig } from '@fsta/core';
+import { IN_GRAPH_CLASSIFIERS } from '@fsta/onnx';
 import type { ModelSpec } from './model-spec.js';
 
 /** A TA setting scored as one more TA→FS tail of the same patched graph (createDetector's `ks`). */
@@ -36,10 +37,8 @@ export interface PageCalibration {
   source: string;
 }
 
-/** Classifier scores the page calibrates with: the patched graph's, as `fsta calibrate`'s default candidates. */
-const IN_GRAPH: readonly ClassifierScoreName[] = ['msp', 'maxlogit', 'energy'];
-/** What an imported config may fuse: the graph also computes ASH and SCALE (from the head's own weights). */
-const IMPORTABLE: readonly ClassifierScoreName[] = [...IN_GRAPH, 'ash', 'scale'];
+/** What an imported config may fuse: the scores the patched graph computes (@fsta/onnx). */
+const IMPORTABLE: readonly string[] = IN_GRAPH_CLASSIFIERS;
 
 /** Images per model run in calibration: the CLI's default --batch, so activations are sampled batch by batch as `fsta calibrate` samples them. */
 const BATCH = TA_SAMPLE.batch;
@@ -125,7 +124,9 @@ export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32
   const candidates = taCandidatesOfTails(perStage, id, synth.map((r, i) => ({ name: sets[i]!.name, fs: r.fs, fsTa: r.fsTa })));
 
   const classifierScores: Partial<Record<ClassifierScoreName, ClassifierSetScores>> = {};
-  for (const name of IN_GRAPH) {
+  // The grid's fusion candidates that the run computed (the patch outputs msp, maxlogit and energy from the logits).
+  for (const name of d.fusions) {
+    if (name === null) continue;
     const cls = id.classifier[name];
     if (cls) classifierScores[name] = { id: cls, sets: synth.map((r, i) => ({ name: sets[i]!.name, scores: r.classifier[name]! })) };
   }
