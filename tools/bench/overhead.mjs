@@ -11,6 +11,7 @@ import { DETECTOR_SESSION_OPTIONS } from '@fsta/onnxruntime-node';
 import { flopBound } from './flops.mjs';
 import { interleaved } from './timing.mjs';
 import { probeInput } from './models.mjs';
+import { median, percentile } from './stats.mjs';
 
 // The detector's own options (DETECTOR_SESSION_OPTIONS: intra-op threads stop spinning when a run
 // ends) matter here too: with the default, a session's threads spin on for tens of ms after its
@@ -105,4 +106,44 @@ export async function profileSection(m, batch, runs) {
   }
   const share = (/** @type {Record<string, number>} */ r) => Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => ({ name: k, share: v / total }));
   return { model: m.label, batch, runs, totalMsPerRun: total / 1000 / runs, byOp: share(byOp), byPart: share(byPart) };
+}
+
+/**
+ * The work the patched graph adds, as a ratio that load and thread hand-offs barely move: CPU
+ * time per run at ONE intra-op thread with spinning off (no thread waits on another, so CPU
+ * time is work), original / FS only / patched, interleaved. Beside the 2-thread wall-clock
+ * ratio it separates what the graph costs from how well its extra nodes use two threads.
+ * @param {ReturnType<typeof import('./models.mjs').loadModel>} m
+ * @returns {Promise<{ name: string, cpuMsPerRun: number, ratio: number, ratioLo: number, ratioHi: number }[]>}
+ */
+export async function workSection(m, batch, reps) {
+  const variants = { original: m.bytes, 'FS only': patched(m, 'branch', false), patched: patched(m, 'branch') };
+  const options = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: /** @type {const} */ ('all'), extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  /** @type {[string, ort.InferenceSession][]} */
+  const sessions = [];
+  for (const [name, bytes] of Object.entries(variants)) sessions.push([name, await ort.InferenceSession.create(bytes, options)]);
+  const shape = [batch, ...m.chw];
+  const feeds = { [/** @type {string} */ (sessions[0]?.[1].inputNames[0])]: new ort.Tensor('float32', probeInput(shape), shape) };
+  for (const [, s] of sessions) for (let i = 0; i < 2; i++) await s.run(feeds);
+  const t0 = performance.now();
+  await sessions[0]?.[1].run(feeds);
+  const inner = Math.max(1, Math.ceil(300 / (performance.now() - t0)));
+  /** @type {number[][]} */
+  const cpu = sessions.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    for (let j = 0; j < sessions.length; j++) {
+      const v = (j + r) % sessions.length;
+      const s = /** @type {ort.InferenceSession} */ (sessions[v]?.[1]);
+      await s.run(feeds);
+      const c = process.cpuUsage();
+      for (let i = 0; i < inner; i++) await s.run(feeds);
+      const d = process.cpuUsage(c);
+      /** @type {number[]} */ (cpu[v]).push((d.user + d.system) / 1000 / inner);
+    }
+  }
+  for (const [, s] of sessions) await s.release();
+  return sessions.map(([name], j) => {
+    const ratios = /** @type {number[]} */ (cpu[j]).map((x, r) => x / /** @type {number} */ (cpu[0]?.[r]));
+    return { name, cpuMsPerRun: median(/** @type {number[]} */ (cpu[j])), ratio: median(ratios), ratioLo: percentile(ratios, 0.25), ratioHi: percentile(ratios, 0.75) };
+  });
 }
