@@ -9,7 +9,7 @@ import { DEMO, demoModel, runCli } from './helpers.js';
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-one-path-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const files = ['id/0-t-shirt/000.png', 'id/7-sneaker/003.png', 'ood/mnist/3-01.png', 'ood/uniform/004.png'].map((f) => join(DEMO, 'images', f));
-const scoreLines = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { file: string; fs: number; fsTa: number | null; score: number; verdict: string | null });
+const scoreLines = (out: string) => out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { file: string; fs: number; fsTa: number | null; classifier: Record<string, number> | null; score: number; verdict: string | null });
 
 describe('one path from file to score', () => {
   it('fsta score gives what createDetector gives on the same files and calibrated config', async () => {
@@ -23,15 +23,35 @@ describe('one path from file to score', () => {
     try {
       const lib = await det.score(files);
       expect(cli.map((l) => l.file)).toEqual(files);
+      expect(det.config.threshold).not.toBeNull();
+      // The same numbers, not close ones: fsta score prints what this detector computes.
       lib.forEach((s, i) => {
-        expect(cli[i]!.fs).toBeCloseTo(s.fs, 6);
-        if (det.config.taStage !== null) expect(cli[i]!.fsTa).toBeCloseTo(s.fsTa!, 6);
-        expect(cli[i]!.score).toBeCloseTo(s.score, 5);
+        expect(cli[i]!.fs).toBe(s.fs);
+        expect(cli[i]!.fsTa).toBe(s.fsTa);
+        expect(cli[i]!.classifier).toEqual(s.classifier);
+        expect(cli[i]!.score).toBe(s.score);
         expect(cli[i]!.verdict).toBe(s.verdict);
       });
     } finally {
       await det.dispose();
     }
+  });
+
+  it('fuses a config\'s ODIN on the host (createDetector has no graph form of it): core\'s fusion of the detector\'s feature score', async () => {
+    const base = JSON.parse(readFileSync(join(tmp, 'cfg.json'), 'utf8'));
+    const odin = join(tmp, 'odin.json');
+    writeFileSync(odin, JSON.stringify({ ...base, classifier: 'odin', lambda: 0.5, temperature: 1000 }));
+    const r = await runCli(['score', ...demoModel, '--config', odin, ...files]);
+    expect(r.code, r.err).toBe(0);
+    const plain = await runCli(['score', ...demoModel, '--config', join(tmp, 'cfg.json'), ...files]);
+    const [a, b] = [scoreLines(r.out), scoreLines(plain.out)];
+    a.forEach((l, i) => {
+      const feat = base.featureScore === 'fs_ta' ? l.fsTa! : l.fs;
+      expect(l.fs).toBe(b[i]!.fs);
+      expect(l.classifier!.msp).toBe(b[i]!.classifier!.msp);
+      expect(l.score).toBeCloseTo(feat + 0.5 * l.classifier!.odin!, 12);
+      expect(l.verdict).toBe(l.score >= base.threshold ? 'ID' : 'OOD');
+    });
   });
 
   it('applies EXIF orientation in the CLI as the library does: a rotated phone photo scores as its upright pixels', async () => {

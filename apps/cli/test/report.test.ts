@@ -13,9 +13,8 @@ import { openEngine } from '../src/engine/open-detector.js';
 import { spreadPicks } from '../src/engine/sample-maps.js';
 import { renderSamples } from '../src/report/sample-plots.js';
 import { resultsCsv } from '../src/report/csv.js';
-import { operatingPoint } from '../src/report/bootstrap.js';
 import { formatTable } from '../src/table.js';
-import { bootstrapDraws, fuse, mulberry32, percentileOf } from '@fsta/core';
+import { fuse } from '@fsta/core';
 
 const CHROMIUM = process.env.FSTA_CHROMIUM ?? '/usr/bin/chromium';
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-report-'));
@@ -165,34 +164,6 @@ describe('report sample images', () => {
     } finally {
       await engine.dispose();
     }
-  });
-});
-
-describe('operating-point intervals', () => {
-  const rand = mulberry32(7);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const id = Float64Array.from({ length: 300 }, () => 1 + normal());
-  const ood = Float64Array.from({ length: 200 }, () => normal());
-
-  it('matches the normal approximation for a share, is reproducible, and contains the share', () => {
-    const op = operatingPoint(0.5, id, { o: ood });
-    expect(operatingPoint(0.5, id, { o: ood })).toEqual(op);
-    const p = op.kept.value / 100;
-    const half = 1.96 * Math.sqrt((p * (1 - p)) / id.length) * 100;
-    const ci = op.kept.ci!;
-    expect((ci[1] - ci[0]) / (2 * half)).toBeGreaterThan(0.85);
-    expect((ci[1] - ci[0]) / (2 * half)).toBeLessThan(1.15);
-    expect(ci[0]).toBeLessThan(op.kept.value);
-    expect(ci[1]).toBeGreaterThan(op.kept.value);
-    expect(op.caught['all OOD']).toEqual(op.caught.o);
-  });
-
-  it('uses core\'s draws: the same interval recomputed by hand from bootstrapDraws', () => {
-    const op = operatingPoint(0.5, id, { o: ood }, { resamples: 200, seed: 3 });
-    const kept = Float64Array.from(bootstrapDraws(id.length, [ood.length], { resamples: 200, seed: 3 }), (d) => (100 * [...d.id].filter((i) => id[i]! >= 0.5).length) / id.length).sort();
-    expect(op.kept.ci![0]).toBeCloseTo(percentileOf(kept, 2.5), 10);
-    expect(op.kept.ci![1]).toBeCloseTo(percentileOf(kept, 97.5), 10);
-    expect(operatingPoint(0.5, id, { o: ood }, { resamples: 0 }).kept.ci).toBeUndefined();
   });
 });
 

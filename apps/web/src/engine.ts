@@ -1,4 +1,4 @@
-import type { FstaConfig, ImageScore, PreprocessSpec } from '@fsta/core';
+import { referenceOps, tensor, type FstaConfig, type ImageScore, type PreprocessSpec } from '@fsta/core';
 
 export type RuntimeChoice = 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgl';
 
@@ -42,10 +42,7 @@ export function topClasses(probs: ArrayLike<number>, k: number): { index: number
     .slice(0, k);
 }
 
+/** Class probabilities for display, by core's softmax (the one the MSP score uses). */
 export function softmax(logits: ArrayLike<number>): Float32Array {
-  let m = -Infinity;
-  for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]!);
-  const e = Float64Array.from(logits, (v) => Math.exp(v - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return Float32Array.from(e, (v) => v / s);
+  return referenceOps.softmax(tensor(Float32Array.from(logits), [1, logits.length]), -1).data;
 }

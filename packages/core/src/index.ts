@@ -7,6 +7,7 @@ export * from './detector.js';
 export * from './preprocess.js';
 export * from './metrics.js';
 export * from './bootstrap.js';
+export * from './operating-point.js';
 export * from './calibration.js';
 export * from './patched-outputs.js';
 export * from './batch-scoring.js';

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { BOOTSTRAP_DEFAULTS, FstaError, TA_SAMPLE, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, taSampleImages, thresholdAtTpr, topkAccuracy } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, FstaError, TA_SAMPLE, compareOodSetsWithIntervals, evaluateOod, evaluateOodSetsWithIntervals, fuse, operatingPoint, taSampleImages, thresholdAtTpr, topkAccuracy } from '@fsta/core';
 import type { OodIntervals } from '@fsta/core';
 import { taFor } from '@fsta/backbones';
 import type { FstaConfig, OodMetrics } from '@fsta/core';
@@ -24,8 +24,7 @@ import { progress } from '../progress.js';
 import { formatTable, intervalDigits } from '../table.js';
 import { checkOutputs, inputFiles, writeFileAtomic } from '../write-file.js';
 import type { Decision, Failure, ReportData } from '../report/data.js';
-import { operatingPoint } from '../report/bootstrap.js';
-import type { Share } from '../report/bootstrap.js';
+import type { Share } from '@fsta/core';
 import { writeReport } from '../report/write-report.js';
 import { resultsCsv } from '../report/csv.js';
 import { sampleMaps, spreadPicks } from '../engine/sample-maps.js';

@@ -1,6 +1,7 @@
 import { readRegularFileSync } from '@fsta/onnxruntime-node/read-file';
 import { statSync } from 'node:fs';
 import { FstaError, fusedScore, verdictOf } from '@fsta/core';
+import { IN_GRAPH_CLASSIFIERS } from '@fsta/onnx';
 import type { FstaConfig } from '@fsta/core';
 import { parse, usageError } from '../args.js';
 import type { Io } from '../io.js';
@@ -21,8 +22,11 @@ export const scoreHelp = `Usage: fsta score --model M.onnx --manifest F.json [--
 
 Writes one JSON line per image to stdout:
   {"file", "fs", "fsTa", "classifier": {"msp", "maxlogit", "energy"} | null, "score", "verdict"}
-"classifier" also has "ash" or "scale" when the config fuses it (computed in the
-patched graph with the config's ash / scale settings).
+The numbers are createDetector's for the same files and config: FS, FS+TA, the
+classifier scores, the fused score and the verdict all come from the patched graph
+("classifier" also has "ash" or "scale" when the config fuses it). A config that
+fuses ODIN or GradNorm, which have no graph form, is fused on the host, and
+"classifier" then has "odin" or "gradnorm".
 verdict is "ID" (score ≥ threshold), "OOD", or null when the config has no threshold.
 A file that cannot be read gets {"file", "error"} and the rest go on.
 
@@ -70,10 +74,12 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
   const clsName = cfg.classifier && cfg.lambda !== 0 ? CLS[cfg.classifier] : undefined;
   if (cfg.classifier && cfg.lambda !== 0 && !clsName) throw new FstaError('UNSUPPORTED', `the config fuses "${cfg.classifier}", which fsta score does not compute (it needs statistics fitted on ID features, which a config does not carry)`, 'calibrate with a classifier of msp, maxlogit, energy, odin, gradnorm, ash or scale; compare FS+TA with it using fsta eval');
   if (clsName && NEEDS_HEAD.has(cfg.classifier!) && choice.spec.resolution.head?.weightInitializer == null) throw new FstaError('NO_HEAD', `the config fuses "${cfg.classifier}", which needs the penultimate features and classifier head, and this model's manifest names no head`, 'add a "head" to the manifest, or calibrate with msp, maxlogit or energy');
-  // ASH and SCALE are computed by the detector's patched graph, with the config's settings, as createDetector does.
-  const inGraph = clsName && (cfg.classifier === 'ash' || cfg.classifier === 'scale') ? cfg.classifier : null;
-  const fusion = inGraph ? { classifier: inGraph, lambda: cfg.lambda, temperature: cfg.temperature, ...(cfg.ash ? { ash: cfg.ash } : {}), ...(cfg.scale ? { scale: cfg.scale } : {}) } : undefined;
-  const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'), [], fusion);
+  // The detector runs the config as createDetector does for a library user: classifier scores,
+  // fusion and verdict in its graph. ODIN and GradNorm have no graph form (createDetector refuses
+  // them), so for those the detector scores FS alone and core's formulas fuse on the host.
+  const onHost = clsName !== undefined && !(IN_GRAPH_CLASSIFIERS as readonly string[]).includes(cfg.classifier!) ? clsName : null;
+  const detectorCfg: FstaConfig = onHost ? { ...cfg, classifier: null, lambda: 0, temperature: 1, threshold: null } : cfg;
+  const engine = await openEngine(choice.spec, { fsStage: cfg.fsStage, taStage: cfg.taStage }, cfg.taStage === null ? [] : [k], choice.batch, (l) => io.err(l + '\n'), [], detectorCfg);
   let failed = 0;
   try {
     const skipped: Skipped[] = [];
@@ -81,7 +87,6 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
     reportSkipped(io, skipped);
     if (files.length === 0) throw new FstaError('EMPTY_FOLDER', `no images found in ${positionals.join(', ')}`, 'pass image files or folders that contain images');
     if (clsName && engine.logits === null) throw new FstaError('NO_LOGITS', `the config fuses "${cfg.classifier}", but this model has no (N, classes) logits output`, 'use a config calibrated for this model (classifier none), or name the logits output in a manifest ("output")');
-    const methods = engine.logits === null ? [] : ['MSP', 'MaxLogit', 'Energy', ...(clsName && !inGraph && !['MSP', 'MaxLogit', 'Energy'].includes(clsName) ? [clsName] : [])];
     // Lines are written per window of 64 batches: collect decodes the next batch while the model runs
     // the current one, which a window of one batch would not let it do.
     const window = choice.batch * 64;
@@ -89,7 +94,7 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
       const chunk = files.slice(start, start + window);
       const readable = chunk.filter((f) => !('error' in f));
       const c = await collect(engine, { kind: 'files', items: readable.map((f) => ({ path: f.path, label: -1 })) });
-      const s = c.files.length ? methodScores(c, methods, engine.head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature }) : {};
+      const host = onHost && c.files.length ? methodScores(c, [onHost], engine.head, NO_FITS, { ...defaultMethodSettings, odinTemperature: cfg.temperature })[onHost]! : null;
       const reasons = new Map(c.failed.map((f) => [f.path, f.reason]));
       let i = 0;
       for (const f of chunk) {
@@ -100,10 +105,12 @@ export async function scoreCommand(argv: readonly string[], io: Io): Promise<num
           continue;
         }
         const fs = c.fs[i]!, fsTa = cfg.taStage === null ? null : c.fsTa[0]![i]!;
-        const feat = cfg.featureScore === 'fs_ta' && fsTa !== null ? fsTa : fs;
-        const cls = inGraph ? c.inGraph[inGraph]![i]! : clsName ? s[clsName]![i]! : 0;
-        const score = clsName ? fusedScore(feat, cls, cfg.lambda) : feat;
-        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier: engine.logits === null ? null : { msp: s.MSP![i], maxlogit: s.MaxLogit![i], energy: s.Energy![i], ...(inGraph ? { [inGraph]: cls } : {}) }, score, verdict: verdictOf(score, cfg.threshold) }) + '\n');
+        const d = c.scored[i]!;
+        // On the host only for ODIN / GradNorm: the detector's score is then the feature score alone.
+        const score = host ? fusedScore(d.score, host[i]!, cfg.lambda) : d.score;
+        const verdict = host ? verdictOf(score, cfg.threshold) : d.verdict;
+        const classifier = engine.logits === null ? null : { ...d.classifier, ...(host ? { [cfg.classifier!]: host[i]! } : {}) };
+        io.out(JSON.stringify({ file: f.path, fs, fsTa, classifier, score, verdict }) + '\n');
         i++;
       }
     }

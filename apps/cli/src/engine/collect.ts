@@ -19,6 +19,8 @@ export interface Collected {
   inGraph: Partial<Record<'ash' | 'scale', Float64Array>>;
   /** A strided sample of each `sample.tensors` tensor's activations, for k as a percentile of ID activations. */
   samples: Record<string, Float64Array>;
+  /** What the detector itself made of each image under the config it was opened with. */
+  scored: Pick<ImageScore, 'score' | 'verdict' | 'classifier'>[];
 }
 
 export type Source = { kind: 'files'; items: ImageItem[] } | { kind: 'tensor'; data: Float32Array; n: number; name: string };
@@ -56,7 +58,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
   const { detector, batch } = engine;
   const chw = detector.chw;
   const per = chw[0] * chw[1] * chw[2];
-  const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [];
+  const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [], scored: Collected['scored'] = [];
   const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [];
   const inGraph: Partial<Record<'ash' | 'scale', number[]>> = {};
   const parts: Record<string, number[][]> = Object.fromEntries((opts.sample?.tensors ?? []).map((t) => [t, []]));
@@ -77,6 +79,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
       }
       if (s.features?.penultimate) { pen.push(s.features.penultimate); penDim = s.features.penultimate.length; }
       fs.push(s.fs);
+      scored.push({ score: s.score, verdict: s.verdict, classifier: s.classifier });
       for (const k of ['ash', 'scale'] as const) if (s.classifier[k] !== undefined) (inGraph[k] ??= []).push(s.classifier[k]);
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
     }
@@ -113,7 +116,7 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
     }
   }
   return {
-    files, labels, numClasses, failed,
+    files, labels, numClasses, failed, scored,
     logits: concat(logits),
     penultimate: pen.length ? concat(pen) : null,
     penultimateDim: penDim,

@@ -17,8 +17,6 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-/** A classifier score the graph computes from the penultimate features and the head, fused as a config says (fsta score). */
-export type InGraphFusion = Pick<FstaConfig, 'lambda' | 'temperature' | 'ash' | 'scale'> & { classifier: 'ash' | 'scale' };
 
 /** Lines already printed: a calibrate opens several detectors, and each would repeat its provider fallback and stage warnings. */
 const logged = new Set<string>();
@@ -26,9 +24,11 @@ const logged = new Set<string>();
 /**
  * Opens @fsta/onnxruntime-node's detector on the model, exactly as a library user would,
  * plus what analysis needs: FS+TA at every k of `ks` from one trunk pass, the stage maps
- * and the penultimate features. The CLI opens no session of its own.
+ * and the penultimate features. The CLI opens no session of its own. With `config`, the
+ * detector runs that config (fsta score); without, no classifier is fused (eval and calibrate
+ * compute every method from the logits and features).
  */
-export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = [], fusion?: InGraphFusion): Promise<Engine> {
+export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taStage: string | null }, ks: readonly (number | { taStage: string; k: number })[], batch: number, log: (line: string) => void, sampleStages: readonly string[] = [], config?: FstaConfig): Promise<Engine> {
   const hasHead = spec.resolution.head !== null;
   const detector = await createDetector({
     model: spec.decoded,
@@ -36,9 +36,9 @@ export async function openEngine(spec: ModelSpec, stages: { fsStage: string; taS
     fsStage: stages.fsStage,
     taStage: stages.taStage,
     ...(stages.taStage !== null && typeof ks[0] === 'number' ? { k: ks[0], ks: ks.slice(1) } : {}),
-    ...(fusion
-      ? { classifier: fusion.classifier, lambda: fusion.lambda, ...(fusion.ash ? { ash: fusion.ash } : {}), ...(fusion.scale ? { scale: fusion.scale } : {}) }
-      : { classifier: null }),
+    // fsta score's config (its classifier, λ, temperature, threshold): the detector computes the
+    // score and verdict as for a library user. The command has already checked whose config it is.
+    ...(config ? { config, allowForeignConfig: true } : { classifier: null }),
     expose: { stages: true, penultimate: hasHead, tensorsOf: sampleStages },
     batchSize: batch,
     // CUDA where onnxruntime-node has it; a CPU-only install is not worth a line per command.

@@ -1,5 +1,5 @@
 import type { FstaConfig } from '@fsta/core';
-import type { Share } from './bootstrap.js';
+import type { Share } from '@fsta/core';
 import type { PercentMetrics } from '../table.js';
 import type { SampleMaps } from '../engine/sample-maps.js';
 

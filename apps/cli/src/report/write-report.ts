@@ -1,7 +1,7 @@
 import { basename, dirname } from 'node:path';
 import { thresholdAtTpr } from '@fsta/core';
 import type { ReportData, Failure } from './data.js';
-import type { Share } from './bootstrap.js';
+import type { Share } from '@fsta/core';
 import { writeFileAtomic } from '../write-file.js';
 import { esc } from './vega-svg.js';
 import { renderSamples } from './sample-plots.js';

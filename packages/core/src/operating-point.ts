@@ -1,15 +1,15 @@
-import { BOOTSTRAP_DEFAULTS, bootstrapDraws, percentileOf } from '@fsta/core';
-import type { BootstrapOptions, Interval } from '@fsta/core';
+import { BOOTSTRAP_DEFAULTS, bootstrapDraws, type BootstrapOptions, type Interval } from './bootstrap.js';
+import { percentileOf } from './reference.js';
+import { verdictOf } from './detector.js';
 
-/** A share in percent, with its 95% interval unless the eval made none (--bootstrap 0). */
+/** A share in percent, with its percentile-bootstrap interval unless none was asked for (`resamples: 0`). */
 export interface Share { value: number; ci?: Interval }
 
 /**
- * The share (percent) of ID scores at or above `threshold` (kept) and of each OOD
+ * A deployed threshold's operating point: the share (percent) of ID scores at or above `threshold` (kept) and of each OOD
  * set's scores below it (caught), and of all OOD pooled, with 95% percentile-bootstrap
- * intervals (none with `resamples: 0`). The threshold stays fixed; the images are resampled with core's
- * `bootstrapDraws` (within ID and within each OOD set, mulberry32 with eval's seed), the
- * same draws core's metric intervals use.
+ * intervals (none with `resamples: 0`). The threshold stays fixed; the images are resampled with
+ * `bootstrapDraws` (within ID and within each OOD set), the same draws the metric intervals use.
  */
 export function operatingPoint(threshold: number, id: ArrayLike<number>, oods: Record<string, ArrayLike<number>>, opts: BootstrapOptions = {}) {
   const names = Object.keys(oods);
@@ -17,8 +17,8 @@ export function operatingPoint(threshold: number, id: ArrayLike<number>, oods: R
   const { level } = { ...BOOTSTRAP_DEFAULTS, ...opts };
   const stat = (idAt: (i: number) => number, oodAt: ((i: number) => number)[]) => {
     let kept = 0;
-    for (let i = 0; i < id.length; i++) if (idAt(i) >= threshold) kept++;
-    const caught = sets.map((s, j) => { let n = 0; for (let i = 0; i < s.length; i++) if (oodAt[j]!(i) < threshold) n++; return n; });
+    for (let i = 0; i < id.length; i++) if (verdictOf(idAt(i), threshold) === 'ID') kept++;
+    const caught = sets.map((s, j) => { let n = 0; for (let i = 0; i < s.length; i++) if (verdictOf(oodAt[j]!(i), threshold) === 'OOD') n++; return n; });
     const total = sets.reduce((a, s) => a + s.length, 0);
     return [(kept / id.length) * 100, ...caught.map((c, j) => (c / sets[j]!.length) * 100), (caught.reduce((a, b) => a + b, 0) / total) * 100];
   };
