@@ -41,8 +41,9 @@ function jpeg(b: Uint8Array): ImageHeader | null {
       const h = sized('jpeg', u16be(b, i + 7), u16be(b, i + 5));
       return h && { ...h, components: b[i + 9]! };
     }
-    if (marker === 0xda || marker === 0xd9 || len < 2) return null;
-    i += 2 + len;
+    if (marker === 0xda || marker === 0xd9) return null;
+    // A length under 2 counts as 2 (libjpeg skips nothing and looks for the next marker).
+    i += 2 + Math.max(len, 2);
   }
   return null;
 }

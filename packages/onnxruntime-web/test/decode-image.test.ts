@@ -4,7 +4,9 @@
  * Pillow) are refused from the header, by their size, not decoded (decoding them would
  * fail as corrupt, or allocate 2.4 GB); small images over a small cap are refused and at
  * the cap decoded; a format the header reader does not know (ICO) is refused once decoded,
- * before it is copied out; createDetector's maxImagePixels reaches the decoder.
+ * before it is copied out; createDetector's maxImagePixels reaches the decoder; and on
+ * 2800 mutated or truncated files, every size imageHeader reads is the size Chromium
+ * decodes, and Chromium decodes none that imageHeader cannot size.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,9 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, repoRoot, runInBrowser, sharedRoot } from '../../../tools/browser/harness.js';
 import { workspaceAlias } from '../../../vitest.shared.js';
 import { createDetector } from '../src/index.js';
-import type { Outcome } from './browser/decode-entry.js';
+import type { Mutant, Outcome } from './browser/decode-entry.js';
 
 const HUGE = ['huge.png', 'huge.jpg', 'huge.gif', 'huge.webp', 'huge.bmp'];
+// Sources for the mutants: every format and header variant imageHeader reads.
+const MUTATED = ['rgb.png', 'palette.png', 'baseline.jpg', 'progressive.jpg', 'orientation6.jpg', 'big-app2.jpg', 'still.gif', 'animated.gif', 'lossy.webp', 'lossless.webp', 'alpha.webp', 'animated.webp', 'rgb.bmp', 'palette.bmp'];
+const PER_FILE = 200;
 
 describe('createDetector({ maxImagePixels }) is checked before anything loads', () => {
   it.each([0, -5, 2.5, Number.NaN])('refuses %s', async (cap) => {
@@ -27,16 +32,18 @@ describe('createDetector({ maxImagePixels }) is checked before anything loads', 
 describe.skipIf(!existsSync(chromiumPath))('decodeImage in Chromium: the pixel cap and bad files', () => {
   let dir: string;
   let got: (label: string) => Outcome;
+  let mutants: Mutant[];
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-decode-'));
     execFileSync(process.env['FSTA_PYTHON'] ?? '/usr/bin/python3', [path.join(repoRoot, 'tools/fixtures/header_images.py'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const { result } = await runInBrowser<Outcome[]>(
+    const { result: { outcomes: result, mutants: m } } = await runInBrowser<{ outcomes: Outcome[]; mutants: Mutant[] }>(
       new URL('./browser/decode-entry.ts', import.meta.url).pathname,
-      { huge: HUGE, modelUrl: '/shared/models/cifar10-resnet20.onnx' },
+      { huge: HUGE, modelUrl: '/shared/models/cifar10-resnet20.onnx', mutants: { files: MUTATED, perFile: PER_FILE, seed: 0x5eed, skipAbove: 4_000_000 } },
       { alias: workspaceAlias, routes: { '/img/': dir + path.sep, '/shared/': sharedRoot + path.sep, '/ort/': path.join(repoRoot, 'node_modules/onnxruntime-web/dist/') } },
     );
     for (const r of result) console.info(r.label, r.code ?? '', r.message ?? `${r.width}x${r.height}${r.fs !== undefined ? ` fs ${r.fs}` : ''}`);
     got = (label) => result.find((r) => r.label === label)!;
+    mutants = m;
   }, 300_000);
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
@@ -76,5 +83,21 @@ describe.skipIf(!existsSync(chromiumPath))('decodeImage in Chromium: the pixel c
     expect(got('detector cap 100')).toMatchObject({ code: 'IMAGE_TOO_LARGE', message: expect.stringContaining('image 0 is 37x23 = 851 pixels, over the limit of 100') });
     expect(Number.isFinite(got('detector cap default').fs)).toBe(true);
     expect(got('detector cap 0')).toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it(`reads the size Chromium decodes, on ${PER_FILE} mutated or truncated copies of each of ${MUTATED.length} files`, () => {
+    expect(mutants).toHaveLength(PER_FILE * MUTATED.length);
+    const both = mutants.filter((m) => m.header && m.decoded);
+    // An EXIF rotation swaps width and height (Chromium applies it whatever imageOrientation says).
+    const differ = both.filter((m) => {
+      const [w, h] = m.header!, [dw, dh] = m.decoded!;
+      return !((w === dw && h === dh) || (w === dh && h === dw));
+    });
+    const unread = mutants.filter((m) => !m.header && m.decoded);
+    const show = (ms: Mutant[]) => ms.slice(0, 8).map((m) => `${m.file}#${m.index} (${m.kind}): header ${m.header?.join('x') ?? 'none'}, decoded ${m.decoded?.join('x')}`).join('; ');
+    console.info(`${mutants.length} mutants: ${both.length} sized by both (${differ.length} differ: ${show(differ)}), ${unread.length} decoded without a header size (${show(unread)}), ${mutants.filter((m) => m.header && !m.decoded).length} sized but not decoded`);
+    expect(both.length).toBeGreaterThan(PER_FILE * MUTATED.length * 0.3);
+    expect(differ, show(differ)).toEqual([]);
+    expect(unread, show(unread)).toEqual([]);
   });
 });

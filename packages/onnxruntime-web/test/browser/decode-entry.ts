@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-web';
-import { FstaError, type PixelInput } from '@fsta/core';
+import { FstaError, imageHeader, type PixelInput } from '@fsta/core';
 import { createDetector, decodeImage } from '@fsta/onnxruntime-web';
+import { mutate, rng } from '../../../onnx/test/fuzz.js';
 
 /** What one call gave: the pixels' size, a score, or the error's code and message. */
 export interface Outcome { label: string; width?: number; height?: number; fs?: number; code?: string; message?: string }
@@ -14,8 +15,39 @@ async function outcome(label: string, job: () => Promise<PixelInput | number>): 
   }
 }
 
+export interface MutantArgs { files: string[]; perFile: number; seed: number; skipAbove: number }
+
+/** One mutant: the size imageHeader reads and the size Chromium decodes (null: none read, or not decoded). */
+export interface Mutant { file: string; index: number; kind: string; header: [number, number] | null; decoded: [number, number] | null }
+
+/**
+ * In the page: mutated and truncated copies of each file (the fuzzer of packages/onnx/test),
+ * through imageHeader and through createImageBitmap. Mutants whose header claims over
+ * `skipAbove` pixels are not decoded (the cap refuses them; decoding one could take gigabytes).
+ */
+async function mutants(args: MutantArgs): Promise<Mutant[]> {
+  const out: Mutant[] = [];
+  for (const file of args.files) {
+    const src = new Uint8Array(await (await fetch(`/img/${file}`)).arrayBuffer());
+    const r = rng(args.seed ^ file.length);
+    for (let index = 0; index < args.perFile; index++) {
+      const { bytes, kind } = mutate(src, r, { hot: [[0, Math.min(src.length, 256)]] });
+      const h = imageHeader(bytes);
+      const m: Mutant = { file, index, kind, header: h && [h.width, h.height], decoded: null };
+      out.push(m);
+      if (h && h.width * h.height > args.skipAbove) continue;
+      try {
+        const bitmap = await createImageBitmap(new Blob([bytes as BlobPart]), { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+        m.decoded = [bitmap.width, bitmap.height];
+        bitmap.close();
+      } catch { /* not decodable: nothing to compare */ }
+    }
+  }
+  return out;
+}
+
 /** In the page: the adapter's decodeImage and createDetector({ maxImagePixels }) on the header fixtures (tools/fixtures/header_images.py). */
-export async function run(args: { huge: string[]; modelUrl: string }): Promise<Outcome[]> {
+export async function run(args: { huge: string[]; modelUrl: string; mutants: MutantArgs }): Promise<{ outcomes: Outcome[]; mutants: Mutant[] }> {
   ort.env.wasm.wasmPaths = new URL('/ort/', location.href).href;
   const get = async (f: string) => new Uint8Array(await (await fetch(`/img/${f}`)).arrayBuffer());
   const out: Outcome[] = [];
@@ -53,5 +85,5 @@ export async function run(args: { huge: string[]; modelUrl: string }): Promise<O
     }
   }
   out.push(await outcome('detector cap 0', async () => (await createDetector({ model: args.modelUrl, backbone: 'cifar_resnet20', maxImagePixels: 0 })).runtime.length));
-  return out;
+  return { outcomes: out, mutants: await mutants(args.mutants) };
 }
