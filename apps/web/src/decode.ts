@@ -1,30 +1,15 @@
-import { FstaError, type PixelInput, type PreprocessSpec } from '@fsta/core';
+import type { PixelInput, PreprocessSpec } from '@fsta/core';
+import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from '@fsta/onnxruntime-web';
 
 /**
- * A dropped file → RGBA pixels, decoded by the browser. Anything it cannot decode is
- * refused with an error naming the file, before the model sees it.
+ * A dropped or bundled file → RGBA pixels, by @fsta/onnxruntime-web's decodeImage: the one
+ * browser decoder, whichever runtime then scores the pixels, with its pixel cap. Its
+ * messages name the file.
  */
-export async function decodeImageFile(file: Blob & { name?: string }): Promise<PixelInput> {
-  const name = file.name ?? 'the file';
-  if (file.size === 0) throw new FstaError('NOT_AN_IMAGE', `"${name}" is empty (0 bytes)`, 'drop a PNG, JPEG, WebP, GIF or BMP image');
-  let bitmap: ImageBitmap;
-  try {
-    // No colour-space or alpha conversion: the file's stored values, as PIL/torchvision and
-    // Node's decoder see them; EXIF orientation applied, as there.
-    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
-  } catch {
-    throw new FstaError('NOT_AN_IMAGE', `"${name}" is not an image this browser can decode (type ${file.type || 'unknown'})`, 'drop a PNG, JPEG, WebP, GIF or BMP image');
-  }
-  try {
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' })!;
-    ctx.drawImage(bitmap, 0, 0);
-    const { data, width, height } = ctx.getImageData(0, 0, bitmap.width, bitmap.height, { colorSpace: 'srgb' });
-    return { data, width, height, channels: 4 };
-  } finally {
-    bitmap.close();
-  }
-}
+export const decodeFile = (file: File): Promise<PixelInput> => decodeImage(file, 0, DEFAULT_MAX_IMAGE_PIXELS, { name: fileLabel(file) });
+
+/** How decodeFile's messages name a file: in quotes, so that a message that names it is told from one that does not. */
+export const fileLabel = (file: File): string => `"${file.name}"`;
 
 /**
  * The normalized CHW tensor back to RGBA: exactly the crop the network saw, so the

@@ -3,7 +3,7 @@ import { backboneNames } from '@fsta/backbones';
 import type { Engine, RuntimeChoice } from './engine.js';
 import { calibratePage, checkImportedConfig, idScores, type PageCalibration, type Runner } from './calibrate-page.js';
 import { calibrationTables, configSummary, sameSettings } from './calibration-view.js';
-import { decodeImageFile, modelView } from './decode.js';
+import { decodeFile, fileLabel, modelView } from './decode.js';
 import { demoSamples, loadDemo, type DemoJson } from './demo-model.js';
 import { histogramSvg } from './histogram.js';
 import type { ModelSpec } from './model-spec.js';
@@ -73,7 +73,7 @@ async function withWasm<R>(spec: ModelSpec, job: (run: Runner) => Promise<R>): P
 }
 
 async function calibrationImages(spec: ModelSpec): Promise<Float32Array[]> {
-  return Promise.all(spec.calibrationImages.map(async (rel) => preprocessPixels(await decodeImageFile(await fetchBlob(rel)), spec.preprocess)));
+  return Promise.all(spec.calibrationImages.map(async (rel) => preprocessPixels(await decodeFile(await fetchBlob(rel)), spec.preprocess)));
 }
 
 /** Core's calibration, as `fsta calibrate` runs it, where the model brings ID images (the demo); a dropped model gets its backbone's defaults and no threshold. */
@@ -216,7 +216,7 @@ async function scoreFiles(files: readonly File[]): Promise<void> {
   const group = runtimeGroup(ui.results, engine.runtime);
   for (const file of files) {
     try {
-      const pixels = await decodeImageFile(file);
+      const pixels = await decodeFile(file);
       const chw = preprocessPixels(pixels, engine.preprocess);
       const [r] = await engine.inspect([chw]);
       // The first run of a fresh session also compiles kernels (WebGPU shaders, WebGL programs): its time is not the steady one.
@@ -224,7 +224,8 @@ async function scoreFiles(files: readonly File[]): Promise<void> {
       group.append(resultCard(file.name, modelView(chw, engine.preprocess), r!, engine.classes, engine.config.threshold, engine.config.classifier, engine.runtime, warmUp));
       state.scored.push({ name: file.name, fs: r!.score.fs, fsTa: r!.score.fsTa, score: r!.score.score, verdict: r!.score.verdict, config: engine.config });
     } catch (e) {
-      showError(e, file.name);
+      // Decoding's messages name the file already.
+      showError(e, e instanceof FstaError && e.message.startsWith(fileLabel(file)) ? undefined : file.name);
     }
   }
   renderBatch();

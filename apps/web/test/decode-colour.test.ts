@@ -1,8 +1,9 @@
 /**
- * The browser decoders against PIL, in headless Chromium: images with a Display P3
+ * The one browser decoder (@fsta/onnxruntime-web's decodeImage, which the inspector
+ * calls for every runtime) against PIL, in headless Chromium: images with a Display P3
  * profile decode to their stored values (createImageBitmap with colorSpaceConversion
  * 'none'), as PIL's convert('RGB') and @fsta/onnxruntime-node do, EXIF orientation
- * applied. Fixtures and PIL's pixels: packages/onnxruntime-node/test/fixtures/icc
+ * applied; from bytes and from a dropped File alike. Fixtures and PIL's pixels: packages/onnxruntime-node/test/fixtures/icc
  * (tools/fixtures/icc-images.mjs, icc_pixels.py).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,16 +29,16 @@ describe.skipIf(!existsSync(chromiumPath))('browser decoding ignores embedded IC
     ({ result: decoded } = await runInBrowser<Decoded[]>(new URL('./browser/decode-entry.ts', import.meta.url).pathname, { files: FILES }, { alias: workspaceAlias, routes: { '/icc/': icc + path.sep } }));
   }, 300_000);
 
-  it.each(FILES)('%s: @fsta/onnxruntime-web and the inspector give PIL\'s pixels (PNG exactly, JPEG within ±1)', (file) => {
+  it.each(FILES)('%s: decodeImage gives PIL\'s pixels from bytes and from the page\'s dropped File (PNG exactly, JPEG within ±1)', (file) => {
     const d = decoded.find((x) => x.file === file)!;
     expect(d.error).toBeUndefined();
     const c = pil.cases.find((x) => x.file === file)!;
     expect([d.width, d.height]).toEqual([c.width, c.height]);
     const want = Buffer.from(c.rgb, 'base64');
     const tol = file.endsWith('.png') ? 0 : 1;
-    const diffs = [maxDiff(d.adapter, want), maxDiff(d.app, want)];
-    console.info(`${file}: max |browser - PIL| = ${diffs[0]} (onnxruntime-web), ${diffs[1]} (inspector)`);
-    expect(diffs[0], 'onnxruntime-web decodeImage').toBeLessThanOrEqual(tol);
-    expect(diffs[1], 'apps/web decodeImageFile').toBeLessThanOrEqual(tol);
+    const diffs = [maxDiff(d.bytes, want), maxDiff(d.dropped, want)];
+    console.info(`${file}: max |browser - PIL| = ${diffs[0]} (bytes), ${diffs[1]} (dropped File)`);
+    expect(diffs[0], 'decodeImage(bytes)').toBeLessThanOrEqual(tol);
+    expect(diffs[1], 'the page\'s decodeFile(File)').toBeLessThanOrEqual(tol);
   });
 });

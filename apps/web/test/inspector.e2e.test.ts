@@ -245,17 +245,29 @@ describe('fsta inspector page (built)', () => {
     await page.screenshot({ path: path.join(artifacts, 'inspector-texture-and-drawing.png'), fullPage: true });
   });
 
-  it('shows a visible error for a non-image file, and keeps scoring the rest', async () => {
+  it('shows a visible error naming each of a non-image, an empty and an over-the-cap file, and keeps scoring the rest', async () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await useRuntime(page, 'ort-wasm');
     await page.locator('#clear').click();
-    const bad = path.join(mkdtempSync(path.join(tmpdir(), 'fsta-web-bad-')), 'notes.txt');
+    const dir = mkdtempSync(path.join(tmpdir(), 'fsta-web-bad-'));
+    const bad = path.join(dir, 'notes.txt');
     writeFileSync(bad, 'this is not an image');
-    await page.setInputFiles('#image-files', [bad, path.join(demoDir, SAMPLES[0]!)]);
-    await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 1 && document.querySelectorAll('#errors p').length >= 1, null, { timeout: 60_000 });
+    const empty = path.join(dir, 'empty.png');
+    writeFileSync(empty, '');
+    // huge.png: a PNG header claiming 20000x30000 pixels over a 37x23 image's data.
+    execFileSync('/usr/bin/python3', [path.join(repoRoot, 'tools/fixtures/header_images.py'), dir], { stdio: 'ignore' });
+    await page.setInputFiles('#image-files', [bad, empty, path.join(dir, 'huge.png'), path.join(demoDir, SAMPLES[0]!)]);
+    await page.waitForFunction(() => document.querySelectorAll('#results li.card').length >= 1 && document.querySelectorAll('#errors p').length >= 3, null, { timeout: 60_000 });
+    rmSync(dir, { recursive: true, force: true });
     const error = page.locator('#errors p').first();
     expect(await error.isVisible()).toBe(true);
-    expect(await error.innerText()).toMatch(/notes\.txt.*not an image/);
+    expect(await page.locator('#errors p').allInnerTexts()).toEqual([
+      expect.stringMatching(/^"notes\.txt" is not an image this browser can decode \(type text\/plain.*Fix: pass a PNG, JPEG, WebP, GIF or BMP file\.$/),
+      expect.stringMatching(/^"empty\.png" is empty \(0 bytes\)\. Fix: /),
+      expect.stringMatching(/^"huge\.png" is 20000x30000 = 600000000 pixels, over the limit of 100000000\. Fix: /),
+    ]);
+    expect(await page.$$eval('#errors p', (ps) => ps.map((p) => (p as HTMLElement).dataset.code))).toEqual(['BAD_IMAGE', 'EMPTY_IMAGE', 'IMAGE_TOO_LARGE']);
+    expect(await page.locator('#results li.card').count()).toBe(1);
     // Phone width: nothing wider than the viewport.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(artifacts, 'inspector-phone.png'), fullPage: true });

@@ -5,6 +5,7 @@ export * from './features.js';
 export * from './config.js';
 export * from './detector.js';
 export * from './preprocess.js';
+export * from './image-header.js';
 export * from './metrics.js';
 export * from './bootstrap.js';
 export * from './operating-point.js';

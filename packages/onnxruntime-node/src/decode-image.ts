@@ -1,9 +1,8 @@
 import sharp, { type Metadata } from 'sharp';
-import { FstaError, type PixelInput } from '@fsta/core';
+import { DEFAULT_MAX_IMAGE_PIXELS, FstaError, checkImagePixels, imageHeader, type PixelInput } from '@fsta/core';
 import { MAX_IMAGE_BYTES, readImageFile } from './read-file.js';
 
-/** Default cap on decoded image size: 100 megapixels (a 10000x10000 image, ~400 MB of RGBA). */
-export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
+export { DEFAULT_MAX_IMAGE_PIXELS };
 
 const label = (input: string | Uint8Array | ArrayBuffer, index: number) => (typeof input === 'string' ? `image ${index} (${input})` : `image ${index} (${input.byteLength} bytes)`);
 
@@ -86,32 +85,17 @@ export async function decodeImage(input: string | Uint8Array | ArrayBuffer, inde
     } catch (m) {
       throw new FstaError('BAD_IMAGE', `${what} is not an image sharp can read (${(m as Error).message})`, 'pass a JPEG, PNG, WebP, GIF, AVIF or TIFF file, or decoded pixels', { sample: index });
     }
-    const pixels = (meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0);
-    if (pixels > maxPixels) {
-      throw new FstaError('IMAGE_TOO_LARGE', `${what} is ${meta.width}x${meta.pageHeight ?? meta.height} = ${pixels} pixels, over the limit of ${maxPixels}`, `downscale it first, or raise the limit with createDetector({ maxImagePixels: ${pixels} })`, { sample: index, pixels, maxPixels });
-    }
+    checkImagePixels(what, meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels, index);
     throw new FstaError('BAD_IMAGE', `${what} could not be decoded (${(e as Error).message})`, 'the file is truncated or corrupt: re-export or re-download it', { sample: index });
   }
 }
 
 /**
- * Whether an encoded image is CMYK, from its first bytes where the format says: a JPEG's
+ * Whether an encoded image is CMYK, from its header where the format says: a JPEG's
  * frame header (4 components: CMYK or YCCK), PNG, GIF and WebP never. null: ask sharp.
  */
 export function cmykFromHeader(b: Uint8Array): boolean | null {
-  const starts = (...sig: number[]) => sig.every((x, i) => b[i] === x);
-  if (starts(0x89, 0x50, 0x4e, 0x47) || starts(0x47, 0x49, 0x46, 0x38)) return false;
-  if (starts(0x52, 0x49, 0x46, 0x46) && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return false;
-  if (!starts(0xff, 0xd8)) return null;
-  for (let i = 2; i + 9 < b.length;) {
-    if (b[i] !== 0xff) return null;
-    const marker = b[i + 1]!;
-    if (marker === 0xff) { i++; continue; }
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    // SOF0…SOF15 except DHT (C4), JPG (C8) and DAC (CC): byte 9 of the segment is the component count.
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9] === 4;
-    if (marker === 0xda || len < 2) return null;
-    i += 2 + len;
-  }
-  return null;
+  const header = imageHeader(b);
+  if (!header || header.format === 'bmp') return null;
+  return header.format === 'jpeg' ? header.components === 4 : false;
 }

@@ -1,8 +1,8 @@
 import * as ort from 'onnxruntime-node';
-import { FstaError, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
+import { FstaError, maxImagePixels, type DetectorSettings, type FstaConfig, type ImageInput, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { parseUserManifest } from '@fsta/backbones';
 import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
-import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage, type ColorManagement } from './decode-image.js';
+import { decodeImage, type ColorManagement } from './decode-image.js';
 import { openSession, type NodeExecutionProvider } from './session.js';
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
@@ -53,6 +53,7 @@ async function readManifest(m: object | string | undefined) {
 
 /** A detector on onnxruntime-node: one session on the patched model, one run per batch. */
 export async function createDetector(options: NodeDetectorOptions): Promise<OnnxDetector> {
+  const maxPixels = maxImagePixels(options.maxImagePixels);
   let source: Uint8Array | DecodedModel;
   if (typeof options.model === 'string') {
     try { source = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
@@ -64,7 +65,6 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Onnx
   const log = options.logger ?? ((l: string) => console.warn(l));
   for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
   const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log);
-  const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
   const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({
     prepared,

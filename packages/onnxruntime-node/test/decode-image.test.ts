@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { FstaError } from '@fsta/core';
 import { DEFAULT_MAX_IMAGE_PIXELS, decodeImage } from '../src/decode-image.js';
+import { createDetector } from '../src/detector.js';
 import { imagenetImages } from './images.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fsta-ortnode-'));
@@ -76,5 +77,12 @@ describe('decodeImage (sharp)', () => {
     expect(e.message).toContain(`20000x20000 = 400000000 pixels, over the limit of ${DEFAULT_MAX_IMAGE_PIXELS}`);
     expect(e.fix).toContain('maxImagePixels: 400000000');
     expect((await fstaError(decodeImage(jpeg, 0, 1000))).message).toMatch(/341x256 = 87296 pixels, over the limit of 1000/);
+  });
+  it('createDetector refuses a maxImagePixels that is not a positive integer, before it reads the model', async () => {
+    for (const bad of [0, -1, 2.5, Number.NaN]) {
+      const e = await fstaError(createDetector({ model: join(tmp, 'no-such-model.onnx'), maxImagePixels: bad }));
+      expect(e.code, String(bad)).toBe('BAD_OPTION');
+      expect(e.message).toMatch(/^maxImagePixels is .*, not a positive integer/);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-web';
-import { FstaError, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
+import { FstaError, maxImagePixels, type DetectorSettings, type PixelOptions, type PreprocessSpec } from '@fsta/core';
 import { parseUserManifest } from '@fsta/backbones';
 import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { decodeImage } from './decode-image.js';
@@ -19,6 +19,11 @@ export interface WebDetectorOptions extends DetectorSettings, Pick<DetectorModel
   batchSize?: number;
   /** Overrides the backbone manifest's preprocessing (required when the backbone is detected automatically). */
   preprocess?: PreprocessSpec;
+  /**
+   * Encoded images above this many pixels are refused before decoding (from the header of a
+   * PNG, JPEG, GIF, WebP or BMP; other formats before the decoded bitmap is copied); default 100 million.
+   */
+  maxImagePixels?: number;
   /** Where transparent pixels are composited; default white (the same as @fsta/onnxruntime-node). */
   background?: PixelOptions['background'];
   /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
@@ -35,6 +40,7 @@ async function modelBytes(model: WebDetectorOptions['model']): Promise<Uint8Arra
 
 /** A detector on onnxruntime-web (WebGPU or WASM): one session on the patched model, one run per batch. */
 export async function createDetector(options: WebDetectorOptions): Promise<OnnxDetector> {
+  const maxPixels = maxImagePixels(options.maxImagePixels);
   const { manifest, ...rest } = options;
   const prepared = prepareDetectorModel(await modelBytes(options.model), { ...rest, ...(manifest !== undefined ? { manifest: parseUserManifest(manifest) } : {}) });
   const log = options.logger ?? ((l: string) => console.warn(l));
@@ -47,6 +53,6 @@ export async function createDetector(options: WebDetectorOptions): Promise<OnnxD
     runtime: `onnxruntime-web/${provider}`,
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     pixelOptions: { background: options.background ?? 'white' },
-    decode: decodeImage,
+    decode: (input, index) => decodeImage(input, index, maxPixels),
   });
 }

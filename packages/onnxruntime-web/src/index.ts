@@ -1,3 +1,3 @@
 export { createDetector, type WebDetectorOptions } from './detector.js';
-export { decodeImage } from './decode-image.js';
+export { decodeImage, DEFAULT_MAX_IMAGE_PIXELS, type WebDecodeOptions } from './decode-image.js';
 export type { WebExecutionProvider } from './session.js';
