@@ -44,6 +44,8 @@ const VARIANTS = [
   ['sync read + spinning stop, 4 decodes', 'sync', 'stop', undefined, 4],
   ['now: sync read, spinning stop, 16 decodes', 'sync', 'stop', undefined, 16],
   ['now with 1 intra-op thread', 'sync', 'stop', 1, 16],
+  ['now with 2 intra-op threads', 'sync', 'stop', 2, 16],
+  ['2 intra-op threads, threads spin', 'sync', 'on', 2, 16],
 ];
 const detectors = [];
 for (const [name, read, spin, threads, decodes] of VARIANTS) {

@@ -3,7 +3,7 @@ import { FstaError, maxImagePixels, type DetectorSettings, type FstaConfig, type
 import { parseUserManifest } from '@fsta/backbones';
 import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { decodeImage, type ColorManagement } from './decode-image.js';
-import { openSession, type NodeExecutionProvider } from './session.js';
+import { openSession, physicalCores, type NodeExecutionProvider } from './session.js';
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
 export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, Pick<DetectorModelOptions, 'ks' | 'expose'> {
@@ -31,6 +31,11 @@ export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, P
   colorManagement?: ColorManagement;
   /** Where transparent pixels are composited; default white. */
   background?: PixelOptions['background'];
+  /**
+   * CPU threads onnxruntime uses within one run. Default: the physical cores this process may
+   * use (Linux CPU topology), elsewhere onnxruntime's own choice.
+   */
+  intraOpNumThreads?: number;
   /** Receives the one line about provider fallback and the stage warnings (TA on a signed tensor); default console.warn. */
   logger?: (line: string) => void;
 }
@@ -54,6 +59,8 @@ async function readManifest(m: object | string | undefined) {
 /** A detector on onnxruntime-node: one session on the patched model, one run per batch. */
 export async function createDetector(options: NodeDetectorOptions): Promise<OnnxDetector> {
   const maxPixels = maxImagePixels(options.maxImagePixels);
+  const threads = options.intraOpNumThreads;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new FstaError('BAD_OPTION', `intraOpNumThreads must be a whole number ≥ 1, got ${String(threads)}`, 'leave it out (the physical cores) or pass e.g. intraOpNumThreads: 2');
   let source: Uint8Array | DecodedModel;
   if (typeof options.model === 'string') {
     try { source = await readRegularFile(options.model, { maxBytes: MAX_MODEL_BYTES, what: 'model' }); } catch (e) { throw e instanceof FstaError ? e : unreadable('model', options.model, e, 'pass the path of an .onnx file, or its bytes'); }
@@ -64,7 +71,7 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Onnx
   const prepared = prepareDetectorModel(source, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
   const log = options.logger ?? ((l: string) => console.warn(l));
   for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log);
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log, threads ?? physicalCores());
   const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({
     prepared,

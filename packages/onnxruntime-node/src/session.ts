@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -45,11 +46,31 @@ export function installedProviders(): NodeExecutionProvider[] {
 export const DETECTOR_SESSION_OPTIONS = { extra: { session: { force_spinning_stop: '1' } } } as const;
 
 /**
+ * The physical cores this process may use, from Linux's CPU topology (distinct package and
+ * core ids), capped by the CPUs it is allowed to run on; null where that cannot be read.
+ * onnxruntime's own default (intra-op threads = physical cores) measured 1 thread on a 2-core
+ * Linux VM whose topology lists 2 cores, which halved the model's speed there.
+ */
+export function physicalCores(root = '/sys/devices/system/cpu'): number | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const ids = new Set<string>();
+    for (const cpu of readdirSync(root).filter((d) => /^cpu\d+$/.test(d))) {
+      const at = (f: string) => readFileSync(`${root}/${cpu}/topology/${f}`, 'utf8').trim();
+      ids.add(`${at('physical_package_id')}:${at('core_id')}`);
+    }
+    return ids.size > 0 ? Math.min(ids.size, availableParallelism()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Opens one session on the given bytes, trying providers in order. A provider that
  * cannot load falls through to the next with one log line saying why; only when none
  * loads does this throw.
  */
-export async function openSession(model: Uint8Array, providers: readonly NodeExecutionProvider[], log: (line: string) => void): Promise<OpenedSession> {
+export async function openSession(model: Uint8Array, providers: readonly NodeExecutionProvider[], log: (line: string) => void, intraOpNumThreads: number | null = physicalCores()): Promise<OpenedSession> {
   return openFirstSession(providers, {
     runtime: '@fsta/onnxruntime-node',
     supported: ['cuda', 'cpu'],
@@ -57,7 +78,7 @@ export async function openSession(model: Uint8Array, providers: readonly NodeExe
       const missing = provider === 'cuda' ? cudaMissingReason() : null;
       return missing ? `CUDA unavailable: ${missing}` : null;
     },
-    create: (provider) => ort.InferenceSession.create(model, { executionProviders: [provider], ...DETECTOR_SESSION_OPTIONS }),
+    create: (provider) => ort.InferenceSession.create(model, { executionProviders: [provider], ...DETECTOR_SESSION_OPTIONS, ...(intraOpNumThreads !== null ? { intraOpNumThreads } : {}) }),
     log,
     fix: "include 'cpu' in executionProviders, or install onnxruntime-node's CUDA provider",
     example: "['cuda', 'cpu'] (the default) or ['cpu']",
