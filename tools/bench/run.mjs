@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { physicalCores } from '@fsta/onnxruntime-node';
 import { machine } from './machine.mjs';
 import { MODELS, ROOT, loadModel } from './models.mjs';
 import { overheadSection, profileSection, workSection } from './overhead.mjs';
@@ -48,7 +49,7 @@ const log = (/** @type {string} */ s) => {
   writeFileSync(out.replace(/\.md$/, '.partial.json'), JSON.stringify(results, null, 1));
 };
 const before = machine();
-const results = { date: new Date().toISOString(), quick, sections, params: P, machine: before, overhead: [], work: [], flops: {}, profile: [], e2e: [], latency: [], cli: [], web: [], tfjs: null, memory: null };
+const results = { date: new Date().toISOString(), quick, sections, params: P, machine: before, detectorThreads: physicalCores(), overhead: [], work: [], flops: {}, profile: [], e2e: [], latency: [], cli: [], web: [], tfjs: null, memory: null };
 
 const models = MODELS.map(loadModel);
 const model = (/** @type {string} */ id) => /** @type {typeof models[number]} */ (models.find((x) => x.id === id));
