@@ -152,7 +152,7 @@ under it. The JSON of each run is cached in \`.cache/results/json/\` (git-ignore
 \`--fresh\` re-runs everything.
 
 - Total \`fsta\` time of the last full run: **${(total / 60).toFixed(1)} min** (${results.length + 1} runs) on ${machine}.
-  The model runs are onnxruntime-node on the CPU (2 intra-op threads); other work shared the machine, so times are indicative.
+  The model runs are onnxruntime-node on the CPU (createDetector's default intra-op threads: the physical cores, 2 here); times are indicative.
 - All metrics in percent; ID is the positive class; FPR95 = FPR of OOD at 95% ID TPR (docs/core.md).
 - Fusion uses the paper's λ (MSP 0.1, Energy 0.016, ODIN 1300, GradNorm 0.4, ReAct 0.028). ODIN is temperature
   scaling only (T = 1000, no input perturbation: the runtimes give no input gradients). ReAct clips at the 90th
