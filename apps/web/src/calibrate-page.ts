@@ -109,7 +109,7 @@ export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32
   // (the trunk's tensors: no TA tail is needed for them).
   const parts: Record<string, number[][]> = Object.fromEntries(stages.map((st) => [st, []]));
   await runAll(run, picks.map((i) => idSamples[i]!), { ...base, taStage: null, featureScore: 'fs', classifier: null, lambda: 0 }, { sampleStages: stages }, (n, r) => {
-    for (const st of stages) parts[st]!.push(taSampleOfBatch(concat(r.stageTensors[st]!), n, picks.length));
+    for (const st of stages) parts[st]!.push(taSampleOfBatch(r.stageTensors[st]!, picks.length));
     onProgress((done += n), total);
   });
   const { perStage, tails, skipped } = kCandidates(Object.fromEntries(stages.map((st) => [st, parts[st]!.flat()])), stages, d.kPercentiles);
@@ -140,13 +140,6 @@ export async function calibratePage(spec: ModelSpec, idSamples: readonly Float32
     choice,
     source: `calibrated here on ${idSamples.length} ID images and synthetic ${sets.map((s) => s.name).join(', ')} (as fsta calibrate)${note}`,
   };
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
 }
 
 /** The ID images' scores under `config` from a run whose tail `tail` is the config's TA setting (-1: none), for the histograms. */

@@ -191,15 +191,22 @@ export function taSampleImages(n: number, images: number = TA_SAMPLE.images): nu
 
 /**
  * One batch's share of the activation sample k is a percentile of: a stride over the
- * batch's values (`count` images of `total`), as many per image as `size` over the
- * whole set allows. The CLI samples batch by batch as it streams; the web page groups
- * its images into the same batches, so both take the same values.
+ * batch's values, its images' activations one after another (`perImage`, of `total`
+ * images in all), as many per image as `size` over the whole set allows. The CLI samples
+ * batch by batch as it streams; the web page groups its images into the same batches, so
+ * both take the same values.
  */
-export function taSampleOfBatch(values: ArrayLike<number>, count: number, total: number, size: number = TA_SAMPLE.size): number[] {
-  const want = Math.ceil((size * count) / total);
-  const step = Math.max(1, Math.floor(values.length / want));
+export function taSampleOfBatch(perImage: readonly ArrayLike<number>[], total: number, size: number = TA_SAMPLE.size): number[] {
+  const length = perImage.reduce((n, v) => n + v.length, 0);
+  const want = Math.ceil((size * perImage.length) / total);
+  const step = Math.max(1, Math.floor(length / want));
   const out: number[] = [];
-  for (let i = 0; i < values.length; i += step) out.push(values[i]!);
+  // i runs over the batch's values as if joined; `start` is where the current image's begin.
+  let i = 0, start = 0;
+  for (const v of perImage) {
+    for (; i < start + v.length; i += step) out.push(v[i - start]!);
+    start += v.length;
+  }
   return out;
 }
 

@@ -306,10 +306,14 @@ describe('TA activation sample (k percentiles; CLI and web page)', () => {
 
   it('takes a batch\'s share of the sample by a stride from its first value', () => {
     const values = Float32Array.from({ length: 1000 }, (_, i) => i);
+    const images = (v: Float32Array, n: number) => Array.from({ length: n }, (_, j) => v.subarray((j * v.length) / n, ((j + 1) * v.length) / n));
     // 4 of 10 images, 100 values wanted in all: 40 from this batch, every 25th.
-    expect(taSampleOfBatch(values, 4, 10, 100)).toEqual(Array.from({ length: 40 }, (_, i) => 25 * i));
+    expect(taSampleOfBatch(images(values, 4), 10, 100)).toEqual(Array.from({ length: 40 }, (_, i) => 25 * i));
     // Fewer values than wanted: all of them.
-    expect(taSampleOfBatch(values.subarray(0, 10), 4, 10, 100)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(taSampleOfBatch(images(values.subarray(0, 12), 4), 10, 100)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    // The stride runs across image boundaries as over the joined values: 3 images of 7, 9 and 5 values, 5 wanted: every 4th.
+    const uneven = [values.subarray(0, 7), values.subarray(7, 16), values.subarray(16, 21)];
+    expect(taSampleOfBatch(uneven, 3, 5)).toEqual([0, 4, 8, 12, 16, 20]);
     expect(TA_SAMPLE).toEqual({ images: 200, size: 200_000, batch: 32 });
   });
 });

@@ -15,8 +15,6 @@ export interface Collected {
   /** FS+TA per k, in the order of the engine's ks. */
   fsTa: Float64Array[];
   failed: { path: string; reason: string }[];
-  /** ASH or SCALE as the detector's graph computed them, where the engine was opened with that fusion. */
-  inGraph: Partial<Record<'ash' | 'scale', Float64Array>>;
   /** A strided sample of each `sample.tensors` tensor's activations, for k as a percentile of ID activations. */
   samples: Record<string, Float64Array>;
   /** What the detector itself made of each image under the config it was opened with. */
@@ -60,7 +58,6 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
   const per = chw[0] * chw[1] * chw[2];
   const files: string[] = [], labels: number[] = [], failed: Collected['failed'] = [], scored: Collected['scored'] = [];
   const logits: Float32Array[] = [], pen: Float32Array[] = [], fs: number[] = [];
-  const inGraph: Partial<Record<'ash' | 'scale', number[]>> = {};
   const parts: Record<string, number[][]> = Object.fromEntries((opts.sample?.tensors ?? []).map((t) => [t, []]));
   const nk = detector.ks.length;
   const fsTa = Array.from({ length: nk }, () => [] as number[]);
@@ -80,14 +77,13 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
       if (s.features?.penultimate) { pen.push(s.features.penultimate); penDim = s.features.penultimate.length; }
       fs.push(s.fs);
       scored.push({ score: s.score, verdict: s.verdict, classifier: s.classifier });
-      for (const k of ['ash', 'scale'] as const) if (s.classifier[k] !== undefined) (inGraph[k] ??= []).push(s.classifier[k]);
       for (let j = 0; j < nk; j++) fsTa[j]!.push(s.fsTaByK![j]!);
     }
     for (const t of opts.sample?.tensors ?? []) {
       // core's rule (the web page takes the same values).
       const maps = scores.map((s) => s.features?.stages?.tensors?.[t]?.data);
       if (!maps.every((m) => m)) throw new FstaError('NOT_EXPOSED', `the engine does not expose "${t}"`, 'open the engine with that stage in sampleStages');
-      parts[t]!.push(taSampleOfBatch(concat(maps as Float32Array[]), n, total, opts.sample!.size));
+      parts[t]!.push(taSampleOfBatch(maps as Float32Array[], total, opts.sample!.size));
     }
   };
   const score = async (data: Float32Array, n: number) => take(await detector.score({ data, shape: [n, ...chw] }, { include }));
@@ -122,7 +118,6 @@ export async function collect(engine: Engine, source: Source, opts: CollectOptio
     penultimateDim: penDim,
     fs: Float64Array.from(fs),
     fsTa: fsTa.map((a) => Float64Array.from(a)),
-    inGraph: Object.fromEntries(Object.entries(inGraph).map(([k, v]) => [k, Float64Array.from(v)])),
     samples: Object.fromEntries(Object.entries(parts).map(([t, p]) => [t, Float64Array.from(p.flat())])),
   };
 }
