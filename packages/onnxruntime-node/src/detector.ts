@@ -3,7 +3,7 @@ import { FstaError, maxImagePixels, type DetectorSettings, type FstaConfig, type
 import { parseUserManifest } from '@fsta/backbones';
 import { isDecodedModel, ortDetector, prepareDetectorModel, type DecodedModel, type DetectorModelOptions, type OnnxDetector } from '@fsta/onnx';
 import { decodeImage, type ColorManagement } from './decode-image.js';
-import { openSession, physicalCores, type NodeExecutionProvider } from './session.js';
+import { openSession, type NodeExecutionProvider } from './session.js';
 import { MAX_JSON_BYTES, MAX_MODEL_BYTES, readRegularFile } from './read-file.js';
 
 export interface NodeDetectorOptions extends Omit<DetectorSettings, 'config'>, Pick<DetectorModelOptions, 'ks' | 'expose'> {
@@ -71,7 +71,7 @@ export async function createDetector(options: NodeDetectorOptions): Promise<Onnx
   const prepared = prepareDetectorModel(source, { ...rest, config: await readConfig(config), ...(parsed ? { manifest: parsed } : {}) });
   const log = options.logger ?? ((l: string) => console.warn(l));
   for (const w of prepared.warnings) log(`@fsta/onnxruntime-node: ${w}`);
-  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log, threads ?? physicalCores());
+  const { session, provider } = await openSession(prepared.bytes, options.executionProviders ?? ['cuda', 'cpu'], log, threads);
   const decodeOptions = { colorManagement: options.colorManagement ?? 'ignore' } as const;
   return ortDetector({
     prepared,

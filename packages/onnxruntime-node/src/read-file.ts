@@ -77,9 +77,7 @@ export const SYNC_IMAGE_READ_BYTES = 2 ** 20;
  */
 export async function readImageFile(path: string, o: ReadRegularFileOptions): Promise<Buffer> {
   const st = statSync(path);
-  if (st.isFile() && st.size <= SYNC_IMAGE_READ_BYTES) return readChecked(path, st, o);
-  check(st, path, o);
-  return readRegularFile(path, o);
+  return st.isFile() && st.size <= SYNC_IMAGE_READ_BYTES ? readChecked(path, st, o) : readRegularFile(path, o);
 }
 
 /** Async {@link readRegularFileSync}: same checks, same errors. */

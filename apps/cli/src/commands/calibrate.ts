@@ -118,11 +118,10 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
     await engine.dispose();
   }
   const candidates = taCandidatesOfTails(perStage, idC, synth.map((c, i) => ({ name: kinds[i]!, fs: c.fs, fsTa: c.fsTa })));
-  const base = { id: idC, synthetic: synth };
   // The classifier scores come from the model's own logits and penultimate features: a TA setting never changes them.
   const wanted = classifiers.filter((c) => c !== 'none').map((c) => FUSABLE[c]!);
-  const idCls = methodScores(base.id, wanted, head, NO_FITS, defaultMethodSettings);
-  const synthCls = base.synthetic.map((n) => methodScores(n, wanted, head, NO_FITS, defaultMethodSettings));
+  const idCls = methodScores(idC, wanted, head, NO_FITS, defaultMethodSettings);
+  const synthCls = synth.map((n) => methodScores(n, wanted, head, NO_FITS, defaultMethodSettings));
   const classifierScores: Partial<Record<ClassifierScoreName, ClassifierSetScores>> = {};
   for (const name of classifiers) {
     if (name === 'none') continue;
@@ -154,7 +153,7 @@ export async function calibrateCommand(argv: readonly string[], io: Io): Promise
   for (const row of chosen.fusions) {
     io.out(`  ${(row.classifier ?? 'none').padEnd(9)} λ=${row.lambda.toPrecision(4).padEnd(10)}${row.sets.map((x) => pct(x.auroc).padStart(9)).join('')}  ${pct(row.auroc).padStart(10)}  ${pct(row.fpr95).padStart(10)}\n`);
   }
-  io.out(wrap(forTerminal(`chose: fusion ${fusion.classifier ?? 'none'}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''} (${String(cfg.provenance!.fusion)}); threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${base.id.fs.length} ID validation images.`)) + '\n');
+  io.out(wrap(forTerminal(`chose: fusion ${fusion.classifier ?? 'none'}${cfg.classifier ? ` with λ=${cfg.lambda}` : ''} (${String(cfg.provenance!.fusion)}); threshold ${cfg.threshold} keeps ${(tpr * 100).toFixed(0)}% of ${idC.fs.length} ID validation images.`)) + '\n');
   writeFileAtomic(out, JSON.stringify(cfg, null, 2) + '\n', { force: Boolean(v.force), inputs: inputFiles(v, choice.spec.modelPath) });
   io.out(`wrote ${printable(out)}\n`);
   return 0;

@@ -17,7 +17,6 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-
 /** Lines already printed: a calibrate opens several detectors, and each would repeat its provider fallback and stage warnings. */
 const logged = new Set<string>();
 
